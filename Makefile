@@ -1,0 +1,56 @@
+# The two commands of the README, and the build around them.
+#   make demo   install what is missing, build, run the load-balancer demo
+#   make test   install, build, run every test (unit, integration, fuzz)
+#   make bench  the benchmarks against nginx and HAProxy
+# SAN=address,undefined or SAN=thread builds with sanitizers into build-san-*.
+
+BUILD_TYPE ?= Release
+SAN ?=
+JOBS ?= $(shell nproc)
+ifeq ($(SAN),)
+BUILD_DIR ?= build
+else
+BUILD_DIR ?= build-san-$(subst $(comma),-,$(SAN))
+endif
+comma := ,
+FUZZ_DIR ?= build-fuzz
+CTEST_ARGS ?=
+
+.PHONY: all deps build test unit integration fuzz demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD_DIR)/build.ninja:
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DFAILOVER_SANITIZE=$(SAN) >/dev/null
+
+build: deps $(BUILD_DIR)/build.ninja
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+fuzz: deps
+	@test -f $(FUZZ_DIR)/build.ninja || CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAILOVER_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_targets
+	@cd $(FUZZ_DIR) && ctest -L fuzz --output-on-failure
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory fuzz
+
+unit: build
+	@cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS)
+
+integration: build
+	@cd $(BUILD_DIR) && ctest -L integration --output-on-failure
+
+demo: build
+	@python3 scripts/demo.py --binary $(BUILD_DIR)/failover
+
+bench: build
+	@scripts/install-deps --bench
+	@bench/lb/run --binary $(BUILD_DIR)/failover
+
+clean:
+	rm -rf build build-san-* $(FUZZ_DIR)

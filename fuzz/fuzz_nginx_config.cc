@@ -1,0 +1,21 @@
+// Any input either parses or throws core::ConfigError; every other exception,
+// crash, leak or hang is a bug in the nginx reader.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/config_error.h"
+#include "lb/nginx_config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    failover::lb::LbConfig c = failover::lb::parse_nginx_config(text, "fuzz.conf");
+    if (c.upstreams.empty()) __builtin_trap();
+    for (const auto& u : c.upstreams) {
+      if (u.servers.empty() || u.servers.size() > 64) __builtin_trap();
+    }
+  } catch (const failover::core::ConfigError&) {
+  }
+  return 0;
+}

@@ -1,0 +1,15 @@
+#pragma once
+#include <CLI/App.hpp>
+#include <functional>
+
+namespace failover::cli {
+
+// A subcommand: its CLI11 parser and what runs when it was chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_lb_command(CLI::App& app);
+
+}  // namespace failover::cli

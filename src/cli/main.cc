@@ -1,0 +1,42 @@
+// failover: one binary, one subcommand per role.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "core/config_error.h"
+
+int main(int argc, char** argv) {
+  using namespace failover;
+  CLI::App app{"failover: keeps a web service available when any part of it dies.\n"
+               "Detects failed nodes, moves their traffic to healthy ones, brings them back."};
+  app.set_version_flag("--version", std::string("failover ") + FAILOVER_VERSION);
+  app.require_subcommand(0, 1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  cli::Command lb = cli::add_lb_command(app);
+  CLI::App* help = app.add_subcommand("help", "Show this help");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (app.get_subcommands().empty() || help->parsed()) {
+    std::cout << app.help();
+    return 0;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("failover"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  try {
+    if (lb.app->parsed()) return lb.run();
+  } catch (const core::ConfigError& e) {
+    std::cerr << e.what() << '\n';
+    return core::kExitConfigError;
+  }
+  return 0;
+}

@@ -1,0 +1,115 @@
+#pragma once
+// The control thread of `failover lb`: it alone owns health state (active
+// checks, passive ejection, admin overrides, slow start) and publishes it to
+// the workers as immutable Snapshots. Every method runs on the control
+// io_context; workers reach it only by posting.
+#include <boost/asio/io_context.hpp>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "health/passive.h"
+#include "health/probe.h"
+#include "health/rise_fall.h"
+#include "lb/config.h"
+#include "lb/model.h"
+
+namespace failover::lb {
+
+enum class AdminState { kNone, kDown, kDrain };
+const char* admin_state_name(AdminState s);
+
+struct CheckRecord {
+  core::TimePoint at;
+  health::ProbeResult result;
+};
+
+struct FailureRecord {
+  core::TimePoint at;
+  std::string cause;  // "refused", "timeout", "reset", "bad_response", "status_503", ...
+};
+
+// One server's health; lives across reloads while the server stays in the
+// config, so a reload never resets what checks have learnt.
+class ServerHealth {
+ public:
+  ServerHealth(std::string upstream, ServerConfig config, boost::asio::ip::tcp::endpoint endpoint,
+               const UpstreamConfig& up, core::TimePoint now);
+
+  // Takes the upstream's new settings on reload; state and counters stay.
+  void reconfigure(const ServerConfig& config, const UpstreamConfig& up);
+
+  bool available(core::TimePoint now) const;  // may get new requests
+  bool in_slow_start(core::TimePoint now) const;
+  int effective_weight(core::TimePoint now) const;  // x100
+  std::string state_name(core::TimePoint now) const;  // "up" | "down" | "drain"
+  std::string reason(core::TimePoint now) const;      // why it is in that state
+
+  void record_check(core::TimePoint now, const health::ProbeResult& r);
+  void record_failure(core::TimePoint now, std::string cause);  // true: just ejected
+
+  std::string upstream;
+  ServerConfig config;
+  boost::asio::ip::tcp::endpoint endpoint;
+  health::CheckConfig check;
+  std::chrono::milliseconds slow_start{0};
+  health::RiseFall rise_fall;
+  health::PassiveEjector ejector;
+  AdminState admin = AdminState::kNone;
+  core::TimePoint up_since;          // last transition to up, for slow start
+  core::TimePoint state_since;       // last transition either way
+  std::deque<CheckRecord> checks;    // newest last, at most kHistory
+  std::deque<FailureRecord> failures;
+  std::uint64_t probe_epoch = 0;     // a probe loop exits when this moves on
+  bool removed = false;
+  std::shared_ptr<ServerStats> stats = std::make_shared<ServerStats>();
+
+  static constexpr std::size_t kHistory = 10;
+};
+
+class Control {
+ public:
+  using Publish = std::function<void(std::shared_ptr<const Snapshot>)>;
+
+  Control(boost::asio::io_context& io, const core::Clock& clock, Publish publish);
+
+  // Installs a config at start and on reload. Servers present before keep
+  // their ServerHealth; probes restart only where the check changed.
+  void apply(const LbConfig& config);
+
+  // A worker saw an attempt fail. Counts toward passive ejection.
+  void on_failure(const std::shared_ptr<ServerHealth>& server, std::string cause);
+
+  // Admin actions; false when no such upstream/server.
+  bool set_admin(std::string_view upstream, std::string_view address, AdminState state);
+
+  std::string status_json() const;
+  std::string metrics_text() const;
+  const LbConfig& config() const { return config_; }
+
+ private:
+  struct Upstream {
+    UpstreamConfig config;
+    std::vector<std::shared_ptr<ServerHealth>> servers;
+    bool panic = false;
+  };
+
+  void publish();
+  void start_probe(const std::shared_ptr<ServerHealth>& server);
+  void schedule_republish(core::TimePoint at);
+  void on_check(ServerHealth& server, const health::ProbeResult& r);
+
+  boost::asio::io_context& io_;
+  const core::Clock& clock_;
+  Publish publish_;
+  LbConfig config_;
+  std::vector<Upstream> upstreams_;
+  std::uint64_t generation_ = 0;
+  core::TimePoint started_;
+  core::TimePoint next_republish_{core::TimePoint::max()};
+};
+
+}  // namespace failover::lb

@@ -1,0 +1,489 @@
+#include "lb/nginx_config.h"
+
+#include <charconv>
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+
+#include "core/config_error.h"
+#include "core/units.h"
+#include "core/yaml_util.h"
+#include "health/check_yaml.h"
+
+namespace failover::lb {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxServers = 64;  // same bounds as the YAML reader
+constexpr int kMaxWeight = 1000;
+constexpr int kMaxNesting = 64;          // blocks are parsed recursively
+
+enum class Tok { kWord, kString, kOpen, kClose, kSemi, kEnd };
+
+struct Token {
+  Tok kind;
+  std::string text;
+  int line;
+};
+
+// nginx's own lexer (ngx_conf_read_token): '#' starts a comment only where
+// a token could start, and a quoted string must be followed by a separator.
+class Lexer {
+ public:
+  Lexer(const std::string& text, const std::string& file) : s_(text), file_(file) {}
+
+  Token next() {
+    for (;;) {
+      while (pos_ < s_.size() && is_space(s_[pos_])) advance();
+      if (pos_ < s_.size() && s_[pos_] == '#') {
+        while (pos_ < s_.size() && s_[pos_] != '\n') ++pos_;
+        continue;
+      }
+      break;
+    }
+    if (pos_ == s_.size()) return {Tok::kEnd, "", line_};
+    const int line = line_;
+    const char c = s_[pos_];
+    if (c == '{' || c == '}' || c == ';') {
+      ++pos_;
+      return {c == '{' ? Tok::kOpen : c == '}' ? Tok::kClose : Tok::kSemi, std::string(1, c), line};
+    }
+    std::string text;
+    if (c == '"' || c == '\'') {
+      ++pos_;
+      while (pos_ < s_.size() && s_[pos_] != c) take_char(text);
+      if (pos_ == s_.size()) core::fail_config(file_, line, "unterminated quoted string");
+      ++pos_;
+      if (pos_ < s_.size() && !is_space(s_[pos_]) && !is_separator(s_[pos_])) {
+        core::fail_config(file_, line_, "unexpected character after quoted string");
+      }
+      return {Tok::kString, std::move(text), line};
+    }
+    while (pos_ < s_.size() && !is_space(s_[pos_]) && !is_separator(s_[pos_])) {
+      if (s_[pos_] == '$' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '{') {
+        // "${var}": these braces belong to the word, not to a block.
+        auto close = s_.find('}', pos_);
+        if (close == std::string::npos) core::fail_config(file_, line_, "unterminated ${variable}");
+        text.append(s_, pos_, close + 1 - pos_);
+        pos_ = close + 1;
+        continue;
+      }
+      take_char(text);
+    }
+    return {Tok::kWord, std::move(text), line};
+  }
+
+ private:
+  static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+  static bool is_separator(char c) { return c == '{' || c == '}' || c == ';'; }
+
+  void advance() {
+    if (s_[pos_++] == '\n') ++line_;
+  }
+
+  // One character, decoding nginx's escapes; unknown ones keep the backslash.
+  void take_char(std::string& out) {
+    if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) {
+      const char e = s_[pos_ + 1];
+      const char* decoded = e == '"' ? "\"" : e == '\'' ? "'" : e == '\\' ? "\\"
+                          : e == 'n' ? "\n" : e == 'r' ? "\r" : e == 't' ? "\t" : nullptr;
+      if (decoded) {
+        out += decoded;
+        pos_ += 2;
+        return;
+      }
+    }
+    out += s_[pos_];
+    advance();
+  }
+
+  const std::string& s_;
+  const std::string& file_;
+  std::size_t pos_ = 0;
+  int line_ = 1;
+};
+
+struct Directive {
+  std::string name;
+  std::vector<Token> args;
+  int line = 0;
+  bool block = false;
+  std::vector<Directive> children;
+};
+
+// Statements up to the '}' closing the block opened on `open_line` (0: top level).
+std::vector<Directive> parse_block(Lexer& lex, const std::string& file, int depth, int open_line) {
+  std::vector<Directive> out;
+  for (;;) {
+    Token t = lex.next();
+    if (t.kind == Tok::kEnd) {
+      if (open_line) core::fail_config(file, open_line, "'{' opened here is never closed");
+      return out;
+    }
+    if (t.kind == Tok::kClose) {
+      if (!open_line) core::fail_config(file, t.line, "unexpected '}'");
+      return out;
+    }
+    if (t.kind != Tok::kWord && t.kind != Tok::kString) {
+      core::fail_config(file, t.line, "unexpected '" + t.text + "'");
+    }
+    Directive d;
+    d.name = t.text;
+    d.line = t.line;
+    for (;;) {
+      Token a = lex.next();
+      if (a.kind == Tok::kWord || a.kind == Tok::kString) {
+        d.args.push_back(std::move(a));
+      } else if (a.kind == Tok::kSemi) {
+        break;
+      } else if (a.kind == Tok::kOpen) {
+        if (depth >= kMaxNesting) {
+          core::fail_config(file, a.line, "blocks nested deeper than " + std::to_string(kMaxNesting));
+        }
+        d.block = true;
+        d.children = parse_block(lex, file, depth + 1, d.line);
+        break;
+      } else {
+        core::fail_config(file, d.line, "missing ';' after \"" + d.name + "\" directive");
+      }
+    }
+    out.push_back(std::move(d));
+  }
+}
+
+// nginx time values: "10s", "1m30s", "500ms"; a bare number is in `bare`
+// units. nginx itself reads bare numbers as seconds, but the check module
+// reads its interval= and timeout= as milliseconds, so callers choose.
+std::optional<milliseconds> parse_nginx_time(std::string_view s, milliseconds bare) {
+  constexpr long long kLimit = 10LL * 365 * 24 * 3'600'000;  // as core::parse_duration
+  if (s.empty()) return std::nullopt;
+  long long total = 0;
+  bool first = true;
+  while (!s.empty()) {
+    long long n = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || ptr == s.data() || n < 0 || n > kLimit) return std::nullopt;
+    s.remove_prefix(static_cast<std::size_t>(ptr - s.data()));
+    long long factor = 0;
+    if (s.empty() && first) factor = bare.count();
+    else if (s.starts_with("ms")) factor = 1, s.remove_prefix(2);
+    else if (s.starts_with("s")) factor = 1000, s.remove_prefix(1);
+    else if (s.starts_with("m")) factor = 60'000, s.remove_prefix(1);
+    else if (s.starts_with("h")) factor = 3'600'000, s.remove_prefix(1);
+    else if (s.starts_with("d")) factor = 86'400'000, s.remove_prefix(1);
+    else if (s.starts_with("w")) factor = 7 * 86'400'000LL, s.remove_prefix(1);
+    else return std::nullopt;
+    if (n > (kLimit - total) / factor) return std::nullopt;
+    total += n * factor;
+    first = false;
+  }
+  return milliseconds(total);
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& file) : file_(file) { config_.source = file; }
+
+  LbConfig finish(std::vector<Directive> top) {
+    walk(top);
+    if (config_.upstreams.empty()) {
+      fail(1, std::string("no upstream blocks found") +
+                  (saw_include_ ? " (include directives are not followed)" : ""));
+    }
+    for (const auto& [name, line] : regex_routes_) {
+      if (upstreams_.contains(name)) {
+        fail(line, "proxy_pass to upstream " + name +
+                       " in a regex location: routes match path prefixes only");
+      }
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    // Upstreams may be defined after the server blocks naming them; a
+    // proxy_pass to anything else (an address, a variable) is not ours.
+    for (RouteConfig& r : routes_) {
+      if (upstreams_.contains(r.upstream) && seen.emplace(r.host, r.path).second) {
+        config_.routes.push_back(std::move(r));
+      }
+    }
+    return std::move(config_);
+  }
+
+ private:
+  [[noreturn]] void fail(int line, const std::string& what) const {
+    core::fail_config(file_, line, what);
+  }
+
+  void walk(const std::vector<Directive>& ds) {
+    for (const Directive& d : ds) {
+      if (d.name == "include") saw_include_ = true;
+      if (d.name == "upstream" && d.block) {
+        read_upstream(d);
+      } else if (d.name == "server" && d.block) {
+        read_virtual_server(d);
+      } else if (d.block) {
+        walk(d.children);
+      }
+    }
+  }
+
+  int number(const Token& t, std::string_view key, std::string_view value, int min, int max) {
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || n < min ||
+        n > max) {
+      fail(t.line, std::string(key) + " must be an integer between " + std::to_string(min) +
+                       " and " + std::to_string(max));
+    }
+    return n;
+  }
+
+  milliseconds time(const Token& t, std::string_view key, std::string_view value,
+                    milliseconds bare, milliseconds min, milliseconds max) {
+    auto d = parse_nginx_time(value, bare);
+    if (!d || *d < min || *d > max) {
+      fail(t.line, std::string(key) + " must be a time between " + core::format_duration(min) +
+                       " and " + core::format_duration(max));
+    }
+    return *d;
+  }
+
+  [[noreturn]] void unknown_parameter(const Directive& d, const Token& t) const {
+    // A missing ';' glues the next line's directive onto this one.
+    fail(t.line, "unknown parameter \"" + t.text + "\" in \"" + d.name + "\"" +
+                     (t.line > d.line ? " (missing ';' on a line before?)" : ""));
+  }
+
+  void read_upstream(const Directive& d) {
+    if (d.args.size() != 1) fail(d.line, "upstream needs exactly one name");
+    UpstreamConfig u;
+    u.name = d.args[0].text;
+    u.line = d.line;
+    auto [first, fresh] = upstreams_.emplace(u.name, d.line);
+    if (!fresh) {
+      fail(d.line, "duplicate upstream " + u.name + " (first on line " +
+                       std::to_string(first->second) + ")");
+    }
+    bool has_check = false;
+    for (const Directive& c : d.children) {
+      if (c.block) fail(c.line, "unexpected block \"" + c.name + "\" in upstream");
+      if (c.name == "server") {
+        read_server(c, u);
+      } else if (c.name == "check") {
+        if (has_check) fail(c.line, "duplicate check directive");
+        has_check = true;
+        read_check(c, u.check);
+      } else if (c.name == "check_http_send") {
+        read_http_send(c, u.check);
+      } else if (c.name == "check_http_expect_alive") {
+        u.check.expect = 0;
+        for (const Token& a : c.args) {
+          auto cls = health::parse_status_class(a.text);
+          if (!cls) fail(a.line, "unknown status class \"" + a.text + "\" (expected http_2xx...)");
+          u.check.expect |= *cls;
+        }
+        if (u.check.expect == 0) fail(c.line, "check_http_expect_alive needs a status class");
+      } else if (c.name == "least_conn") {
+        u.balance = Balance::kLeastConn;
+      } else if (c.name == "random") {
+        // "random two [method]" picks the better of two: our p2c.
+        u.balance = c.args.empty() ? Balance::kRandom : Balance::kP2C;
+      } else if (c.name == "ip_hash" || c.name == "hash" || c.name == "sticky") {
+        fail(c.line, c.name + " is not supported (use round_robin, random, least_conn or p2c)");
+      }
+      // Anything else (keepalive, zone, keepalive_timeout...) tunes nginx
+      // itself and has no meaning here.
+    }
+    if (u.servers.empty()) fail(d.line, "upstream " + u.name + " has no servers");
+    config_.upstreams.push_back(std::move(u));
+  }
+
+  void read_server(const Directive& d, UpstreamConfig& u) {
+    if (d.args.empty()) fail(d.line, "server needs an address");
+    const Token& a = d.args[0];
+    ServerConfig s;
+    s.line = d.line;
+    s.address = a.text;
+    if (s.address.starts_with("unix:")) fail(a.line, "unix sockets are not supported");
+    bool bracketed = s.address.starts_with('[');
+    if ((bracketed && s.address.find("]:") == std::string::npos) ||
+        (!bracketed && s.address.find(':') == std::string::npos)) {
+      s.address += ":80";  // nginx's default port
+    }
+    if (std::string p = core::address_problem(s.address); !p.empty()) {
+      fail(a.line, "bad address \"" + a.text + "\": " + p);
+    }
+    for (std::size_t i = 1; i < d.args.size(); ++i) {
+      const Token& t = d.args[i];
+      auto eq = t.text.find('=');
+      std::string_view key = std::string_view(t.text).substr(0, eq);
+      std::string_view value =
+          eq == std::string::npos ? std::string_view() : std::string_view(t.text).substr(eq + 1);
+      if (key == "weight" && eq != std::string::npos) {
+        s.weight = number(t, key, value, 1, kMaxWeight);
+      } else if (key == "max_fails" && eq != std::string::npos) {
+        s.max_fails = number(t, key, value, 0, health::kMaxPassiveFails);
+      } else if (key == "fail_timeout" && eq != std::string::npos) {
+        s.fail_timeout = time(t, key, value, milliseconds(1000), milliseconds(1),
+                              health::kMaxFailTimeout);
+      } else if (key == "max_conns" && eq != std::string::npos) {
+        number(t, key, value, 0, 1'000'000);  // limits.upstream_connections covers it
+      } else if (t.text == "backup") {
+        s.backup = true;
+      } else if (t.text == "down") {
+        s.down = true;
+      } else {
+        unknown_parameter(d, t);
+      }
+    }
+    for (const ServerConfig& other : u.servers) {
+      if (other.address == s.address) {
+        fail(d.line, "duplicate server " + s.address + " (also on line " +
+                         std::to_string(other.line) + ")");
+      }
+    }
+    if (u.servers.size() == kMaxServers) {
+      fail(d.line, "more than " + std::to_string(kMaxServers) + " servers in one upstream");
+    }
+    u.servers.push_back(std::move(s));
+  }
+
+  void read_check(const Directive& d, health::CheckConfig& c) {
+    // The check module's defaults, not ours: a file moved over from nginx
+    // keeps probing exactly as it did there.
+    c.enabled = true;
+    c.interval = milliseconds(30'000);
+    c.rise = 2;
+    c.fall = 5;
+    c.timeout = milliseconds(1000);
+    c.type = health::CheckType::kTcp;
+    for (const Token& t : d.args) {
+      auto eq = t.text.find('=');
+      if (eq == std::string::npos) unknown_parameter(d, t);
+      std::string_view key = std::string_view(t.text).substr(0, eq);
+      std::string_view value = std::string_view(t.text).substr(eq + 1);
+      if (key == "interval") {
+        c.interval = time(t, key, value, milliseconds(1), health::kMinCheckInterval,
+                          health::kMaxCheckInterval);
+      } else if (key == "timeout") {
+        c.timeout = time(t, key, value, milliseconds(1), milliseconds(1), health::kMaxCheckTimeout);
+      } else if (key == "rise") {
+        c.rise = number(t, key, value, 1, health::kMaxRiseFall);
+      } else if (key == "fall") {
+        c.fall = number(t, key, value, 1, health::kMaxRiseFall);
+      } else if (key == "type") {
+        if (value == "tcp") c.type = health::CheckType::kTcp;
+        else if (value == "http") c.type = health::CheckType::kHttp;
+        else fail(t.line, "check type \"" + std::string(value) + "\" is not supported (tcp or http)");
+      } else if (key == "default_down") {
+        // Accepted for compatibility; servers here start up and checks decide.
+        if (value != "true" && value != "false") fail(t.line, "default_down must be true or false");
+      } else if (key == "port") {
+        number(t, key, value, 0, 65535);  // accepted; checks go to the server's own port
+      } else {
+        unknown_parameter(d, t);
+      }
+    }
+  }
+
+  void read_http_send(const Directive& d, health::CheckConfig& c) {
+    if (d.args.size() != 1) fail(d.line, "check_http_send needs one quoted request");
+    c.raw_request = d.args[0].text;
+    // "GET /health HTTP/1.0\r\n...": the path is still needed for logs and /status.
+    std::string_view line = c.raw_request;
+    line = line.substr(0, line.find_first_of("\r\n"));
+    auto sp = line.find(' ');
+    std::string_view rest = sp == std::string_view::npos ? "" : line.substr(sp + 1);
+    std::string_view uri = rest.substr(0, rest.find(' '));
+    if (sp == 0 || !uri.starts_with('/')) {
+      fail(d.args[0].line, "check_http_send must start with a request line such as "
+                           "\"GET /health HTTP/1.0\"");
+    }
+    c.uri = std::string(uri);
+  }
+
+  void read_virtual_server(const Directive& d) {
+    std::vector<std::string> hosts;
+    for (const Directive& c : d.children) {
+      if (c.name == "listen" && !c.args.empty() && !listen_set_) read_listen(c.args[0]);
+      if (c.name != "server_name") continue;
+      for (const Token& t : c.args) {
+        // Routes match a Host exactly; wildcards and regexes fall back to "*".
+        bool exact = !t.text.empty() && t.text != "_" && t.text[0] != '~' && t.text[0] != '.' &&
+                     t.text.find('*') == std::string::npos;
+        hosts.push_back(exact ? t.text : "*");
+      }
+    }
+    if (hosts.empty()) hosts.push_back("*");
+    read_locations(d.children, hosts);
+  }
+
+  void read_listen(const Token& t) {
+    std::string a = t.text;
+    if (a.starts_with("unix:")) return;
+    if (!a.empty() && a.find_first_not_of("0123456789") == std::string::npos) {
+      a = "0.0.0.0:" + a;  // nginx listens on every address for a bare port
+    } else if (a.starts_with("*:")) {
+      a = "0.0.0.0" + a.substr(1);
+    } else if ((a.starts_with('[') && a.find("]:") == std::string::npos) ||
+               (!a.starts_with('[') && a.find(':') == std::string::npos)) {
+      a += ":80";
+    }
+    if (std::string p = core::address_problem(a); !p.empty()) {
+      fail(t.line, "bad listen address \"" + t.text + "\": " + p);
+    }
+    config_.listen = a;
+    listen_set_ = true;
+  }
+
+  void read_locations(const std::vector<Directive>& ds, const std::vector<std::string>& hosts) {
+    for (const Directive& d : ds) {
+      if (d.name != "location" || !d.block || d.args.empty()) continue;
+      const std::string& modifier = d.args.size() > 1 ? d.args[0].text : "";
+      const std::string& path = d.args.back().text;
+      bool regex = modifier == "~" || modifier == "~*";
+      for (const Directive& c : d.children) {
+        if (c.name != "proxy_pass" || c.args.size() != 1) continue;
+        // "http://NAME/prefix": nginx's URI rewriting has no equivalent; the
+        // route keeps the location's path and forwards the request as is.
+        std::string_view url = c.args[0].text;
+        auto scheme = url.find("://");
+        if (scheme == std::string_view::npos) continue;
+        url.remove_prefix(scheme + 3);
+        std::string name(url.substr(0, url.find('/')));
+        if (regex || !path.starts_with('/')) {
+          // Only an error when it names an upstream; checked in finish().
+          if (regex) regex_routes_.emplace(name, c.line);
+          continue;
+        }
+        for (const std::string& host : hosts) routes_.push_back({host, path, name, c.line});
+      }
+      read_locations(d.children, hosts);
+    }
+  }
+
+  std::string file_;
+  LbConfig config_;
+  std::map<std::string, int> upstreams_;  // name -> line
+  std::vector<RouteConfig> routes_;       // proxy_pass targets not yet known to be upstreams
+  std::multimap<std::string, int> regex_routes_;
+  bool listen_set_ = false;
+  bool saw_include_ = false;
+};
+
+}  // namespace
+
+LbConfig parse_nginx_config(const std::string& text, const std::string& file_name) {
+  if (text.size() > core::kMaxConfigBytes) {
+    core::fail_config(file_name, 0, "file is larger than 1 MiB");
+  }
+  Lexer lex(text, file_name);
+  std::vector<Directive> top = parse_block(lex, file_name, 0, 0);
+  return Reader(file_name).finish(std::move(top));
+}
+
+LbConfig load_nginx_config(const std::string& path) {
+  return parse_nginx_config(core::read_config_file(path), path);
+}
+
+}  // namespace failover::lb

@@ -1,0 +1,125 @@
+#include "lb/service.h"
+
+#include <csignal>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "core/config_error.h"
+#include "lb/admin.h"
+#include "lb/control.h"
+#include "lb/nginx_config.h"
+#include "lb/worker.h"
+#include "net/endpoint.h"
+
+namespace failover::lb {
+
+namespace asio = boost::asio;
+
+LbConfig load_config(const LbOptions& o) {
+  LbConfig c = o.nginx ? load_nginx_config(o.config_path) : load_lb_config(o.config_path);
+  if (o.listen) c.listen = *o.listen;
+  if (o.admin) c.admin = *o.admin;
+  if (o.threads) c.threads = *o.threads;
+  for (const auto* addr : {&c.listen, &c.admin})
+    if (!net::resolve_endpoint(*addr))
+      throw core::ConfigError(c.source, 0, "cannot use address '" + *addr + "' (want host:port)");
+  for (const auto& up : c.upstreams)
+    for (const auto& s : up.servers)
+      if (!net::resolve_endpoint(s.address))
+        throw core::ConfigError(c.source, s.line, "cannot resolve server address '" + s.address + "'");
+  return c;
+}
+
+namespace {
+
+int thread_count(const LbConfig& c) {
+  if (c.threads > 0) return c.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+int run(const LbOptions& options) {
+  LbConfig config = load_config(options);  // ConfigError goes to the caller: exit 2
+  std::signal(SIGPIPE, SIG_IGN);
+
+  asio::io_context control_io{1};
+  WorkerShared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  const int n = thread_count(config);
+  for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(i, shared));
+
+  Control control(control_io, core::SteadyClock::instance(),
+                  [&workers](std::shared_ptr<const Snapshot> snap) {
+                    for (auto& w : workers)
+                      asio::post(w->io(), [w = w.get(), snap] { w->set_snapshot(snap); });
+                  });
+  shared.control_io = &control_io;
+  shared.control = &control;
+  control.apply(config);
+
+  const auto listen = *net::resolve_endpoint(config.listen);
+  const auto admin = *net::resolve_endpoint(config.admin);
+  try {
+    for (auto& w : workers) w->listen(listen);
+    serve_admin(control_io, admin, control, shared);
+  } catch (const boost::system::system_error& e) {
+    spdlog::critical("cannot listen: {}", e.what());
+    return 1;
+  }
+  spdlog::info("failover lb {} listening on {} (admin {}), {} worker threads, {} upstreams",
+               FAILOVER_VERSION, config.listen, config.admin, n, config.upstreams.size());
+
+  asio::signal_set signals(control_io, SIGHUP, SIGTERM, SIGINT);
+  asio::steady_timer drain_timer(control_io);
+  std::function<void(boost::system::error_code, int)> on_signal;
+  on_signal = [&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      try {
+        LbConfig next = load_config(options);
+        if (next.listen != control.config().listen || next.admin != control.config().admin)
+          spdlog::warn("reload: listen and admin addresses change only on restart");
+        next.listen = control.config().listen;
+        next.admin = control.config().admin;
+        control.apply(next);
+        spdlog::info("reload: new config in use ({} upstreams)", next.upstreams.size());
+      } catch (const core::ConfigError& e) {
+        spdlog::error("reload refused, the running config stays: {}", e.what());
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: draining, {} client connections open", sig,
+                 shared.client_connections.load());
+    for (auto& w : workers) w->drain();
+    const auto deadline = std::chrono::steady_clock::now() + control.config().drain_timeout;
+    std::function<void(boost::system::error_code)> poll = [&, deadline](boost::system::error_code) {
+      if (shared.client_connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+        if (shared.client_connections.load() != 0)
+          spdlog::warn("drain timeout: closing {} connections", shared.client_connections.load());
+        for (auto& w : workers) w->stop();
+        control_io.stop();
+        return;
+      }
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      drain_timer.async_wait(poll);
+    };
+    poll({});
+  };
+  signals.async_wait(on_signal);
+
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([w = w.get()] { w->run(); });
+  control_io.run();
+  for (auto& w : workers) w->stop();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace failover::lb

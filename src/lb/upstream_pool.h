@@ -1,0 +1,48 @@
+#pragma once
+// Idle keep-alive connections to servers, one pool per worker thread (so no
+// lock). Connections are reused newest first; one that the server closed
+// while idle is found with a non-blocking peek before it is handed out.
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "lb/model.h"
+
+namespace failover::lb {
+
+struct UpstreamConn {
+  UpstreamConn(boost::beast::tcp_stream s, std::shared_ptr<ServerStats> st)
+      : stream(std::move(s)), stats(std::move(st)) { stats->connections.fetch_add(1, std::memory_order_relaxed); }
+  ~UpstreamConn() { stats->connections.fetch_sub(1, std::memory_order_relaxed); }
+  UpstreamConn(const UpstreamConn&) = delete;
+  UpstreamConn& operator=(const UpstreamConn&) = delete;
+
+  boost::beast::tcp_stream stream;
+  boost::beast::flat_buffer buffer;  // bytes read past the last response
+  core::TimePoint idle_since{};
+  bool reused = false;               // served a request before
+  std::shared_ptr<ServerStats> stats;
+};
+
+class UpstreamPool {
+ public:
+  // An idle connection to `server` still open, or nullptr.
+  std::unique_ptr<UpstreamConn> take(const ServerView& server, core::TimePoint now,
+                                     std::chrono::milliseconds idle_timeout);
+  // Keeps `conn` for the next request to `server` (at most kMaxIdlePerServer).
+  void put(const ServerView& server, std::unique_ptr<UpstreamConn> conn, core::TimePoint now);
+  // Closes connections idle longer than `idle_timeout`.
+  void sweep(core::TimePoint now, std::chrono::milliseconds idle_timeout);
+  void clear() { idle_.clear(); }
+
+  static constexpr std::size_t kMaxIdlePerServer = 256;
+
+ private:
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
+};
+
+}  // namespace failover::lb

@@ -1,0 +1,117 @@
+#include "lb/worker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "lb/control.h"
+#include "net/listener.h"
+
+namespace failover::lb {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Worker::Worker(int index, WorkerShared& shared)
+    : index_(index), shared_(shared), rng_state_(std::random_device{}() | 1ULL << 40) {}
+
+Worker::~Worker() = default;
+
+void Worker::listen(const tcp::endpoint& endpoint) {
+  acceptor_.emplace(net::make_acceptor(io_.get_executor(), endpoint, true));
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, sweep_loop(), asio::detached);
+}
+
+void Worker::run() { io_.run(); }
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    if (acceptor_) acceptor_->close();
+    pool_.clear();
+    for (auto* stream : idle_clients_) stream->cancel();
+  });
+}
+
+void Worker::stop() { io_.stop(); }
+
+void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  // Balancer state (round-robin position) survives a new snapshot as long as
+  // the upstream at that position is the same one.
+  std::vector<std::unique_ptr<Balancer>> balancers(snapshot->upstreams.size());
+  for (std::size_t i = 0; i < snapshot->upstreams.size(); ++i) {
+    const auto& up = snapshot->upstreams[i];
+    if (snapshot_ && i < snapshot_->upstreams.size() && i < balancers_.size() &&
+        snapshot_->upstreams[i].name == up.name && snapshot_->upstreams[i].balance == up.balance)
+      balancers[i] = std::move(balancers_[i]);
+    else
+      balancers[i] = make_balancer(up.balance, next_random());
+  }
+  balancers_ = std::move(balancers);
+  snapshot_ = std::move(snapshot);
+}
+
+Balancer& Worker::balancer(const UpstreamView& upstream) {
+  return *balancers_[static_cast<std::size_t>(&upstream - snapshot_->upstreams.data())];
+}
+
+void Worker::report_failure(const ServerView& server, const char* cause) {
+  asio::post(*shared_.control_io, [control = shared_.control, health = server.health, cause] {
+    control->on_failure(health, cause);
+  });
+}
+
+std::uint64_t Worker::next_random() {
+  // splitmix64: fast, and good enough to seed balancers.
+  std::uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+asio::awaitable<void> Worker::accept_loop() {
+  asio::steady_timer backoff(io_);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      // Out of descriptors (EMFILE) and the like: wait a little instead of
+      // spinning; connections queue in the backlog meanwhile.
+      spdlog::warn("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (shared_.client_connections.load(std::memory_order_relaxed) >=
+        snapshot_->limits.client_connections) {
+      continue;  // over the limit: the socket closes here
+    }
+    shared_.client_connections.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(io_, client_session(*this, std::move(socket)),
+                   [this](std::exception_ptr e) {
+                     shared_.client_connections.fetch_sub(1, std::memory_order_relaxed);
+                     if (e) {
+                       try { std::rethrow_exception(e); } catch (const std::exception& x) {
+                         spdlog::error("client session failed: {}", x.what());
+                       }
+                     }
+                   });
+  }
+}
+
+asio::awaitable<void> Worker::sweep_loop() {
+  asio::steady_timer timer(io_);
+  while (!draining_) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (snapshot_) pool_.sweep(core::SteadyClock::instance().now(), snapshot_->limits.upstream_idle_timeout);
+  }
+}
+
+}  // namespace failover::lb

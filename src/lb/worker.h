@@ -1,0 +1,84 @@
+#pragma once
+// One worker thread of `failover lb`: its own io_context, its own listening
+// socket (SO_REUSEPORT), its own copy of the health snapshot, balancers and
+// upstream connection pool. Nothing here is shared with other workers except
+// through the Shared block's atomics.
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <unordered_set>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lb/balancer.h"
+#include "lb/model.h"
+#include "lb/upstream_pool.h"
+
+namespace failover::lb {
+
+class Control;
+
+// What all workers and the control thread share.
+struct WorkerShared {
+  boost::asio::io_context* control_io = nullptr;
+  Control* control = nullptr;
+  std::atomic<int> client_connections{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> no_server{0};  // 503 because no server was available
+};
+
+class Worker {
+ public:
+  Worker(int index, WorkerShared& shared);
+  ~Worker();
+
+  boost::asio::io_context& io() { return io_; }
+  int index() const { return index_; }
+
+  // Opens this worker's listening socket; throws on bind failure.
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Runs the io_context on the calling thread until stop().
+  void run();
+  // From any thread: stop accepting, finish the requests in flight, close
+  // idle keep-alive connections.
+  void drain();
+  void stop();
+
+  // --- worker thread only ---
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  Balancer& balancer(const UpstreamView& upstream);
+  UpstreamPool& pool() { return pool_; }
+  WorkerShared& shared() { return shared_; }
+  bool draining() const { return draining_; }
+  // Hands a failed attempt to the control thread (passive detection).
+  void report_failure(const ServerView& server, const char* cause);
+  std::uint64_t next_random();
+  // A client connection waiting for its next request registers here, so a
+  // drain can close it at once instead of after the keep-alive timeout.
+  void idle_begin(boost::beast::tcp_stream* stream) { idle_clients_.insert(stream); }
+  void idle_end(boost::beast::tcp_stream* stream) { idle_clients_.erase(stream); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> sweep_loop();
+
+  int index_;
+  WorkerShared& shared_;
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<Balancer>> balancers_;  // by upstream position in snapshot_
+  UpstreamPool pool_;
+  bool draining_ = false;
+  std::uint64_t rng_state_;
+  std::unordered_set<boost::beast::tcp_stream*> idle_clients_;
+};
+
+// The client connection's coroutine (proxy_session.cc).
+boost::asio::awaitable<void> client_session(Worker& worker, boost::asio::ip::tcp::socket socket);
+
+}  // namespace failover::lb

@@ -1,0 +1,134 @@
+#include "net/http_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <memory>
+#include <spdlog/spdlog.h>
+
+#include "net/endpoint.h"
+#include "net/listener.h"
+
+namespace failover::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (beast::iequals(k, name)) return v;
+  return {};
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  return HttpResponse{status, "application/json", std::move(body), {}};
+}
+HttpResponse HttpResponse::text(int status, std::string body) {
+  return HttpResponse{status, "text/plain; charset=utf-8", std::move(body), {}};
+}
+HttpResponse HttpResponse::error(int status, std::string_view message) {
+  return json(status, "{\"error\":" + json_quote(message) + "}\n");
+}
+
+std::string json_quote(std::string_view s) {
+  return boost::json::serialize(boost::json::string(s));
+}
+
+namespace {
+
+struct Shared {
+  HttpHandler handler;
+  HttpServerLimits limits;
+  int connections = 0;  // only touched on the io thread
+};
+
+http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "failover");
+  res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> shared) {
+  beast::flat_buffer buffer;
+  const std::string remote = to_string(stream.socket().remote_endpoint());
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(shared->limits.max_header_size));
+    parser.body_limit(shared->limits.max_body_size);
+    stream.expires_after(buffer.size() ? shared->limits.header_timeout : shared->limits.idle_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+    if (ec) {
+      int status = 0;
+      if (ec == http::error::header_limit) status = 431;
+      else if (ec == http::error::body_limit) status = 413;
+      else if (ec.category() == http::make_error_code(http::error::bad_target).category()) status = 400;
+      else if (ec == beast::error::timeout && buffer.size() > 0) status = 408;
+      if (status) {
+        auto res = to_beast(HttpResponse::error(status, ec.message()), 11, false);
+        stream.expires_after(std::chrono::seconds(5));
+        co_await http::async_write(stream, res, kTuple);
+      }
+      break;
+    }
+    auto req = parser.release();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    const auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    r.query = q == std::string::npos ? "" : r.target.substr(q + 1);
+    for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.body = std::move(req.body());
+    r.remote = remote;
+    const bool keep_alive = req.keep_alive();
+    HttpResponse out;
+    try {
+      out = co_await shared->handler(std::move(r));
+    } catch (const std::exception& e) {
+      spdlog::error("http handler failed on {}: {}", req.target(), e.what());
+      out = HttpResponse::error(500, "internal error");
+    }
+    auto res = to_beast(std::move(out), req.version(), keep_alive);
+    stream.expires_after(std::chrono::seconds(30));
+    auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+    if (wec || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<Shared> shared) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) continue;  // EMFILE and friends: the connection is lost, the server goes on
+    if (shared->connections >= shared->limits.max_connections) continue;  // socket closes here
+    ++shared->connections;
+    asio::co_spawn(acceptor.get_executor(), session(beast::tcp_stream(std::move(socket)), shared),
+                   [shared](std::exception_ptr) { --shared->connections; });
+  }
+}
+
+}  // namespace
+
+void serve_http(asio::io_context& io, const tcp::endpoint& endpoint, HttpHandler handler,
+                HttpServerLimits limits) {
+  auto shared = std::make_shared<Shared>(Shared{std::move(handler), limits});
+  auto acceptor = make_acceptor(io.get_executor(), endpoint, false);
+  asio::co_spawn(io, accept_loop(std::move(acceptor), shared), asio::detached);
+}
+
+}  // namespace failover::net

@@ -1,0 +1,59 @@
+#pragma once
+// A small HTTP/1.1 server for APIs (admin, registry, HTTPDNS): whole bodies
+// in memory, keep-alive, bounded header and body sizes, deadlines. Not the
+// proxy's data path, which streams (see lb/proxy_session.cc).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace failover::net {
+
+struct HttpRequest {
+  std::string method;   // "GET"
+  std::string target;   // "/status?x=1", as sent
+  std::string path;     // "/status", percent-decoding not applied
+  std::string query;    // "x=1"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote;   // peer "ip:port"
+
+  // The first header named `name` (case-insensitive), or "".
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static HttpResponse json(int status, std::string body);
+  static HttpResponse text(int status, std::string body);
+  // {"error":"message"} with the given status.
+  static HttpResponse error(int status, std::string_view message);
+};
+
+using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
+
+struct HttpServerLimits {
+  std::size_t max_header_size = 16 * 1024;
+  std::size_t max_body_size = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  int max_connections = 1024;
+};
+
+// Accepts on `endpoint` and serves every request with `handler`, on `io`,
+// until `io` stops. Throws boost::system::system_error if it cannot bind.
+void serve_http(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+                HttpHandler handler, HttpServerLimits limits = {});
+
+// JSON string literal of `s` (quotes included), for hand-built JSON.
+std::string json_quote(std::string_view s);
+
+}  // namespace failover::net
