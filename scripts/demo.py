@@ -148,11 +148,17 @@ def main():
           % ms(None if served is None else served - t_restart))
     if last_before is not None:
         print("  last request to %s before the kill at %.2fs" % (victim.name, last_before))
+    lb_exit = lb.proc.poll()
+    if lb_exit is not None:
+        print("  LB PROCESS      exited during the demo with status %s%s" % (
+            lb_exit, " (signal %d)" % -lb_exit if lb_exit < 0 else ""))
     print("  state changes   " + ("; ".join("%.1fs %s %s->%s" % (t, a, o, n)
                                              for t, a, o, n, _ in watcher.changes) or "none"))
     print("=" * 64)
-    ok = not res.failures and t_down is not None and t_up is not None
+    ok = not res.failures and t_down is not None and t_up is not None and lb_exit is None
     print("RESULT: %s" % ("PASS - no client request failed" if ok else "FAIL"))
+    if lb_exit is not None:
+        print("failover lb stderr:\n" + lb.log()[-3000:])
     lb.terminate()
     for b in backends:
         b.close()

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <cerrno>
 #include <charconv>
@@ -105,6 +106,9 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
   check_nesting(text, file);
   try {
     return YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // Deep indentation (rather than brackets) reaches yaml-cpp's own guard.
+    fail_config(file, e.mark.line >= 0 ? e.mark.line + 1 : 1, "nesting too deep");
   } catch (const YAML::Exception& e) {
     fail_config(file, e.mark.line >= 0 ? e.mark.line + 1 : 1, "invalid YAML: " + e.msg);
   }
@@ -127,9 +131,7 @@ const char* yaml_kind(const YAML::Node& node) {
   return "a scalar";
 }
 
-void YamlValue::fail(const std::string& what) const {
-  fail_config(file, line, path + ": " + what);
-}
+void YamlValue::fail(const std::string& what) const { fail_config(file, line, path + ": " + what); }
 
 std::string YamlValue::as_string() const {
   if (!node.IsScalar()) fail(std::string("expected a value, got ") + yaml_kind(node));
@@ -175,8 +177,7 @@ std::uint64_t YamlValue::as_size(std::uint64_t min, std::uint64_t max) const {
   auto n = parse_size(s);
   if (!n) fail("expected a size such as 512, 16k or 1m, got " + quoted(s));
   if (*n < min || *n > max) {
-    fail("must be between " + format_size(min) + " and " + format_size(max) + ", got " +
-         quoted(s));
+    fail("must be between " + format_size(min) + " and " + format_size(max) + ", got " + quoted(s));
   }
   return *n;
 }
@@ -209,7 +210,8 @@ YamlMap::YamlMap(const YAML::Node& node, const std::string& file, std::string pa
   for (const auto& kv : node) {
     const int key_line = yaml_line(kv.first) ? yaml_line(kv.first) : line_;
     if (!kv.first.IsScalar()) {
-      fail_config(file_, key_line, path_ + ": keys must be plain words, got " + yaml_kind(kv.first));
+      fail_config(file_, key_line,
+                  path_ + ": keys must be plain words, got " + yaml_kind(kv.first));
     }
     const std::string& key = kv.first.Scalar();
     bool known = false;
@@ -218,8 +220,7 @@ YamlMap::YamlMap(const YAML::Node& node, const std::string& file, std::string pa
       std::string list;
       for (std::string_view e : expected) list += (list.empty() ? "" : ", ") + std::string(e);
       fail_config(file_, key_line,
-                  path_ + ": unknown key " + clip(key) +
-                      " (expected one of: " + list + ")");
+                  path_ + ": unknown key " + clip(key) + " (expected one of: " + list + ")");
     }
     if (find(key)) fail_config(file_, key_line, path_ + ": duplicate key " + clip(key));
     const int value_line = kv.second.IsNull() ? 0 : yaml_line(kv.second);
@@ -275,6 +276,16 @@ std::uint64_t YamlMap::size_or(std::string_view key, std::uint64_t fallback, std
                                std::uint64_t max) const {
   const Entry* e = find(key);
   return e ? value(*e).as_size(min, max) : fallback;
+}
+
+bool plain_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 std::string address_problem(std::string_view address) {

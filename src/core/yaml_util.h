@@ -54,8 +54,7 @@ struct YamlValue {
   int line;  // where to report; the key's line when the value is empty
 
   YamlValue(YAML::Node n, std::string f, std::string p, int l = 0)
-      : node(std::move(n)), file(std::move(f)), path(std::move(p)),
-        line(l ? l : yaml_line(node)) {}
+      : node(std::move(n)), file(std::move(f)), path(std::move(p)), line(l ? l : yaml_line(node)) {}
   YamlValue(const YamlValue&) = default;
   // yaml-cpp's Node::operator= writes through to the document instead of
   // rebinding, so assigning a YamlValue would silently edit the config.
@@ -65,7 +64,7 @@ struct YamlValue {
 
   std::string as_string() const;  // any scalar; a map, list or null is an error
   long long as_int(long long min, long long max) const;
-  bool as_bool() const;           // true/false, yes/no, on/off
+  bool as_bool() const;  // true/false, yes/no, on/off
   // Integer milliseconds or a number with a unit (core::parse_duration).
   std::chrono::milliseconds as_duration(std::chrono::milliseconds min,
                                         std::chrono::milliseconds max) const;
@@ -136,5 +135,10 @@ class YamlMap {
 // literal, an IPv6 literal in brackets ("[::1]:80") or a DNS name; port is
 // 1..65535. Returns an empty string when valid, else what is wrong.
 std::string address_problem(std::string_view address);
+
+// Names of upstreams, services and nodes end up in metrics labels, admin URLs
+// and logs, so they stay plain: 1 to 64 letters, digits, '_', '-' or '.'.
+bool plain_name(std::string_view name);
+inline constexpr const char* kPlainNameRule = "must be 1 to 64 letters, digits, '_', '-' or '.'";
 
 }  // namespace failover::core

@@ -25,8 +25,8 @@ bool safe_in_request(std::string_view text) {
 }
 
 CheckConfig parse_check_yaml(const core::YamlValue& value) {
-  core::YamlMap m(value,
-                  {"enabled", "interval", "rise", "fall", "timeout", "type", "uri", "expect", "host"});
+  core::YamlMap m(
+      value, {"enabled", "interval", "rise", "fall", "timeout", "type", "uri", "expect", "host"});
   CheckConfig c;
   c.enabled = m.bool_or("enabled", true);
   c.interval = m.duration_or("interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
@@ -68,7 +68,8 @@ PassiveConfig parse_passive_yaml(const core::YamlValue& value) {
   p.max_fails = m.int_or("max_fails", p.max_fails, 0, kMaxPassiveFails);
   p.fail_timeout = m.duration_or("fail_timeout", p.fail_timeout, milliseconds(1), kMaxFailTimeout);
   if (m.has("max_ejection")) {
-    p.max_ejection = m.duration_or("max_ejection", p.max_ejection, milliseconds(1), kMaxFailTimeout);
+    p.max_ejection =
+        m.duration_or("max_ejection", p.max_ejection, milliseconds(1), kMaxFailTimeout);
     if (p.max_ejection < p.fail_timeout) {
       m.fail("max_ejection", "must not be shorter than fail_timeout");
     }

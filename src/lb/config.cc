@@ -28,16 +28,6 @@ void check_address(const YamlValue& v, const std::string& address) {
   if (!problem.empty()) v.fail("bad address \"" + address + "\": " + problem);
 }
 
-// Names appear in metrics labels, admin URLs and logs, so they stay plain.
-void check_name(const YamlValue& v, const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_' || c == '-' || c == '.');
-  }
-  if (!ok) v.fail("must be 1 to 64 letters, digits, '_', '-' or '.'");
-}
-
 Balance parse_balance(const YamlValue& v) {
   const std::string s = v.as_string();
   for (Balance b : {Balance::kRoundRobin, Balance::kRandom, Balance::kLeastConn, Balance::kP2C}) {
@@ -90,7 +80,7 @@ UpstreamConfig parse_upstream(const YamlValue& v) {
   u.line = m.line();
   YamlValue name = m.required("name");
   u.name = name.as_string();
-  check_name(name, u.name);
+  if (!core::plain_name(u.name)) name.fail(core::kPlainNameRule);
   if (m.has("balance")) u.balance = parse_balance(m.required("balance"));
   if (!m.has("servers")) m.fail("no servers (add a servers: list)");
   YamlValue servers = m.required("servers");
@@ -145,7 +135,8 @@ LimitsConfig parse_limits(const YamlValue& v) {
   l.header_timeout = m.duration_or("header_timeout", l.header_timeout, milliseconds(1), kDay);
   l.body_timeout = m.duration_or("body_timeout", l.body_timeout, milliseconds(1), kDay);
   // 0 is allowed for the two idle timeouts: it turns connection reuse off.
-  l.keepalive_timeout = m.duration_or("keepalive_timeout", l.keepalive_timeout, milliseconds(0), kDay);
+  l.keepalive_timeout =
+      m.duration_or("keepalive_timeout", l.keepalive_timeout, milliseconds(0), kDay);
   l.upstream_idle_timeout =
       m.duration_or("upstream_idle_timeout", l.upstream_idle_timeout, milliseconds(0), kDay);
   l.response_timeout = m.duration_or("response_timeout", l.response_timeout, milliseconds(1), kDay);
@@ -199,10 +190,14 @@ LbConfig parse_lb(const YamlValue& v) {
 
 const char* balance_name(Balance b) {
   switch (b) {
-    case Balance::kRoundRobin: return "round_robin";
-    case Balance::kRandom: return "random";
-    case Balance::kLeastConn: return "least_conn";
-    case Balance::kP2C: return "p2c";
+    case Balance::kRoundRobin:
+      return "round_robin";
+    case Balance::kRandom:
+      return "random";
+    case Balance::kLeastConn:
+      return "least_conn";
+    case Balance::kP2C:
+      return "p2c";
   }
   return "round_robin";
 }
@@ -214,9 +209,9 @@ LbConfig parse_lb_config(const std::string& yaml_text, const std::string& file_n
       core::fail_config(file_name, 1, "missing lb: section (the file is empty)");
     }
     if (!root.IsMap()) {
-      core::fail_config(file_name, core::yaml_line(root),
-                        std::string("expected a map with an lb: section, got ") +
-                            core::yaml_kind(root));
+      core::fail_config(
+          file_name, core::yaml_line(root),
+          std::string("expected a map with an lb: section, got ") + core::yaml_kind(root));
     }
     // Other roles' sections (registry:, dns:, store:...) share the file.
     YAML::Node lb;

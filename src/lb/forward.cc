@@ -39,6 +39,12 @@ void erase_hop_by_hop(Fields& f, bool keep_upgrade) {
 
 }  // namespace
 
+const char* request_framing_error(const http::request_header<>& req, bool parser_chunked) {
+  if (req.find(http::field::transfer_encoding) != req.end() && !parser_chunked)
+    return "Transfer-Encoding other than chunked";
+  return nullptr;
+}
+
 bool is_upgrade(const http::request_header<>& req) {
   if (req.find(http::field::upgrade) == req.end()) return false;
   return http::token_list(req[http::field::connection]).exists("upgrade");
@@ -47,6 +53,7 @@ bool is_upgrade(const http::request_header<>& req) {
 void prepare_upstream_request(http::request_header<>& req, std::string_view client_ip,
                               bool upgrade) {
   erase_hop_by_hop(req, upgrade);
+  req.erase(http::field::transfer_encoding);
   req.version(11);
   if (upgrade) req.set(http::field::connection, "upgrade");
   auto xff = req.find("X-Forwarded-For");

@@ -15,10 +15,16 @@ namespace http = boost::beast::http;
 // "Connection: upgrade" both present.
 bool is_upgrade(const http::request_header<>& req);
 
+// Why a parsed request must be refused with 400 although the parser took it,
+// or nullptr. A Transfer-Encoding other than chunked cannot be framed
+// (RFC 9112 6.1); passing it on would let a request be smuggled.
+const char* request_framing_error(const http::request_header<>& req, bool parser_chunked);
+
 // Removes hop-by-hop fields (and every field named in Connection), then adds
 // the client to X-Forwarded-For and sets X-Forwarded-Proto: http. For an
 // upgrade, Upgrade and "Connection: upgrade" are kept. The result is HTTP/1.1
-// with keep-alive towards the server.
+// with keep-alive towards the server. Transfer-Encoding goes too: the body is
+// whole in memory and prepare_payload() frames it with Content-Length.
 void prepare_upstream_request(http::request_header<>& req, std::string_view client_ip,
                               bool upgrade);
 

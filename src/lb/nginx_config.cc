@@ -18,7 +18,10 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxServers = 64;  // same bounds as the YAML reader
 constexpr int kMaxWeight = 1000;
-constexpr int kMaxNesting = 64;          // blocks are parsed recursively
+constexpr int kMaxNesting = 64;  // blocks are parsed recursively
+// Every server_name times every location: bounded so that a hostile file
+// cannot multiply its way to gigabytes.
+constexpr std::size_t kMaxRoutes = 10'000;
 
 enum class Tok { kWord, kString, kOpen, kClose, kSemi, kEnd };
 
@@ -64,8 +67,10 @@ class Lexer {
     while (pos_ < s_.size() && !is_space(s_[pos_]) && !is_separator(s_[pos_])) {
       if (s_[pos_] == '$' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '{') {
         // "${var}": these braces belong to the word, not to a block.
-        auto close = s_.find('}', pos_);
-        if (close == std::string::npos) core::fail_config(file_, line_, "unterminated ${variable}");
+        auto close = s_.find_first_of("{}; \t\r\n", pos_ + 2);
+        if (close == std::string::npos || s_[close] != '}') {
+          core::fail_config(file_, line_, "unterminated ${variable}");
+        }
         text.append(s_, pos_, close + 1 - pos_);
         pos_ = close + 1;
         continue;
@@ -87,9 +92,8 @@ class Lexer {
   void take_char(std::string& out) {
     if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) {
       const char e = s_[pos_ + 1];
-      const char* decoded = e == '"' ? "\"" : e == '\'' ? "'" : e == '\\' ? "\\"
-                          : e == 'n' ? "\n" : e == 'r' ? "\r" : e == 't' ? "\t" : nullptr;
-      if (decoded) {
+      const char decoded = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+      if (decoded != e || e == '"' || e == '\'' || e == '\\') {
         out += decoded;
         pos_ += 2;
         return;
@@ -140,7 +144,8 @@ std::vector<Directive> parse_block(Lexer& lex, const std::string& file, int dept
         break;
       } else if (a.kind == Tok::kOpen) {
         if (depth >= kMaxNesting) {
-          core::fail_config(file, a.line, "blocks nested deeper than " + std::to_string(kMaxNesting));
+          core::fail_config(file, a.line,
+                            "blocks nested deeper than " + std::to_string(kMaxNesting));
         }
         d.block = true;
         d.children = parse_block(lex, file, depth + 1, d.line);
@@ -166,15 +171,17 @@ std::optional<milliseconds> parse_nginx_time(std::string_view s, milliseconds ba
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     if (ec != std::errc() || ptr == s.data() || n < 0 || n > kLimit) return std::nullopt;
     s.remove_prefix(static_cast<std::size_t>(ptr - s.data()));
-    long long factor = 0;
-    if (s.empty() && first) factor = bare.count();
-    else if (s.starts_with("ms")) factor = 1, s.remove_prefix(2);
-    else if (s.starts_with("s")) factor = 1000, s.remove_prefix(1);
-    else if (s.starts_with("m")) factor = 60'000, s.remove_prefix(1);
-    else if (s.starts_with("h")) factor = 3'600'000, s.remove_prefix(1);
-    else if (s.starts_with("d")) factor = 86'400'000, s.remove_prefix(1);
-    else if (s.starts_with("w")) factor = 7 * 86'400'000LL, s.remove_prefix(1);
-    else return std::nullopt;
+    constexpr std::pair<std::string_view, long long> kUnits[] = {
+        {"ms", 1},        {"s", 1000},       {"m", 60'000},
+        {"h", 3'600'000}, {"d", 86'400'000}, {"w", 604'800'000}};
+    long long factor = s.empty() && first ? bare.count() : 0;
+    for (auto [unit, f] : kUnits) {
+      if (factor == 0 && s.starts_with(unit)) {
+        factor = f;
+        s.remove_prefix(unit.size());
+      }
+    }
+    if (factor == 0) return std::nullopt;
     if (n > (kLimit - total) / factor) return std::nullopt;
     total += n * factor;
     first = false;
@@ -238,8 +245,8 @@ class Reader {
     return n;
   }
 
-  milliseconds time(const Token& t, std::string_view key, std::string_view value,
-                    milliseconds bare, milliseconds min, milliseconds max) {
+  milliseconds time(const Token& t, std::string_view key, std::string_view value, milliseconds bare,
+                    milliseconds min, milliseconds max) {
     auto d = parse_nginx_time(value, bare);
     if (!d || *d < min || *d > max) {
       fail(t.line, std::string(key) + " must be a time between " + core::format_duration(min) +
@@ -259,6 +266,9 @@ class Reader {
     UpstreamConfig u;
     u.name = d.args[0].text;
     u.line = d.line;
+    if (!core::plain_name(u.name)) {
+      fail(d.args[0].line, "upstream name " + std::string(core::kPlainNameRule));
+    }
     auto [first, fresh] = upstreams_.emplace(u.name, d.line);
     if (!fresh) {
       fail(d.line, "duplicate upstream " + u.name + " (first on line " +
@@ -324,8 +334,8 @@ class Reader {
       } else if (key == "max_fails" && eq != std::string::npos) {
         s.max_fails = number(t, key, value, 0, health::kMaxPassiveFails);
       } else if (key == "fail_timeout" && eq != std::string::npos) {
-        s.fail_timeout = time(t, key, value, milliseconds(1000), milliseconds(1),
-                              health::kMaxFailTimeout);
+        s.fail_timeout =
+            time(t, key, value, milliseconds(1000), milliseconds(1), health::kMaxFailTimeout);
       } else if (key == "max_conns" && eq != std::string::npos) {
         number(t, key, value, 0, 1'000'000);  // limits.upstream_connections covers it
       } else if (t.text == "backup") {
@@ -372,9 +382,10 @@ class Reader {
       } else if (key == "fall") {
         c.fall = number(t, key, value, 1, health::kMaxRiseFall);
       } else if (key == "type") {
-        if (value == "tcp") c.type = health::CheckType::kTcp;
-        else if (value == "http") c.type = health::CheckType::kHttp;
-        else fail(t.line, "check type \"" + std::string(value) + "\" is not supported (tcp or http)");
+        if (value != "tcp" && value != "http") {
+          fail(t.line, "check type \"" + std::string(value) + "\" is not supported (tcp or http)");
+        }
+        c.type = value == "tcp" ? health::CheckType::kTcp : health::CheckType::kHttp;
       } else if (key == "default_down") {
         // Accepted for compatibility; servers here start up and checks decide.
         if (value != "true" && value != "false") fail(t.line, "default_down must be true or false");
@@ -396,8 +407,8 @@ class Reader {
     std::string_view rest = sp == std::string_view::npos ? "" : line.substr(sp + 1);
     std::string_view uri = rest.substr(0, rest.find(' '));
     if (sp == 0 || !uri.starts_with('/')) {
-      fail(d.args[0].line, "check_http_send must start with a request line such as "
-                           "\"GET /health HTTP/1.0\"");
+      fail(d.args[0].line,
+           "check_http_send must start with a request line: \"GET /path HTTP/1.0\"");
     }
     c.uri = std::string(uri);
   }
@@ -441,6 +452,8 @@ class Reader {
       if (d.name != "location" || !d.block || d.args.empty()) continue;
       const std::string& modifier = d.args.size() > 1 ? d.args[0].text : "";
       const std::string& path = d.args.back().text;
+      // "= /path" (exact match) becomes a prefix route: close enough for a
+      // proxy_pass, and routes have no exact form.
       bool regex = modifier == "~" || modifier == "~*";
       for (const Directive& c : d.children) {
         if (c.name != "proxy_pass" || c.args.size() != 1) continue;
@@ -456,7 +469,12 @@ class Reader {
           if (regex) regex_routes_.emplace(name, c.line);
           continue;
         }
-        for (const std::string& host : hosts) routes_.push_back({host, path, name, c.line});
+        for (const std::string& host : hosts) {
+          if (routes_.size() == kMaxRoutes) {
+            fail(c.line, "more than " + std::to_string(kMaxRoutes) + " routes");
+          }
+          routes_.push_back({host, path, name, c.line});
+        }
       }
       read_locations(d.children, hosts);
     }

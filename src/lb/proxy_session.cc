@@ -373,6 +373,10 @@ asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
     worker.shared().requests.fetch_add(1, std::memory_order_relaxed);
     Request& req = parser.get();
     const bool keep_client = req.keep_alive() && !worker.draining();
+    if (const char* why = request_framing_error(req, parser.chunked())) {
+      co_await send_error(s, http::status::bad_request, why, false);
+      break;
+    }
     const UpstreamView* up = snap->route(req[http::field::host], req.target());
     if (!up) {
       co_await send_error(s, http::status::not_found, "no route for this host and path", keep_client);

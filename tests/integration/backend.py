@@ -101,7 +101,7 @@ def make_handler(name, mode, delay_ms, counters):
             for h in ("X-Forwarded-For", "X-Forwarded-Proto"):
                 v = self.headers.get(h)
                 if v is not None:
-                    self.send_header("X-Echo-" + h, v)
+                    self.send_header("X-Echo-" + h[len("X-"):], v)
 
         def read_body(self):
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

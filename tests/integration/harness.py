@@ -420,6 +420,10 @@ class Lb:
         return self.proc.returncode
 
     def close(self):
+        """Kills the LB if it still runs; remembers whether it had exited on its own."""
+        self.exit_before_close = self.proc.poll()
+        if self.exit_before_close is None:
+            self.exit_before_close = "still running"
         reap(self.proc)
         self._err.close()
 
@@ -664,6 +668,10 @@ class LbTestCase(unittest.TestCase):
         self._lbs.append(lb)
         return lb
 
+    def assert_alive(self, lb):
+        """Fails with the LB's exit status (e.g. -11: SIGSEGV) if it died."""
+        self.assertTrue(lb.alive(), "failover lb died: exit %s" % lb.proc.poll())
+
     def backend(self, name, **kw):
         b = Backend(name, **kw).start()
         self._backends.append(b)
@@ -680,8 +688,8 @@ class LbTestCase(unittest.TestCase):
         for lb in self._lbs:
             lb.close()
             if failed:
-                sys.stderr.write("\n----- failover lb stderr (%s) -----\n%s\n----- end -----\n"
-                                 % (" ".join(lb.argv), lb.log()[-20000:]))
+                sys.stderr.write("\n----- failover lb stderr (%s; exit %s) -----\n%s\n----- end -----\n"
+                                 % (" ".join(lb.argv), lb.exit_before_close, lb.log()[-20000:]))
 
     def _failed(self):
         # During tearDown, _outcome.success reads True again (3.11 resets it for

@@ -17,6 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import log  # noqa: E402
 
+# /slow?ms=1500 must not hit try_timeout (connect to last byte of headers)
+SLOW_OK = {"tries": 2, "timeout": "10s", "try_timeout": "5s"}
 CHECK = {"interval": 200, "rise": 2, "fall": 3, "timeout": 200, "type": "http", "uri": "/health"}
 
 
@@ -80,8 +82,8 @@ class AdminReload(h.LbTestCase):
         self.assertTrue(400 <= r.status < 500, "unknown action -> %s" % r.status)
 
     def test_drain_lets_an_in_flight_request_finish(self):
-        a, b = self.backends("a", "b")
-        lb = self.start([a.address])
+        a = self.backend("a")
+        lb = self.start([a.address], retry=SLOW_OK)
         self.wait(lb, a.address, "up")
         result = {}
 
@@ -257,20 +259,28 @@ http {
         self.wait(lb, a.address, "up")
         self.wait(lb, dead, "down")
         self.served(lb, 10)
+        sd = lb.server(dead)
+        log("dead server: reason %r, last check %s" % (sd.get("reason"), sd["health"]["last_check"]))
+        self.assertTrue(sd.get("reason"), "a down server must say why")
+        self.assertEqual(sd["health"]["last_check"]["cause"], "refused")
+        self.assertFalse(sd["health"]["last_check"]["ok"])
+        self.assertTrue(sd["health"]["recent_checks"], "no recent checks listed")
         m = lb.metrics()
         up = 'failover_lb_server_up{upstream="web",server="%s"} 1' % a.address
         down = 'failover_lb_server_up{upstream="web",server="%s"} 0' % dead
         self.assertIn(up, m.splitlines(), m[:2000])
         self.assertIn(down, m.splitlines(), m[:2000])
-        req = [ln for ln in m.splitlines()
-               if ln.startswith("failover_lb_requests_total") and a.address in ln]
-        self.assertTrue(req, "no failover_lb_requests_total for %s" % a.address)
-        self.assertGreaterEqual(sum(float(ln.rsplit(" ", 1)[1]) for ln in req), 10, req)
+        def total(prefix, needle=""):
+            lines = [ln for ln in m.splitlines() if ln.startswith(prefix) and needle in ln]
+            self.assertTrue(lines, "no %s line %s" % (prefix, needle))
+            return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+        self.assertGreaterEqual(total("failover_lb_requests_total"), 10)
+        self.assertGreaterEqual(total("failover_lb_server_requests_total", '"%s"' % a.address), 10)
         self.assertTrue(any(ln.startswith("# TYPE failover_lb_server_up") for ln in m.splitlines()))
 
     def test_sigterm_drains_in_flight_request_and_exits_0(self):
         a = self.backend("a")
-        lb = self.start([a.address])
+        lb = self.start([a.address], retry=SLOW_OK)
         self.wait(lb, a.address, "up")
         result = {}
 

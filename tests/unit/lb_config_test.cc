@@ -1,5 +1,3 @@
-#include "lb/config.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +7,7 @@
 
 #include "core/config_error.h"
 #include "core/yaml_util.h"
+#include "lb/config.h"
 
 namespace failover::lb {
 namespace {
@@ -32,10 +31,11 @@ std::string error_of(const std::string& yaml) {
 // One upstream "web" whose body is `upstream` (indented under its "- name:"
 // line, which is line 3), then `rest` under lb:.
 std::string with_upstream(const std::string& upstream, const std::string& rest = "") {
-  return "lb:\n"                  // 1
-         "  upstreams:\n"         // 2
-         "    - name: web\n" +    // 3
-         upstream + rest;
+  return "lb:\n"                // 1
+         "  upstreams:\n"       // 2
+         "    - name: web\n" +  // 3
+         upstream +
+         rest;
 }
 
 const char* kFull = R"(# the whole stack in one file
@@ -177,16 +177,17 @@ TEST(LbConfig, CheckBlockDefaultsAndSwitch) {
   EXPECT_EQ(k.rise, 2);
   EXPECT_EQ(k.fall, 5);
   EXPECT_EQ(k.uri, "/");
-  c = parse(with_upstream("      servers: [127.0.0.1:1]\n      check: {enabled: false, rise: 7}\n"));
+  c = parse(
+      with_upstream("      servers: [127.0.0.1:1]\n      check: {enabled: false, rise: 7}\n"));
   EXPECT_FALSE(c.upstreams[0].check.enabled);
   EXPECT_EQ(c.upstreams[0].check.rise, 7);
 }
 
 TEST(LbConfig, DurationsTakeMillisecondsOrUnits) {
-  LbConfig c = parse(with_upstream(
-      "      servers: [127.0.0.1:1]\n"
-      "      check: {interval: 250ms, timeout: 2s}\n"
-      "      retry: {timeout: 1m, try_timeout: 750}\n"));
+  LbConfig c =
+      parse(with_upstream("      servers: [127.0.0.1:1]\n"
+                          "      check: {interval: 250ms, timeout: 2s}\n"
+                          "      retry: {timeout: 1m, try_timeout: 750}\n"));
   EXPECT_EQ(c.upstreams[0].check.interval, milliseconds(250));
   EXPECT_EQ(c.upstreams[0].check.timeout, milliseconds(2000));
   EXPECT_EQ(c.upstreams[0].retry.timeout, milliseconds(60'000));
@@ -194,25 +195,29 @@ TEST(LbConfig, DurationsTakeMillisecondsOrUnits) {
 }
 
 TEST(LbConfig, ShortRetryTimeoutShortensDefaultTryTimeout) {
-  LbConfig c = parse(with_upstream("      servers: [127.0.0.1:1]\n      retry: {timeout: 300ms}\n"));
+  LbConfig c =
+      parse(with_upstream("      servers: [127.0.0.1:1]\n      retry: {timeout: 300ms}\n"));
   EXPECT_EQ(c.upstreams[0].retry.try_timeout, milliseconds(300));
 }
 
 TEST(LbConfig, LongFailTimeoutRaisesDefaultEjectionCap) {
-  LbConfig c = parse(with_upstream("      servers: [127.0.0.1:1]\n      passive: {fail_timeout: 10m}\n"));
+  LbConfig c =
+      parse(with_upstream("      servers: [127.0.0.1:1]\n      passive: {fail_timeout: 10m}\n"));
   EXPECT_EQ(c.upstreams[0].passive.max_ejection, milliseconds(600'000));
 }
 
 TEST(LbConfig, ExpectTakesOneStringOrList) {
   LbConfig c = parse(with_upstream("      servers: [127.0.0.1:1]\n      check: {expect: 2xx}\n"));
   EXPECT_EQ(c.upstreams[0].check.expect, health::kStatus2xx);
-  c = parse(with_upstream("      servers: [127.0.0.1:1]\n      check: {expect: [2xx, 4xx, 5xx]}\n"));
+  c = parse(
+      with_upstream("      servers: [127.0.0.1:1]\n      check: {expect: [2xx, 4xx, 5xx]}\n"));
   EXPECT_EQ(c.upstreams[0].check.expect,
             health::kStatus2xx | health::kStatus4xx | health::kStatus5xx);
 }
 
 TEST(LbConfig, AcceptsHostNamesAndIpv6) {
-  LbConfig c = parse(with_upstream("      servers: [localhost:80, \"[::1]:80\", web-1.internal:65535]\n"));
+  LbConfig c =
+      parse(with_upstream("      servers: [localhost:80, \"[::1]:80\", web-1.internal:65535]\n"));
   EXPECT_EQ(c.upstreams[0].servers[1].address, "[::1]:80");
 }
 
@@ -256,10 +261,11 @@ TEST(LbConfig, RejectsNoUpstreams) {
 }
 
 TEST(LbConfig, RejectsDuplicateUpstreamNames) {
-  EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n"
-                                     "    - name: web\n"
-                                     "      servers: [127.0.0.1:2]\n")),
-              StartsWith("lb.yaml:5: lb.upstreams[1]: duplicate upstream name web (first on line 3)"));
+  EXPECT_THAT(
+      error_of(with_upstream("      servers: [127.0.0.1:1]\n"
+                             "    - name: web\n"
+                             "      servers: [127.0.0.1:2]\n")),
+      StartsWith("lb.yaml:5: lb.upstreams[1]: duplicate upstream name web (first on line 3)"));
 }
 
 TEST(LbConfig, RejectsUpstreamWithoutServers) {
@@ -273,8 +279,8 @@ TEST(LbConfig, RejectsBadAddresses) {
   for (const char* bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:http",
                           "\"::1:80\"", "\"[::1]\"", "\"[::1\"", "999.1.1.1:80", "\":80\"",
                           "\"bad host:80\"", "\"[zz::1]:80\"", "127.0.0.1:-1", "\"\""}) {
-    std::string err = error_of(with_upstream(std::string("      servers: [127.0.0.1:1, ") + bad +
-                                             "]\n"));
+    std::string err =
+        error_of(with_upstream(std::string("      servers: [127.0.0.1:1, ") + bad + "]\n"));
     EXPECT_THAT(err, StartsWith("lb.yaml:4: lb.upstreams[0].servers[1]: bad address")) << bad;
   }
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n", "  listen: 8080\n")),
@@ -291,9 +297,10 @@ TEST(LbConfig, RejectsDuplicateServer) {
 
 TEST(LbConfig, RejectsWeightOutOfRange) {
   for (const char* w : {"0", "1001", "-1"}) {
-    EXPECT_THAT(error_of(with_upstream(std::string("      servers: [{address: 127.0.0.1:1, weight: ") +
-                                       w + "}]\n")),
-                StartsWith("lb.yaml:4: lb.upstreams[0].servers[0].weight: must be between 1 and 1000"));
+    EXPECT_THAT(
+        error_of(with_upstream(std::string("      servers: [{address: 127.0.0.1:1, weight: ") + w +
+                               "}]\n")),
+        StartsWith("lb.yaml:4: lb.upstreams[0].servers[0].weight: must be between 1 and 1000"));
   }
 }
 
@@ -320,8 +327,8 @@ TEST(LbConfig, RejectsBadCheckValues) {
       {"{enabled: maybe}", "lb.upstreams[0].check.enabled: expected true or false"},
   };
   for (auto [check, message] : cases) {
-    std::string err = error_of(with_upstream("      servers: [127.0.0.1:1]\n      check: " +
-                                             std::string(check) + "\n"));
+    std::string err = error_of(
+        with_upstream("      servers: [127.0.0.1:1]\n      check: " + std::string(check) + "\n"));
     EXPECT_THAT(err, StartsWith(std::string("lb.yaml:5: ") + message)) << check;
   }
 }
@@ -334,19 +341,21 @@ TEST(LbConfig, RejectsBadRetryValues) {
        "lb.upstreams[0].retry.try_timeout: must not be longer than timeout"},
   };
   for (auto [retry, message] : cases) {
-    std::string err = error_of(with_upstream("      servers: [127.0.0.1:1]\n      retry: " +
-                                             std::string(retry) + "\n"));
+    std::string err = error_of(
+        with_upstream("      servers: [127.0.0.1:1]\n      retry: " + std::string(retry) + "\n"));
     EXPECT_THAT(err, StartsWith(std::string("lb.yaml:5: ") + message)) << retry;
   }
 }
 
 TEST(LbConfig, RejectsNegativeMaxFails) {
-  EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      passive: {max_fails: -1}\n")),
-              StartsWith("lb.yaml:5: lb.upstreams[0].passive.max_fails: must be between 0 and"));
+  EXPECT_THAT(
+      error_of(with_upstream("      servers: [127.0.0.1:1]\n      passive: {max_fails: -1}\n")),
+      StartsWith("lb.yaml:5: lb.upstreams[0].passive.max_fails: must be between 0 and"));
   EXPECT_THAT(error_of(with_upstream("      servers: [{address: 127.0.0.1:1, max_fails: -1}]\n")),
               StartsWith("lb.yaml:4: lb.upstreams[0].servers[0].max_fails: must be between 0 and"));
   EXPECT_THAT(
-      error_of(with_upstream("      servers: [127.0.0.1:1]\n      passive: {fail_timeout: 10s, max_ejection: 5s}\n")),
+      error_of(with_upstream(
+          "      servers: [127.0.0.1:1]\n      passive: {fail_timeout: 10s, max_ejection: 5s}\n")),
       StartsWith("lb.yaml:5: lb.upstreams[0].passive.max_ejection: must not be shorter"));
 }
 
@@ -375,7 +384,8 @@ TEST(LbConfig, RejectsUnknownKeyWithLine) {
 }
 
 TEST(LbConfig, RejectsDuplicateKey) {
-  EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      panic: true\n      panic: false\n")),
+  EXPECT_THAT(error_of(with_upstream(
+                  "      servers: [127.0.0.1:1]\n      panic: true\n      panic: false\n")),
               StartsWith("lb.yaml:6: lb.upstreams[0]: duplicate key panic"));
 }
 
@@ -384,8 +394,9 @@ TEST(LbConfig, RejectsWrongTypes) {
               StartsWith("lb.yaml:5: lb.upstreams[0].check: expected a map, got a list"));
   EXPECT_THAT(error_of(with_upstream("      servers: {a: 1}\n")),
               StartsWith("lb.yaml:4: lb.upstreams[0].servers: expected a list, got a map"));
-  EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      check: {rise: abc}\n")),
-              StartsWith("lb.yaml:5: lb.upstreams[0].check.rise: expected an integer, got \"abc\""));
+  EXPECT_THAT(
+      error_of(with_upstream("      servers: [127.0.0.1:1]\n      check: {rise: abc}\n")),
+      StartsWith("lb.yaml:5: lb.upstreams[0].check.rise: expected an integer, got \"abc\""));
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      check: {rise: [1]}\n")),
               StartsWith("lb.yaml:5: lb.upstreams[0].check.rise: expected a value, got a list"));
   EXPECT_THAT(error_of(with_upstream("      servers: [[127.0.0.1:1]]\n")),
@@ -402,8 +413,10 @@ TEST(LbConfig, RejectsWrongTypes) {
 
 TEST(LbConfig, RejectsThreadsOutOfRange) {
   for (const char* t : {"-1", "257", "99999999999999999999"}) {
-    EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n", "  threads: " + std::string(t) + "\n")),
-                StartsWith("lb.yaml:5: lb.threads: must be between 0 and 256")) << t;
+    EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n",
+                                       "  threads: " + std::string(t) + "\n")),
+                StartsWith("lb.yaml:5: lb.threads: must be between 0 and 256"))
+        << t;
   }
 }
 
@@ -425,12 +438,14 @@ TEST(LbConfig, RejectsLimitsOutOfRange) {
 }
 
 TEST(LbConfig, RejectsDiscoveryForNow) {
-  EXPECT_THAT(error_of(with_upstream("      discovery: {registry: [http://127.0.0.1:8500], service: web}\n")),
+  EXPECT_THAT(error_of(with_upstream(
+                  "      discovery: {registry: [http://127.0.0.1:8500], service: web}\n")),
               StartsWith("lb.yaml:4: lb.upstreams[0].discovery: not supported yet"));
 }
 
 TEST(LbConfig, ReportsMalformedYamlAtItsLine) {
-  EXPECT_THAT(error_of("lb:\n  upstreams: [\n    {name: a,\n"), StartsWith("lb.yaml:4: invalid YAML:"));
+  EXPECT_THAT(error_of("lb:\n  upstreams: [\n    {name: a,\n"),
+              StartsWith("lb.yaml:4: invalid YAML:"));
   EXPECT_THAT(error_of("lb:\n  a: b\n c: d\n"), StartsWith("lb.yaml:3: invalid YAML:"));
   EXPECT_THAT(error_of("lb: {a: \"x}\n"), HasSubstr("invalid YAML"));
 }
@@ -441,14 +456,60 @@ TEST(LbConfig, RejectsDeepNestingBeforeParsing) {
   EXPECT_THAT(error_of("lb:\n  x: " + std::string(60, '{')), HasSubstr("invalid YAML"));
 }
 
+TEST(LbConfig, RejectsDeepIndentation) {
+  std::string deep = "lb:\n";
+  for (int i = 1; i <= 1000; ++i) deep += std::string(i, ' ') + "k:\n";
+  EXPECT_THAT(error_of(deep), HasSubstr(": nesting too deep"));
+}
+
 TEST(LbConfig, RejectsOversizedText) {
   std::string big = "lb:\n  x: \"" + std::string(core::kMaxConfigBytes, 'a') + "\"\n";
   EXPECT_THAT(error_of(big), StartsWith("lb.yaml:0: file is larger than 1 MiB"));
 }
 
 TEST(LbConfig, SelfReferentialAliasIsAnErrorNotACrash) {
-  EXPECT_THAT(error_of("lb: &a {upstreams: *a}\n"), StartsWith("lb.yaml:1: lb.upstreams: expected a list"));
-  EXPECT_THAT(error_of("lb:\n  upstreams: &a [*a]\n"), StartsWith("lb.yaml:2: lb.upstreams[0]: expected a map"));
+  EXPECT_THAT(error_of("lb: &a {upstreams: *a}\n"),
+              StartsWith("lb.yaml:1: lb.upstreams: expected a list"));
+  EXPECT_THAT(error_of("lb:\n  upstreams: &a [*a]\n"),
+              StartsWith("lb.yaml:2: lb.upstreams[0]: expected a map"));
+}
+
+// The helpers other roles reuse for their own sections.
+TEST(YamlUtil, ReadsTypedValuesWithDefaults) {
+  const YAML::Node n = core::parse_yaml("x: {a: 5, b: yes, c: 250ms, d: 16k, e: hi}\n", "t.yaml");
+  core::YamlMap m(n["x"], "t.yaml", "x", {"a", "b", "c", "d", "e", "f"});
+  EXPECT_EQ(m.int_or("a", 0, 0, 10), 5);
+  EXPECT_TRUE(m.bool_or("b", false));
+  EXPECT_EQ(m.duration_or("c", milliseconds(0), milliseconds(0), milliseconds(1000)),
+            milliseconds(250));
+  EXPECT_EQ(m.size_or("d", 0, 0, 1 << 20), 16u * 1024);
+  EXPECT_EQ(m.string_or("e", ""), "hi");
+  EXPECT_EQ(m.string_or("f", "dflt"), "dflt");
+  EXPECT_EQ(m.int_or("f", 7, 0, 10), 7);
+  EXPECT_FALSE(m.has("f"));
+  EXPECT_EQ(m.line(), 1);
+}
+
+TEST(YamlUtil, ReportsRequiredKeyAtMapLine) {
+  const YAML::Node n = core::parse_yaml("a: 1\nx:\n  b: 2\n", "t.yaml");
+  core::YamlMap m(n["x"], "t.yaml", "x", {"b", "name"});
+  EXPECT_THROW(m.required("name"), core::ConfigError);
+  try {
+    m.required("name");
+  } catch (const core::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "t.yaml:3: x: missing key name");
+  }
+}
+
+TEST(YamlUtil, ValidatesAddresses) {
+  EXPECT_EQ(core::address_problem("127.0.0.1:80"), "");
+  EXPECT_EQ(core::address_problem("[::1]:80"), "");
+  EXPECT_EQ(core::address_problem("example.com:443"), "");
+  EXPECT_NE(core::address_problem("example.com"), "");
+  EXPECT_NE(core::address_problem("1.2.3.4:0"), "");
+  EXPECT_NE(core::address_problem("[::1]:65536"), "");
+  EXPECT_NE(core::address_problem("::1:80"), "");
+  EXPECT_NE(core::address_problem("1.2.3:80"), "");
 }
 
 }  // namespace

@@ -119,7 +119,8 @@ TEST(NginxConfig, ServerBlocksBecomeRoutes) {
 }
 
 TEST(NginxConfig, RoutesMayNameUpstreamsDefinedLater) {
-  LbConfig c = parse("server { location /a/ { proxy_pass http://web; } }\n" + upstream("server 127.0.0.1:1;\n"));
+  LbConfig c = parse("server { location /a/ { proxy_pass http://web; } }\n" +
+                     upstream("server 127.0.0.1:1;\n"));
   ASSERT_EQ(c.routes.size(), 1u);
   EXPECT_EQ(c.routes[0].upstream, "web");
   EXPECT_EQ(c.listen, LbConfig().listen);  // no listen directive: the default stays
@@ -134,11 +135,13 @@ TEST(NginxConfig, ListenForms) {
   EXPECT_EQ(listen_of("127.0.0.1:82 default_server"), "127.0.0.1:82");
   EXPECT_EQ(listen_of("[::]:83"), "[::]:83");
   EXPECT_EQ(listen_of("127.0.0.1"), "127.0.0.1:80");
-  EXPECT_THAT(error_of("server { listen 99999; }\n"), StartsWith("nginx.conf:1: bad listen address"));
+  EXPECT_THAT(error_of("server { listen 99999; }\n"),
+              StartsWith("nginx.conf:1: bad listen address"));
 }
 
 TEST(NginxConfig, TimesWithoutUnitAreSecondsButCheckTimesAreMilliseconds) {
-  LbConfig c = parse(upstream("server 127.0.0.1:1 fail_timeout=3000;\ncheck interval=3000 timeout=500;\n"));
+  LbConfig c =
+      parse(upstream("server 127.0.0.1:1 fail_timeout=3000;\ncheck interval=3000 timeout=500;\n"));
   EXPECT_EQ(c.upstreams[0].servers[0].fail_timeout, milliseconds(3'000'000));
   EXPECT_EQ(c.upstreams[0].check.interval, milliseconds(3000));
   EXPECT_EQ(c.upstreams[0].check.timeout, milliseconds(500));
@@ -161,8 +164,10 @@ TEST(NginxConfig, CheckTakesTheModuleDefaults) {
 
 TEST(NginxConfig, BalanceDirectives) {
   EXPECT_EQ(parse(upstream("server 127.0.0.1:1;\n")).upstreams[0].balance, Balance::kRoundRobin);
-  EXPECT_EQ(parse(upstream("random;\nserver 127.0.0.1:1;\n")).upstreams[0].balance, Balance::kRandom);
-  EXPECT_EQ(parse(upstream("random two;\nserver 127.0.0.1:1;\n")).upstreams[0].balance, Balance::kP2C);
+  EXPECT_EQ(parse(upstream("random;\nserver 127.0.0.1:1;\n")).upstreams[0].balance,
+            Balance::kRandom);
+  EXPECT_EQ(parse(upstream("random two;\nserver 127.0.0.1:1;\n")).upstreams[0].balance,
+            Balance::kP2C);
   EXPECT_THAT(error_of(upstream("server 127.0.0.1:1;\nip_hash;\n")),
               StartsWith("nginx.conf:3: ip_hash is not supported"));
   EXPECT_THAT(error_of(upstream("hash $request_uri consistent;\nserver 127.0.0.1:1;\n")),
@@ -170,14 +175,15 @@ TEST(NginxConfig, BalanceDirectives) {
 }
 
 TEST(NginxConfig, TokenizerHandlesQuotesEscapesAndComments) {
-  LbConfig c = parse("# upstream nope { server 1.1.1.1:1; }\n"
-                     "upstream 'web' { # a comment { with braces\n"
-                     "  server \"127.0.0.1:1\"; # weight=0\n"
-                     "  check type=http;\n"
-                     "  check_http_send 'GET /a\\\\b HTTP/1.1\\r\\nX: \"q\\\"\\r\\n\\r\\n';\n"
-                     "  set $v a#b;\n"
-                     "  set ${v}x \"\";\n"
-                     "}\n");
+  LbConfig c = parse(
+      "# upstream nope { server 1.1.1.1:1; }\n"
+      "upstream 'web' { # a comment { with braces\n"
+      "  server \"127.0.0.1:1\"; # weight=0\n"
+      "  check type=http;\n"
+      "  check_http_send 'GET /a\\\\b HTTP/1.1\\r\\nX: \"q\\\"\\r\\n\\r\\n';\n"
+      "  set $v a#b;\n"
+      "  set ${v}x \"\";\n"
+      "}\n");
   ASSERT_EQ(c.upstreams.size(), 1u);
   EXPECT_EQ(c.upstreams[0].name, "web");
   EXPECT_EQ(c.upstreams[0].servers[0].weight, 1);
@@ -188,7 +194,8 @@ TEST(NginxConfig, TokenizerHandlesQuotesEscapesAndComments) {
 TEST(NginxConfig, RejectsUnbalancedBraces) {
   EXPECT_THAT(error_of("http {\n  upstream web {\n    server 127.0.0.1:1;\n"),
               StartsWith("nginx.conf:2: '{' opened here is never closed"));
-  EXPECT_THAT(error_of(upstream("server 127.0.0.1:1;\n") + "}\n"), StartsWith("nginx.conf:4: unexpected '}'"));
+  EXPECT_THAT(error_of(upstream("server 127.0.0.1:1;\n") + "}\n"),
+              StartsWith("nginx.conf:4: unexpected '}'"));
   EXPECT_THAT(error_of("{\n"), StartsWith("nginx.conf:1: unexpected '{'"));
   EXPECT_THAT(error_of(";\n"), StartsWith("nginx.conf:1: unexpected ';'"));
 }
@@ -213,22 +220,32 @@ TEST(NginxConfig, RejectsUnknownParameters) {
 
 TEST(NginxConfig, RejectsBadValues) {
   const std::pair<const char*, const char*> cases[] = {
-      {"server 127.0.0.1:1 weight=0;\n", "nginx.conf:2: weight must be an integer between 1 and 1000"},
+      {"server 127.0.0.1:1 weight=0;\n",
+       "nginx.conf:2: weight must be an integer between 1 and 1000"},
       {"server 127.0.0.1:1 weight=x;\n", "nginx.conf:2: weight must be an integer"},
-      {"server 127.0.0.1:1 max_fails=-1;\n", "nginx.conf:2: max_fails must be an integer between 0"},
+      {"server 127.0.0.1:1 max_fails=-1;\n",
+       "nginx.conf:2: max_fails must be an integer between 0"},
       {"server 127.0.0.1:1 fail_timeout=5x;\n", "nginx.conf:2: fail_timeout must be a time"},
       {"server 127.0.0.1:99999;\n", "nginx.conf:2: bad address \"127.0.0.1:99999\""},
       {"server unix:/tmp/s;\n", "nginx.conf:2: unix sockets are not supported"},
       {"server;\n", "nginx.conf:2: server needs an address"},
-      {"server 127.0.0.1:1;\ncheck rise=0;\n", "nginx.conf:3: rise must be an integer between 1 and 100"},
-      {"server 127.0.0.1:1;\ncheck fall=101;\n", "nginx.conf:3: fall must be an integer between 1 and 100"},
-      {"server 127.0.0.1:1;\ncheck interval=5;\n", "nginx.conf:3: interval must be a time between 10ms"},
-      {"server 127.0.0.1:1;\ncheck timeout=0;\n", "nginx.conf:3: timeout must be a time between 1ms"},
-      {"server 127.0.0.1:1;\ncheck type=ssl_hello;\n", "nginx.conf:3: check type \"ssl_hello\" is not supported"},
+      {"server 127.0.0.1:1;\ncheck rise=0;\n",
+       "nginx.conf:3: rise must be an integer between 1 and 100"},
+      {"server 127.0.0.1:1;\ncheck fall=101;\n",
+       "nginx.conf:3: fall must be an integer between 1 and 100"},
+      {"server 127.0.0.1:1;\ncheck interval=5;\n",
+       "nginx.conf:3: interval must be a time between 10ms"},
+      {"server 127.0.0.1:1;\ncheck timeout=0;\n",
+       "nginx.conf:3: timeout must be a time between 1ms"},
+      {"server 127.0.0.1:1;\ncheck type=ssl_hello;\n",
+       "nginx.conf:3: check type \"ssl_hello\" is not supported"},
       {"server 127.0.0.1:1;\ncheck;\ncheck;\n", "nginx.conf:4: duplicate check directive"},
-      {"server 127.0.0.1:1;\ncheck_http_send \"garbage\";\n", "nginx.conf:3: check_http_send must start"},
-      {"server 127.0.0.1:1;\ncheck_http_expect_alive http_6xx;\n", "nginx.conf:3: unknown status class"},
-      {"server 127.0.0.1:1;\nserver 127.0.0.1:1;\n", "nginx.conf:3: duplicate server 127.0.0.1:1 (also on line 2)"},
+      {"server 127.0.0.1:1;\ncheck_http_send \"garbage\";\n",
+       "nginx.conf:3: check_http_send must start"},
+      {"server 127.0.0.1:1;\ncheck_http_expect_alive http_6xx;\n",
+       "nginx.conf:3: unknown status class"},
+      {"server 127.0.0.1:1;\nserver 127.0.0.1:1;\n",
+       "nginx.conf:3: duplicate server 127.0.0.1:1 (also on line 2)"},
       {"server 127.0.0.1:1;\nlocation / { }\n", "nginx.conf:3: unexpected block \"location\""},
       {"", "nginx.conf:1: upstream web has no servers"},
   };
@@ -246,6 +263,8 @@ TEST(NginxConfig, RejectsMoreThan64Servers) {
 TEST(NginxConfig, RejectsDuplicateUpstream) {
   EXPECT_THAT(error_of(upstream("server 127.0.0.1:1;\n") + upstream("server 127.0.0.1:2;\n")),
               StartsWith("nginx.conf:4: duplicate upstream web (first on line 1)"));
+  EXPECT_THAT(error_of("upstream a/b { server 127.0.0.1:1; }\n"),
+              StartsWith("nginx.conf:1: upstream name must be 1 to 64 letters"));
   EXPECT_THAT(error_of("upstream a b { server 127.0.0.1:1; }\n"),
               StartsWith("nginx.conf:1: upstream needs exactly one name"));
 }
@@ -253,7 +272,8 @@ TEST(NginxConfig, RejectsDuplicateUpstream) {
 TEST(NginxConfig, RejectsFileWithoutUpstreams) {
   EXPECT_THAT(error_of("http {\n  server { listen 80; }\n}\n"),
               StartsWith("nginx.conf:1: no upstream blocks found"));
-  EXPECT_THAT(error_of("http { include upstreams.conf; }\n"), HasSubstr("include directives are not followed"));
+  EXPECT_THAT(error_of("http { include upstreams.conf; }\n"),
+              HasSubstr("include directives are not followed"));
   EXPECT_THAT(error_of(""), StartsWith("nginx.conf:1: no upstream blocks found"));
 }
 
@@ -269,7 +289,8 @@ TEST(NginxConfig, RejectsRegexLocationToUpstream) {
 TEST(NginxConfig, RejectsUnterminatedString) {
   EXPECT_THAT(error_of(upstream("server 127.0.0.1:1;\ncheck_http_send \"GET / HTTP/1.0;\n")),
               StartsWith("nginx.conf:3: unterminated quoted string"));
-  EXPECT_THAT(error_of("upstream \"web\"x { }\n"), StartsWith("nginx.conf:1: unexpected character after quoted"));
+  EXPECT_THAT(error_of("upstream \"web\"x { }\n"),
+              StartsWith("nginx.conf:1: unexpected character after quoted"));
 }
 
 TEST(NginxConfig, RejectsDeepNesting) {
