@@ -124,6 +124,12 @@ void Control::on_failure(const std::shared_ptr<ServerHealth>& server, std::strin
   }
 }
 
+const std::vector<std::shared_ptr<ServerHealth>>* Control::servers(std::string_view upstream) const {
+  for (const auto& up : upstreams_)
+    if (up.config.name == upstream) return &up.servers;
+  return nullptr;
+}
+
 bool Control::set_admin(std::string_view upstream, std::string_view address, AdminState state) {
   for (auto& up : upstreams_) {
     if (up.config.name != upstream) continue;

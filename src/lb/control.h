@@ -83,6 +83,13 @@ class Control {
   // A worker saw an attempt fail. Counts toward passive ejection.
   void on_failure(const std::shared_ptr<ServerHealth>& server, std::string cause);
 
+  // An active probe of `server` finished (called by the probe loop; public
+  // so tests can drive the state machine without sockets).
+  void on_check(ServerHealth& server, const health::ProbeResult& r);
+
+  // The servers of an upstream, for tests and admin; nullptr if unknown.
+  const std::vector<std::shared_ptr<ServerHealth>>* servers(std::string_view upstream) const;
+
   // Admin actions; false when no such upstream/server.
   bool set_admin(std::string_view upstream, std::string_view address, AdminState state);
 
@@ -100,7 +107,6 @@ class Control {
   void publish();
   void start_probe(const std::shared_ptr<ServerHealth>& server);
   void schedule_republish(core::TimePoint at);
-  void on_check(ServerHealth& server, const health::ProbeResult& r);
 
   boost::asio::io_context& io_;
   const core::Clock& clock_;

@@ -388,6 +388,9 @@ class Lb:
         t0 = time.monotonic() if since is None else since
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("failover lb exited (status %s) while waiting for %s to be %s"
+                                     % (self.proc.returncode, address, state))
             try:
                 s = self.server(address)
                 if s is not None and s.get("state") == state:

@@ -1,0 +1,180 @@
+// The load balancer's control thread as a state machine: probe results,
+// passive failures, admin actions and reloads in, snapshots out. The
+// io_context never runs: no probe, no socket, the clock moves by hand.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "lb/control.h"
+
+namespace failover::lb {
+namespace {
+
+using namespace std::chrono_literals;
+
+health::ProbeResult pass() { return {true, health::Cause::kOk, 200, 1ms, ""}; }
+health::ProbeResult refused() { return {false, health::Cause::kRefused, 0, 1ms, "refused"}; }
+
+class LbControl : public ::testing::Test {
+ protected:
+  void load(const std::string& upstream_yaml) {
+    control_.apply(parse_lb_config("lb:\n  upstreams:\n" + upstream_yaml, "test.yaml"));
+  }
+  ServerHealth& server(std::size_t i) { return *(*control_.servers("web"))[i]; }
+  std::vector<std::uint32_t> serving() const { return snap_->upstreams.at(0).serving; }
+
+  boost::asio::io_context io_;
+  core::ManualClock clock_;
+  std::shared_ptr<const Snapshot> snap_;
+  Control control_{io_, clock_, [this](std::shared_ptr<const Snapshot> s) { snap_ = std::move(s); }};
+};
+
+constexpr const char* kTwo = R"(    - name: web
+      servers: [127.0.0.1:1, 127.0.0.1:2]
+      check: {interval: 100, rise: 2, fall: 3, timeout: 50}
+      passive: {max_fails: 2, fail_timeout: 1s}
+)";
+
+TEST_F(LbControl, ServersStartUpAndServing) {
+  load(kTwo);
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{0, 1}));
+}
+
+TEST_F(LbControl, FallFailedChecksTakeServerOutOfServing) {
+  load(kTwo);
+  control_.on_check(server(0), refused());
+  control_.on_check(server(0), refused());
+  EXPECT_EQ(serving().size(), 2u) << "two failures are not yet fall=3";
+  control_.on_check(server(0), refused());
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{1}));
+  EXPECT_EQ(server(0).state_name(clock_.now()), "down");
+}
+
+TEST_F(LbControl, RisePassingChecksBringItBackAndEndEjection) {
+  load(kTwo);
+  for (int i = 0; i < 3; ++i) control_.on_check(server(0), refused());
+  control_.on_failure((*control_.servers("web"))[0], "refused");
+  control_.on_failure((*control_.servers("web"))[0], "refused");
+  control_.on_check(server(0), pass());
+  EXPECT_EQ(serving().size(), 1u);
+  control_.on_check(server(0), pass());
+  EXPECT_EQ(serving().size(), 2u) << "rise=2 passing checks bring it back, ejection or not";
+}
+
+TEST_F(LbControl, PassiveFailuresEjectForFailTimeout) {
+  load(kTwo);
+  auto s0 = (*control_.servers("web"))[0];
+  control_.on_failure(s0, "reset");
+  EXPECT_EQ(serving().size(), 2u);
+  control_.on_failure(s0, "reset");
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{1}));
+  clock_.advance(999ms);
+  EXPECT_FALSE(s0->available(clock_.now()));
+  clock_.advance(1ms);
+  EXPECT_TRUE(s0->available(clock_.now()));
+  EXPECT_EQ(s0->ejector.ejections(), 1);
+}
+
+TEST_F(LbControl, BackupServesOnlyWhenEveryPrimaryIsDown) {
+  load(R"(    - name: web
+      servers: [127.0.0.1:1, {address: 127.0.0.1:2, backup: true}]
+      check: {interval: 100, rise: 1, fall: 1, timeout: 50}
+)");
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{0}));
+  control_.on_check(server(0), refused());
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{1}));
+  control_.on_check(server(0), pass());
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{0}));
+}
+
+TEST_F(LbControl, PanicSendsToEveryServerWhenAllAreDown) {
+  load(R"(    - name: web
+      servers: [127.0.0.1:1, 127.0.0.1:2]
+      check: {interval: 100, rise: 1, fall: 1, timeout: 50}
+)");
+  control_.on_check(server(0), refused());
+  control_.on_check(server(1), refused());
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_TRUE(snap_->upstreams[0].panic);
+  EXPECT_NE(control_.status_json().find("\"panic\":true"), std::string::npos);
+}
+
+TEST_F(LbControl, WithoutPanicNothingServesWhenAllAreDown) {
+  load(R"(    - name: web
+      servers: [127.0.0.1:1]
+      check: {interval: 100, rise: 1, fall: 1, timeout: 50}
+      panic: false
+)");
+  control_.on_check(server(0), refused());
+  EXPECT_TRUE(serving().empty());
+  EXPECT_FALSE(snap_->upstreams[0].panic);
+}
+
+TEST_F(LbControl, AdminDownAndDrainTakeNoNewRequestsAndUpReturns) {
+  load(kTwo);
+  EXPECT_TRUE(control_.set_admin("web", "127.0.0.1:1", AdminState::kDown));
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{1}));
+  EXPECT_TRUE(control_.set_admin("web", "127.0.0.1:2", AdminState::kDrain));
+  EXPECT_EQ(server(1).state_name(clock_.now()), "drain");
+  EXPECT_TRUE(serving().empty()) << "servers taken out by hand stay out, even in panic";
+  EXPECT_TRUE(control_.set_admin("web", "127.0.0.1:1", AdminState::kNone));
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{0}));
+  EXPECT_FALSE(control_.set_admin("web", "127.0.0.1:9", AdminState::kDown));
+  EXPECT_FALSE(control_.set_admin("nope", "127.0.0.1:1", AdminState::kDown));
+}
+
+TEST_F(LbControl, ReloadKeepsHealthOfServersThatStay) {
+  load(kTwo);
+  for (int i = 0; i < 3; ++i) control_.on_check(server(0), refused());
+  control_.on_check(server(1), pass());
+  const auto kept = (*control_.servers("web"))[0];
+  load(R"(    - name: web
+      servers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
+      check: {interval: 100, rise: 2, fall: 3, timeout: 50}
+      passive: {max_fails: 2, fail_timeout: 1s}
+)");
+  EXPECT_EQ((*control_.servers("web"))[0], kept) << "same object: counters, ejection, history";
+  EXPECT_EQ(server(0).state_name(clock_.now()), "down") << "a dead server is not marked up by a reload";
+  EXPECT_EQ(server(0).rise_fall.consecutive_failures(), 3);
+  EXPECT_EQ(server(1).rise_fall.consecutive_successes(), 1);
+  EXPECT_EQ(serving(), (std::vector<std::uint32_t>{1, 2}));
+}
+
+TEST_F(LbControl, ReloadDropsRemovedServers) {
+  load(kTwo);
+  const auto gone = (*control_.servers("web"))[1];
+  load(R"(    - name: web
+      servers: [127.0.0.1:1]
+)");
+  EXPECT_TRUE(gone->removed);
+  EXPECT_EQ(control_.servers("web")->size(), 1u);
+}
+
+TEST_F(LbControl, SlowStartRampsTheWeightOfAReturningServer) {
+  load(R"(    - name: web
+      servers: [{address: 127.0.0.1:1, weight: 10}]
+      check: {interval: 100, rise: 1, fall: 1, timeout: 50}
+      slow_start: 10s
+)");
+  EXPECT_EQ(server(0).effective_weight(clock_.now()), 1000) << "full weight at start";
+  control_.on_check(server(0), refused());
+  control_.on_check(server(0), pass());
+  EXPECT_EQ(server(0).effective_weight(clock_.now()), 100) << "10% floor right after coming back";
+  clock_.advance(5s);
+  EXPECT_EQ(server(0).effective_weight(clock_.now()), 500);
+  clock_.advance(5s);
+  EXPECT_EQ(server(0).effective_weight(clock_.now()), 1000);
+}
+
+TEST_F(LbControl, StatusSaysWhyAServerIsDown) {
+  load(kTwo);
+  for (int i = 0; i < 3; ++i) control_.on_check(server(0), refused());
+  const std::string status = control_.status_json();
+  EXPECT_NE(status.find("active check failed 3 times in a row (last: refused)"), std::string::npos) << status;
+  EXPECT_NE(status.find("\"cause\":\"refused\""), std::string::npos);
+  const std::string metrics = control_.metrics_text();
+  EXPECT_NE(metrics.find("failover_lb_server_up{upstream=\"web\",server=\"127.0.0.1:1\"} 0"), std::string::npos) << metrics;
+}
+
+}  // namespace
+}  // namespace failover::lb
