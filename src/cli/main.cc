@@ -1,6 +1,7 @@
 // failover: one binary, one subcommand per role.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   using namespace failover;
   CLI::App app{"failover: keeps a web service available when any part of it dies.\n"
                "Detects failed nodes, moves their traffic to healthy ones, brings them back."};
+  app.name("failover");
   app.set_version_flag("--version", std::string("failover ") + FAILOVER_VERSION);
   app.require_subcommand(0, 1);
   std::string log_level = "info";
@@ -20,12 +22,17 @@ int main(int argc, char** argv) {
   cli::Command lb = cli::add_lb_command(app);
   CLI::App* help = app.add_subcommand("help", "Show this help");
 
+  // CLI11 would print the help of the `help` subcommand itself once parsed.
+  if (argc == 1 || (argc == 2 && std::string_view(argv[1]) == "help")) {
+    std::cout << app.help();
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (app.get_subcommands().empty() || help->parsed()) {
+  if (help->parsed()) {  // "help lb" and the like
     std::cout << app.help();
     return 0;
   }

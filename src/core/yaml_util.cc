@@ -199,6 +199,25 @@ std::vector<YamlValue> YamlValue::as_list_or_scalar() const {
   return as_list();
 }
 
+std::vector<std::pair<std::string, YamlValue>> YamlValue::as_entries() const {
+  if (!node.IsMap()) fail(std::string("expected a map, got ") + yaml_kind(node));
+  std::vector<std::pair<std::string, YamlValue>> out;
+  for (const auto& kv : node) {
+    const int key_line = yaml_line(kv.first) ? yaml_line(kv.first) : line;
+    if (!kv.first.IsScalar()) {
+      fail_config(file, key_line, path + ": keys must be plain words, got " + yaml_kind(kv.first));
+    }
+    const std::string& key = kv.first.Scalar();
+    for (const auto& [k, v] : out) {
+      if (k == key) fail_config(file, key_line, path + ": duplicate key " + clip(key));
+    }
+    const int value_line = kv.second.IsNull() ? 0 : yaml_line(kv.second);
+    out.emplace_back(
+        key, YamlValue(kv.second, file, path + "." + key, value_line ? value_line : key_line));
+  }
+  return out;
+}
+
 YamlMap::YamlMap(const YAML::Node& node, const std::string& file, std::string path,
                  std::initializer_list<std::string_view> expected)
     : YamlMap(node, file, std::move(path), expected, yaml_line(node)) {}

@@ -23,16 +23,17 @@ namespace failover::core {
 // Larger files are refused before parsing: no config needs them, and they
 // only give a fuzzer or a wrong --config path room to exhaust memory.
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
-// yaml-cpp recurses once per level of [ or { nesting; bounding it keeps a
-// hostile file from overflowing the stack (its own guard sits at 2000).
+// yaml-cpp recurses once per level of nesting. Its own guard (500 levels)
+// covers indentation; brackets are bounded far lower before yaml-cpp runs,
+// since no config needs more and "[[[[..." is the cheapest deep input.
 inline constexpr int kMaxYamlNesting = 64;
 
 // The whole file, at most kMaxConfigBytes. A file that cannot be read is
-// reported at line 0: "path:0: cannot read file (No such file or directory)".
+// reported at line 0: "path:0: cannot read file: No such file or directory".
 std::string read_config_file(const std::string& path);
 
-// Parses the first document of `text`. Malformed YAML is reported at the line
-// yaml-cpp gives; oversized or too deeply nested text at its line too.
+// Parses the first document of `text`. Malformed or too deeply nested YAML
+// is reported at the line yaml-cpp gives, text over kMaxConfigBytes at line 0.
 // An empty document gives a null node.
 YAML::Node parse_yaml(const std::string& text, const std::string& file);
 
@@ -74,6 +75,9 @@ struct YamlValue {
   std::vector<YamlValue> as_list() const;
   // A scalar becomes a list of one, for keys that accept either.
   std::vector<YamlValue> as_list_or_scalar() const;
+  // A map with keys chosen by the user (dns domains, store peers), in file
+  // order; keys must be scalars and appear once.
+  std::vector<std::pair<std::string, YamlValue>> as_entries() const;
 };
 
 // A YAML mapping whose keys are checked against the expected ones when it is
@@ -118,7 +122,7 @@ class YamlMap {
   struct Entry {
     std::string key;
     YAML::Node value;
-    int line;  // of the key: an empty value's own mark points past it
+    int line;  // of the value; of the key when empty, as an empty value's mark points past it
   };
   YamlMap(const YAML::Node& node, const std::string& file, std::string path,
           std::initializer_list<std::string_view> expected, int line);

@@ -39,6 +39,10 @@ Balance parse_balance(const YamlValue& v) {
 ServerConfig parse_server(const YamlValue& v) {
   ServerConfig s;
   s.line = v.line;
+  if (v.node.IsSequence()) {
+    // Unquoted, [::1]:80 is YAML for a list holding "::1" followed by junk.
+    v.fail("expected host:port or a map, got a list (quote IPv6 addresses: \"[::1]:80\")");
+  }
   if (v.node.IsScalar()) {
     s.address = v.as_string();
     check_address(v, s.address);

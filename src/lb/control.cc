@@ -171,7 +171,7 @@ void Control::publish() {
         wake = std::min(wake, now + std::max(std::chrono::milliseconds(100), s.slow_start / 20));
     }
     bool panic_now = false;
-    if (!primaries.empty()) view.serving = std::move(primaries);
+    if (!primaries.empty()) { view.serving = std::move(primaries); view.fallback = std::move(backups); }
     else if (!backups.empty()) view.serving = std::move(backups);
     else if (up.config.panic && !panic.empty()) { view.serving = std::move(panic); panic_now = true; }
     if (panic_now != up.panic) {

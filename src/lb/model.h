@@ -48,6 +48,10 @@ struct UpstreamView {
   // available backups, else (panic) every server not taken down by hand.
   // Empty: refuse with 503.
   std::vector<std::uint32_t> serving;
+  // Where a request goes once it has tried every serving server: the
+  // available backups while primaries serve (as nginx does), so that two
+  // primaries dying at once cost no request before the checks notice.
+  std::vector<std::uint32_t> fallback;
   bool panic = false;
 };
 

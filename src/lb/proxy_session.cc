@@ -1,45 +1,41 @@
 // One client connection of the proxy: read a request, pick a server, send it,
-// stream the response back; on a failure before the response started, try
-// another server. Reads top to bottom as a loop of co_awaits, each with a
-// deadline.
+// relay the response back; on a failure before the response started, try
+// another server. Reads top to bottom as a loop of co_awaits under one
+// movable deadline. Heads are parsed in place (net/http1.h) and bodies are
+// relayed as they arrive with their framing unchanged: no per-header
+// allocation, one gather write per piece.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <optional>
+#include <charconv>
 
 #include "lb/control.h"
-#include "lb/forward.h"
+#include "lb/proxy_request.h"
 #include "lb/retry.h"
 #include "lb/worker.h"
 
 namespace failover::lb {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace http1 = net::http1;
 using asio::ip::tcp;
-using namespace std::chrono_literals;
 
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kRetainedBody = 64 * 1024;  // bodies up to this are kept for a retry
-constexpr std::size_t kRelayBuffer = 16 * 1024;
-constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
+constexpr std::size_t kMaxResponseHead = 64 * 1024;
+constexpr std::size_t kReadSize = 16 * 1024;
 
-using Request = http::request<http::string_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
+core::TimePoint now() { return core::SteadyClock::instance().now(); }
 
-struct Session {
-  Worker& worker;
-  beast::tcp_stream client;
-  beast::flat_buffer buffer;
-  std::string client_ip;
-  std::unique_ptr<char[]> relay;  // allocated on the first response with a body
-};
+asio::awaitable<void> send_error(Session& s, int status, std::string_view why, bool keep_alive) {
+  s.out.clear();
+  append_error_response(status, why, keep_alive, s.out);
+  s.deadline.expires_after(std::chrono::seconds(5));
+  co_await asio::async_write(s.client, asio::buffer(s.out), kTuple);
+}
 
 struct AttemptResult {
   Outcome outcome = Outcome::kOk;
@@ -47,129 +43,111 @@ struct AttemptResult {
   bool server_failed = false;   // counts toward the server's ejection
   bool client_done = false;     // the client got a response (or lost its connection)
   bool keep_client = false;     // ...and the connection may serve another request
+  bool body_complete = false;   // the server's whole response was read
 };
 
-core::TimePoint now() { return core::SteadyClock::instance().now(); }
-
-asio::awaitable<void> send_error(Session& s, http::status status, std::string_view why,
-                                 bool keep_alive) {
-  http::response<http::string_body> res{status, 11};
-  res.set(http::field::server, "failover");
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
-  res.body() = std::to_string(static_cast<int>(status)) + " " +
-               std::string(http::obsolete_reason(status)) + ": " + std::string(why) + "\n";
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  s.client.expires_after(5s);
-  co_await http::async_write(s.client, res, kTuple);
-}
-
-AttemptResult failed(Outcome o, const char* cause) { return {o, cause, true, false, false}; }
-
-AttemptResult classify_exchange_error(const beast::error_code& ec, bool written) {
-  if (ec == beast::error::timeout) return failed(Outcome::kTimeout, "timeout");
-  if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
-      ec != http::error::partial_message)
-    return failed(Outcome::kBadResponse, "bad_response");
-  return failed(Outcome::kFailedAfterSend, written ? "reset" : "send_failed");
-}
+AttemptResult failed(Outcome o, const char* cause) { return {o, cause, true, false, false, false}; }
+AttemptResult client_gone() { return {Outcome::kOk, "ok", false, true, false, false}; }
 
 // Copies bytes one way until either side closes; the other direction is
 // cancelled by the || in tunnel().
 asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
-  std::array<char, kRelayBuffer> buf;
+  std::array<char, kReadSize> buf;
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kTuple);
     if (ec) break;
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kTuple);
     if (wec) break;
   }
-  beast::error_code ignored;
+  boost::system::error_code ignored;
   to.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-// After a 101: the bytes each side already sent us go first, then both
+// After a 101: the bytes each side already sent go first, then both
 // directions run until one closes.
 asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn) {
   using namespace asio::experimental::awaitable_operators;
-  s.client.expires_never();
-  conn.stream.expires_never();
-  auto& client = s.client.socket();
-  auto& server = conn.stream.socket();
-  if (conn.buffer.size())
-    co_await asio::async_write(client, conn.buffer.data(), kTuple);
-  if (s.buffer.size())
-    co_await asio::async_write(server, s.buffer.data(), kTuple);
-  s.buffer.clear();
+  s.deadline.disarm();
+  if (!conn.buffer.empty()) co_await asio::async_write(s.client, asio::buffer(conn.buffer.data()), kTuple);
+  if (!s.in.empty()) co_await asio::async_write(conn.socket, asio::buffer(s.in.data()), kTuple);
+  s.in.clear();
   conn.buffer.clear();
-  co_await (pump(client, server) || pump(server, client));
+  co_await (pump(s.client, conn.socket) || pump(conn.socket, s.client));
 }
 
-// Streams the response whose header `rp` holds to the client, body chunk by
-// chunk (Beast's relay pattern): nothing is buffered whole.
-asio::awaitable<AttemptResult> relay_response(Session& s, UpstreamConn& conn, ResponseParser& rp,
-                                              bool keep_client, const LimitsConfig& limits) {
-  auto& res = rp.get();
-  // A body delimited by the server closing cannot be framed for a
-  // keep-alive client: the client connection closes after it too.
-  if (!rp.is_done() && !rp.chunked() && !rp.content_length()) keep_client = false;
-  prepare_client_response(res, keep_client);
-  if (!s.relay) s.relay = std::make_unique<char[]>(kRelayBuffer);
-  http::response_serializer<http::buffer_body> sr{res};
-  s.client.expires_after(limits.response_timeout);
-  auto [hec, hn] = co_await http::async_write_header(s.client, sr, kTuple);
-  if (hec) co_return AttemptResult{Outcome::kOk, "ok", false, true, false};
-  do {
-    if (!rp.is_done()) {
-      res.body().data = s.relay.get();
-      res.body().size = kRelayBuffer;
-      conn.stream.expires_after(limits.response_timeout);
-      auto [ec, n] = co_await http::async_read(conn.stream, conn.buffer, rp, kTuple);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        // The status line is gone already: the client can only see the
-        // connection close early, and the server is to blame.
-        co_return AttemptResult{Outcome::kFailedAfterSend, "truncated", true, true, false};
-      }
-      res.body().size = kRelayBuffer - res.body().size;
-      res.body().data = s.relay.get();
-      res.body().more = !rp.is_done();
-    } else {
-      res.body().data = nullptr;
-      res.body().size = 0;
+// Sends the response head in s.out and the body after it, as the server's
+// bytes arrive, framing unchanged. The head goes out with the first piece of
+// body in one write.
+asio::awaitable<AttemptResult> relay_body(Session& s, UpstreamConn& conn, BodyFraming framing,
+                                          bool keep_client, const LimitsConfig& limits) {
+  bool head_sent = false;
+  for (;;) {
+    http1::Error error = http1::Error::kNone;
+    const std::size_t n = framing.take(conn.buffer.data(), error);
+    if (error != http1::Error::kNone) {
+      // Garbage inside a chunked body: the client already has the status
+      // line, so it can only see the connection close.
+      co_return AttemptResult{Outcome::kBadResponse, "bad_response", true, true, false, false};
     }
-    s.client.expires_after(limits.response_timeout);
-    auto [wec, wn] = co_await http::async_write(s.client, sr, kTuple);
-    if (wec == http::error::need_buffer) wec = {};
-    if (wec) co_return AttemptResult{Outcome::kOk, "ok", false, true, false};
-  } while (!rp.is_done() && !sr.is_done());
-  co_return AttemptResult{Outcome::kOk, "ok", false, true, keep_client};
+    if (!head_sent || n > 0) {
+      const std::array<asio::const_buffer, 2> pieces{
+          head_sent ? asio::const_buffer() : asio::buffer(s.out),
+          asio::buffer(conn.buffer.data().data(), n)};
+      s.deadline.expires_after(limits.response_timeout);
+      auto [ec, written] = co_await asio::async_write(s.client, pieces, kTuple);
+      if (ec) co_return client_gone();
+      head_sent = true;
+      conn.buffer.consume(n);
+    }
+    if (framing.done()) break;
+    s.deadline.expires_after(limits.response_timeout);
+    auto room = conn.buffer.prepare(kReadSize);
+    auto [ec, got] = co_await conn.socket.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
+    if (ec) {
+      if (framing.until_close() && !s.deadline.expired()) break;  // the close ends the body
+      co_return AttemptResult{Outcome::kFailedAfterSend, "truncated", true, true, false, false};
+    }
+    conn.buffer.commit(got);
+  }
+  co_return AttemptResult{Outcome::kOk, "ok", false, true, keep_client, true};
 }
 
-// A fresh parser for one response: server headers may be larger than a
-// client's, the body is streamed (no limit), and a HEAD reply has none.
-void reset_parser(std::optional<ResponseParser>& rp, bool head) {
-  rp.emplace();
-  rp->header_limit(kMaxResponseHeader);
-  rp->body_limit(boost::none);
-  if (head) rp->skip(true);
+// Reads a response head from `conn` into `head`, skipping interim 1xx
+// responses other than 101. Views in `head` point into conn.buffer.
+asio::awaitable<boost::system::error_code> read_response_head(Session& s, UpstreamConn& conn,
+                                                              http1::ResponseHead& head,
+                                                              http1::Error& error) {
+  for (;;) {
+    const auto r = http1::parse_response(conn.buffer.data(), kMaxResponseHead, head, error);
+    if (r == http1::Parse::kError) co_return boost::system::error_code();
+    if (r == http1::Parse::kDone) {
+      if (head.status >= 200 || head.status == 101) co_return boost::system::error_code();
+      conn.buffer.consume(head.head_size);  // 100 Continue, 103 Early Hints: not for us
+      continue;
+    }
+    auto room = conn.buffer.prepare(kReadSize);
+    auto [ec, n] = co_await conn.socket.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
+    if (ec) co_return ec;
+    conn.buffer.commit(n);
+  }
 }
 
 struct Exchange {
   std::unique_ptr<UpstreamConn> conn;
-  beast::error_code ec;
-  bool written = false;
-  const char* connect_cause = nullptr;  // set when the connection could not be made
+  boost::system::error_code ec;
+  http1::Error parse_error = http1::Error::kNone;
+  const char* connect_cause = nullptr;  // set when no connection could be made
 };
 
 // Connects (or reuses a pooled connection), sends the request and reads the
-// response header, all before `deadline`. A pooled connection that turns out
-// closed by the server before any reply is replaced by a fresh one once.
+// response head, all before `until`. A pooled connection the server closed
+// while idle is replaced by a fresh one once, for idempotent requests.
 asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const UpstreamView& up,
-                                   Request& req, std::optional<ResponseParser>& rp, core::TimePoint deadline,
-                                   const LimitsConfig& limits) {
+                                   const Request& req, http1::ResponseHead& head,
+                                   core::TimePoint until, const LimitsConfig& limits) {
   Exchange x;
   x.conn = s.worker.pool().take(server, now(), limits.upstream_idle_timeout);
+  s.deadline.expires_at(until);
   for (int pass = 0; pass < 2; ++pass) {
     if (!x.conn) {
       if (up.max_connections_per_server > 0 &&
@@ -178,74 +156,82 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
         x.connect_cause = "busy";
         co_return x;
       }
-      x.conn = std::make_unique<UpstreamConn>(beast::tcp_stream(s.worker.io()), server.stats);
-      x.conn->stream.expires_at(deadline);
-      auto [ec] = co_await x.conn->stream.async_connect(server.endpoint, kTuple);
+      x.conn = std::make_unique<UpstreamConn>(tcp::socket(s.worker.io()), server.stats);
+      s.upstream = &x.conn->socket;
+      auto [ec] = co_await x.conn->socket.async_connect(server.endpoint, kTuple);
       if (ec) {
-        x.connect_cause = ec == beast::error::timeout                ? "connect_timeout"
+        x.connect_cause = s.deadline.expired()                       ? "connect_timeout"
                           : ec == asio::error::connection_refused ? "refused"
                                                                    : "connect_error";
         x.ec = ec;
         co_return x;
       }
-      beast::error_code ignored;
-      x.conn->stream.socket().set_option(tcp::no_delay(true), ignored);
+      boost::system::error_code ignored;
+      x.conn->socket.set_option(tcp::no_delay(true), ignored);
     }
-    x.conn->stream.expires_at(deadline);
-    auto [wec, wn] = co_await http::async_write(x.conn->stream, req, kTuple);
-    x.written = !wec;
+    s.upstream = &x.conn->socket;
+    const std::array<asio::const_buffer, 2> message{asio::buffer(req.head), asio::buffer(req.body)};
+    auto [wec, wn] = co_await asio::async_write(x.conn->socket, message, kTuple);
     x.ec = wec;
-    if (!wec) {
-      auto [rec, rn] = co_await http::async_read_header(x.conn->stream, x.conn->buffer, *rp, kTuple);
-      x.ec = rec;
-    }
-    const bool stale = x.ec && x.conn->reused && x.ec != beast::error::timeout &&
-                       x.conn->buffer.size() == 0 && !rp->got_some();
-    if (!stale || pass == 1 || !idempotent(req.method_string())) break;
+    if (!wec) x.ec = co_await read_response_head(s, *x.conn, head, x.parse_error);
+    const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty();
+    if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure
-    reset_parser(rp, req.method() == http::verb::head);
   }
   co_return x;
 }
 
 asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
-                                       const UpstreamView& up, Request& req,
-                                       core::TimePoint deadline, bool may_retry_status,
-                                       bool keep_client, bool upgrade, const LimitsConfig& limits) {
-  std::optional<ResponseParser> parser;
-  reset_parser(parser, req.method() == http::verb::head);
-  Exchange x = co_await exchange(s, server, up, req, parser, deadline, limits);
-  ResponseParser& rp = *parser;
+                                       const UpstreamView& up, const Request& req,
+                                       core::TimePoint until, bool may_retry_status,
+                                       bool keep_client, const LimitsConfig& limits) {
+  http1::ResponseHead head;
+  Exchange x = co_await exchange(s, server, up, req, head, until, limits);
+  // From here on the deadline must not cancel a socket that is gone.
+  struct Release { Session& s; ~Release() { s.upstream = nullptr; } } release{s};
   if (x.connect_cause) {
     AttemptResult r = failed(Outcome::kConnectFailed, x.connect_cause);
     r.server_failed = std::string_view(x.connect_cause) != "busy";
     co_return r;
   }
-  if (x.ec) co_return classify_exchange_error(x.ec, x.written);
+  if (x.ec) {
+    if (s.deadline.expired()) co_return failed(Outcome::kTimeout, "timeout");
+    co_return failed(Outcome::kFailedAfterSend, "reset");
+  }
+  if (x.parse_error != http1::Error::kNone) co_return failed(Outcome::kBadResponse, "bad_response");
+
   UpstreamConn& conn = *x.conn;
-  const unsigned status = rp.get().result_int();
-  const bool gateway_error = status == 502 || status == 503 || status == 504;
-  if (gateway_error && may_retry_status) {
-    AttemptResult r = failed(Outcome::kRetryableStatus, status == 502   ? "status_502"
-                                                        : status == 503 ? "status_503"
-                                                                        : "status_504");
-    co_return r;  // the connection closes: its body is not worth reading
-  }
-  if (upgrade && status == 101) {
-    prepare_client_response(rp.get(), false);
-    http::response_serializer<http::buffer_body> sr{rp.get()};
-    s.client.expires_after(limits.response_timeout);
-    auto [ec, n] = co_await http::async_write_header(s.client, sr, kTuple);
+  const int status = head.status;
+  const char* gateway_cause = status == 502 ? "status_502" : status == 503 ? "status_503"
+                              : status == 504 ? "status_504" : nullptr;
+  if (gateway_cause && may_retry_status)
+    co_return failed(Outcome::kRetryableStatus, gateway_cause);  // its body is not worth reading
+
+  if (req.upgrade && status == 101) {
+    s.out.clear();
+    http1::write_response_head(head, false, s.out, req.version_minor);
+    conn.buffer.consume(head.head_size);
+    s.deadline.expires_after(limits.response_timeout);
+    auto [ec, n] = co_await asio::async_write(s.client, asio::buffer(s.out), kTuple);
     if (!ec) co_await tunnel(s, conn);
-    co_return AttemptResult{Outcome::kOk, "ok", false, true, false};
+    co_return client_gone();
   }
-  AttemptResult r = co_await relay_response(s, conn, rp, keep_client, limits);
-  if (r.outcome == Outcome::kOk && gateway_error) {
-    // Passed on as it is (no retry allowed), but still the server's failure.
-    r.server_failed = true;
-    r.cause = status == 502 ? "status_502" : status == 503 ? "status_503" : "status_504";
+
+  const BodyFraming framing = BodyFraming::of(head, req.is_head);
+  // A body that ends when the server closes cannot be framed for a
+  // keep-alive client: the client connection closes after it too.
+  const bool keep = keep_client && !framing.until_close();
+  s.out.clear();
+  http1::write_response_head(head, keep, s.out, req.version_minor);
+  const bool server_keeps = head.keep_alive && !framing.until_close();
+  conn.buffer.consume(head.head_size);  // `head` is dead from here
+
+  AttemptResult r = co_await relay_body(s, conn, framing, keep, limits);
+  if (r.outcome == Outcome::kOk && gateway_cause) {
+    r.server_failed = true;  // passed on as it is (no retry allowed), still a failure
+    r.cause = gateway_cause;
   }
-  if (r.outcome == Outcome::kOk && rp.is_done() && rp.get().keep_alive() && r.client_done)
+  if (r.body_complete && server_keeps && conn.buffer.empty())
     s.worker.pool().put(server, std::move(x.conn), now());
   co_return r;
 }
@@ -253,41 +239,42 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
 // Tries servers until one answers, the tries or the time run out, or the
 // retry rules forbid another attempt. Returns whether the client connection
 // stays open.
-asio::awaitable<bool> proxy(Session& s, const UpstreamView& up, Request& req, bool keep_client,
-                            bool upgrade, core::TimePoint started, const LimitsConfig& limits) {
+asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView& up, const Request& req,
+                            bool keep_client, core::TimePoint started, const LimitsConfig& limits) {
   std::uint64_t tried = 0;
-  const bool body_kept = req.body().size() <= kRetainedBody;
+  const bool body_kept = req.body.size() <= kRetainedBody;
   Outcome last = Outcome::kConnectFailed;
   int tries = 0;
-  std::vector<Candidate> candidates;
-  candidates.reserve(up.serving.size());
-  auto untried_left = [&] {
-    for (auto id : up.serving) if (!(tried & (1ULL << id))) return true;
+  auto untried = [&](const std::vector<std::uint32_t>& ids) {
+    for (auto id : ids)
+      if (!(tried & (1ULL << id))) return true;
     return false;
   };
+  auto untried_left = [&] { return untried(up.serving) || untried(up.fallback); };
+  auto elapsed = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now() - started);
+  };
+  std::vector<Candidate>& candidates = s.candidates;
   while (tries < up.retry.tries) {
     candidates.clear();
-    for (auto id : up.serving) {
+    for (auto id : untried(up.serving) ? up.serving : up.fallback) {
       if (tried & (1ULL << id)) continue;
       const ServerView& sv = up.servers[id];
       candidates.push_back({id, sv.weight, sv.stats->active.load(std::memory_order_relaxed)});
     }
     if (candidates.empty()) break;
-    const ServerView& server = up.servers[candidates[s.worker.balancer(up).pick(candidates)].id];
+    const ServerView& server = up.servers[candidates[s.worker.balancer(snap, up).pick(candidates)].id];
     tried |= 1ULL << server.id;
     ++tries;
     if (tries > 1) s.worker.shared().retries.fetch_add(1, std::memory_order_relaxed);
 
-    const core::TimePoint t = now();
-    const core::TimePoint deadline = std::min(t + up.retry.try_timeout, started + up.retry.timeout);
-    auto elapsed = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(now() - started); };
-    const bool may_retry_status = should_retry({req.method_string(), Outcome::kRetryableStatus, tries,
-                                                up.retry.tries, body_kept, elapsed(),
-                                                up.retry.timeout, untried_left()});
+    const core::TimePoint until = std::min(now() + up.retry.try_timeout, started + up.retry.timeout);
+    const bool may_retry_status =
+        should_retry({req.method, Outcome::kRetryableStatus, tries, up.retry.tries, body_kept,
+                      elapsed(), up.retry.timeout, untried_left()});
     server.stats->active.fetch_add(1, std::memory_order_relaxed);
     server.stats->total.fetch_add(1, std::memory_order_relaxed);
-    AttemptResult r = co_await attempt(s, server, up, req, deadline, may_retry_status, keep_client,
-                                       upgrade, limits);
+    AttemptResult r = co_await attempt(s, server, up, req, until, may_retry_status, keep_client, limits);
     server.stats->active.fetch_sub(1, std::memory_order_relaxed);
     if (r.server_failed) {
       server.stats->failures.fetch_add(1, std::memory_order_relaxed);
@@ -298,99 +285,50 @@ asio::awaitable<bool> proxy(Session& s, const UpstreamView& up, Request& req, bo
       co_return r.keep_client;
     }
     last = r.outcome;
-    if (!should_retry({req.method_string(), r.outcome, tries, up.retry.tries, body_kept, elapsed(),
+    if (!should_retry({req.method, r.outcome, tries, up.retry.tries, body_kept, elapsed(),
                        up.retry.timeout, untried_left()}))
       break;
   }
   if (tries == 0) {
     s.worker.shared().no_server.fetch_add(1, std::memory_order_relaxed);
-    co_await send_error(s, http::status::service_unavailable,
-                        "no server available in upstream " + up.name, keep_client);
+    co_await send_error(s, 503, "no server available in upstream " + up.name, keep_client);
   } else if (last == Outcome::kTimeout) {
-    co_await send_error(s, http::status::gateway_timeout,
-                        "no response from upstream " + up.name + " after " + std::to_string(tries) +
-                            " tries", keep_client);
+    co_await send_error(s, 504, "no response from upstream " + up.name + " after " +
+                                    std::to_string(tries) + " tries", keep_client);
   } else {
-    co_await send_error(s, http::status::bad_gateway,
-                        "upstream " + up.name + " failed " + std::to_string(tries) + " tries",
-                        keep_client);
+    co_await send_error(s, 502, "upstream " + up.name + " failed " + std::to_string(tries) +
+                                    " tries", keep_client);
   }
   co_return keep_client;
-}
-
-// Maps a failure to read a request to the status the client gets; 0: close
-// without a word (the client went away or stayed idle).
-http::status request_error_status(const beast::error_code& ec, bool got_bytes) {
-  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
-  if (ec == http::error::body_limit) return http::status::payload_too_large;
-  if (ec == beast::error::timeout) return got_bytes ? http::status::request_timeout : http::status::unknown;
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return http::status::unknown;
-  if (ec.category() == http::make_error_code(http::error::bad_target).category()) return http::status::bad_request;
-  return http::status::unknown;
 }
 
 }  // namespace
 
 asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
-  Session s{worker, beast::tcp_stream(std::move(socket)), {}, {}, {}};
-  beast::error_code ec;
-  s.client.socket().set_option(tcp::no_delay(true), ec);
-  const auto remote = s.client.socket().remote_endpoint(ec);
-  s.client_ip = ec ? "unknown" : remote.address().to_string();
-
+  Session s(worker, std::move(socket));
+  Request req;
   for (;;) {
     const std::shared_ptr<const Snapshot> snap = worker.snapshot();
     const LimitsConfig& limits = snap->limits;
-    if (s.buffer.size() == 0) {
-      // Idle between requests: closing quietly is not an error.
-      if (worker.draining()) break;
-      s.client.expires_after(limits.keepalive_timeout);
-      worker.idle_begin(&s.client);
-      auto [rec, n] = co_await s.client.async_read_some(s.buffer.prepare(4096), kTuple);
-      worker.idle_end(&s.client);
-      if (rec) break;
-      s.buffer.commit(n);
-    }
-    const core::TimePoint started = now();
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_size));
-    parser.body_limit(limits.max_body_size);
-    s.client.expires_after(limits.header_timeout);
-    auto [hec, hn] = co_await http::async_read_header(s.client, s.buffer, parser, kTuple);
-    if (!hec && !parser.is_done()) {
-      if (http::token_list(parser.get()[http::field::expect]).exists("100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(s.client, asio::buffer(kContinue), kTuple);
-      }
-      s.client.expires_after(limits.body_timeout);
-      std::tie(hec, hn) = co_await http::async_read(s.client, s.buffer, parser, kTuple);
-    }
-    if (hec) {
-      const http::status status = request_error_status(hec, true);
-      if (status != http::status::unknown) co_await send_error(s, status, hec.message(), false);
+    const ReadOutcome got = co_await read_request(s, limits, *snap, req);
+    if (got.status == kClosedQuietly) break;
+    if (got.status != 0) {
+      co_await send_error(s, got.status, got.why, false);
       break;
     }
     worker.shared().requests.fetch_add(1, std::memory_order_relaxed);
-    Request& req = parser.get();
-    const bool keep_client = req.keep_alive() && !worker.draining();
-    if (const char* why = request_framing_error(req, parser.chunked())) {
-      co_await send_error(s, http::status::bad_request, why, false);
-      break;
-    }
-    const UpstreamView* up = snap->route(req[http::field::host], req.target());
-    if (!up) {
-      co_await send_error(s, http::status::not_found, "no route for this host and path", keep_client);
+    const bool keep_client = req.keep_alive && !worker.draining();
+    if (!got.upstream) {
+      co_await send_error(s, 404, "no route for this host and path", keep_client);
       if (!keep_client) break;
       continue;
     }
-    const bool upgrade = is_upgrade(req);
-    prepare_upstream_request(req, s.client_ip, upgrade);
-    req.prepare_payload();
-    const bool keep = co_await proxy(s, *up, req, keep_client, upgrade, started, limits);
+    const bool keep = co_await proxy(s, *snap, *got.upstream, req, keep_client, got.started, limits);
     if (!keep || worker.draining()) break;
   }
-  s.client.socket().shutdown(tcp::socket::shutdown_send, ec);
-  s.client.close();
+  boost::system::error_code ec;
+  s.client.shutdown(tcp::socket::shutdown_send, ec);
+  s.client.close(ec);
 }
 
 }  // namespace failover::lb

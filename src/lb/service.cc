@@ -76,6 +76,7 @@ int run(const LbOptions& options) {
 
   asio::signal_set signals(control_io, SIGHUP, SIGTERM, SIGINT);
   asio::steady_timer drain_timer(control_io);
+  std::function<void(boost::system::error_code)> poll_drain;  // lives as long as the loop
   std::function<void(boost::system::error_code, int)> on_signal;
   on_signal = [&](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -98,7 +99,7 @@ int run(const LbOptions& options) {
                  shared.client_connections.load());
     for (auto& w : workers) w->drain();
     const auto deadline = std::chrono::steady_clock::now() + control.config().drain_timeout;
-    std::function<void(boost::system::error_code)> poll = [&, deadline](boost::system::error_code) {
+    poll_drain = [&, deadline](boost::system::error_code) {
       if (shared.client_connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
         if (shared.client_connections.load() != 0)
           spdlog::warn("drain timeout: closing {} connections", shared.client_connections.load());
@@ -107,9 +108,9 @@ int run(const LbOptions& options) {
         return;
       }
       drain_timer.expires_after(std::chrono::milliseconds(20));
-      drain_timer.async_wait(poll);
+      drain_timer.async_wait(poll_drain);
     };
-    poll({});
+    poll_drain({});
   };
   signals.async_wait(on_signal);
 

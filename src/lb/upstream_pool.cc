@@ -12,7 +12,7 @@ namespace {
 // closed it, any bytes are garbage we must not take for the next response.
 bool still_open(UpstreamConn& conn) {
   char byte;
-  const ssize_t n = ::recv(conn.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(conn.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 

@@ -2,8 +2,7 @@
 // Idle keep-alive connections to servers, one pool per worker thread (so no
 // lock). Connections are reused newest first; one that the server closed
 // while idle is found with a non-blocking peek before it is handed out.
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -11,20 +10,23 @@
 
 #include "core/clock.h"
 #include "lb/model.h"
+#include "net/read_buffer.h"
 
 namespace failover::lb {
 
 struct UpstreamConn {
-  UpstreamConn(boost::beast::tcp_stream s, std::shared_ptr<ServerStats> st)
-      : stream(std::move(s)), stats(std::move(st)) { stats->connections.fetch_add(1, std::memory_order_relaxed); }
+  UpstreamConn(boost::asio::ip::tcp::socket s, std::shared_ptr<ServerStats> st)
+      : socket(std::move(s)), stats(std::move(st)) {
+    stats->connections.fetch_add(1, std::memory_order_relaxed);
+  }
   ~UpstreamConn() { stats->connections.fetch_sub(1, std::memory_order_relaxed); }
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 
-  boost::beast::tcp_stream stream;
-  boost::beast::flat_buffer buffer;  // bytes read past the last response
+  boost::asio::ip::tcp::socket socket;
+  net::ReadBuffer buffer;  // bytes read past the last response head
   core::TimePoint idle_since{};
-  bool reused = false;               // served a request before
+  bool reused = false;     // served a request before
   std::shared_ptr<ServerStats> stats;
 };
 

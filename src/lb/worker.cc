@@ -35,7 +35,8 @@ void Worker::drain() {
     draining_ = true;
     if (acceptor_) acceptor_->close();
     pool_.clear();
-    for (auto* stream : idle_clients_) stream->cancel();
+    boost::system::error_code ec;
+    for (auto* socket : idle_clients_) socket->cancel(ec);
   });
 }
 
@@ -57,8 +58,11 @@ void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
 }
 
-Balancer& Worker::balancer(const UpstreamView& upstream) {
-  return *balancers_[static_cast<std::size_t>(&upstream - snapshot_->upstreams.data())];
+Balancer& Worker::balancer(const Snapshot& snapshot, const UpstreamView& upstream) {
+  const auto i = static_cast<std::size_t>(&upstream - snapshot.upstreams.data());
+  if (i < balancers_.size() && snapshot_->upstreams[i].name == upstream.name) return *balancers_[i];
+  if (!stray_) stray_ = make_balancer(Balance::kRandom, next_random());
+  return *stray_;
 }
 
 void Worker::report_failure(const ServerView& server, const char* cause) {

@@ -5,7 +5,6 @@
 // through the Shared block's atomics.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <unordered_set>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
@@ -50,7 +49,10 @@ class Worker {
   // --- worker thread only ---
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
-  Balancer& balancer(const UpstreamView& upstream);
+  // The balancer of `upstream`, an element of `snapshot` (which may be older
+  // than the worker's current one: a session keeps the snapshot its request
+  // started with).
+  Balancer& balancer(const Snapshot& snapshot, const UpstreamView& upstream);
   UpstreamPool& pool() { return pool_; }
   WorkerShared& shared() { return shared_; }
   bool draining() const { return draining_; }
@@ -59,8 +61,8 @@ class Worker {
   std::uint64_t next_random();
   // A client connection waiting for its next request registers here, so a
   // drain can close it at once instead of after the keep-alive timeout.
-  void idle_begin(boost::beast::tcp_stream* stream) { idle_clients_.insert(stream); }
-  void idle_end(boost::beast::tcp_stream* stream) { idle_clients_.erase(stream); }
+  void idle_begin(boost::asio::ip::tcp::socket* stream) { idle_clients_.insert(stream); }
+  void idle_end(boost::asio::ip::tcp::socket* stream) { idle_clients_.erase(stream); }
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -68,14 +70,15 @@ class Worker {
 
   int index_;
   WorkerShared& shared_;
-  boost::asio::io_context io_{1};
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};  // sockets are touched by this thread only
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<Balancer>> balancers_;  // by upstream position in snapshot_
+  std::unique_ptr<Balancer> stray_;  // for upstreams a reload has since removed
   UpstreamPool pool_;
   bool draining_ = false;
   std::uint64_t rng_state_;
-  std::unordered_set<boost::beast::tcp_stream*> idle_clients_;
+  std::unordered_set<boost::asio::ip::tcp::socket*> idle_clients_;
 };
 
 // The client connection's coroutine (proxy_session.cc).

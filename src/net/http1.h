@@ -92,8 +92,8 @@ Parse parse_response(std::string_view buffer, std::size_t max_head_size, Respons
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x - 'A' < 26u) x += 32;
+    unsigned x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x - 'A' < 26u) x += 32;  // unsigned wrap-around: one comparison per range
     if (y - 'A' < 26u) y += 32;
     if (x != y) return false;
   }
@@ -167,7 +167,7 @@ class ChunkedScanner {
   // `over_budget` set, before any of its data is read.
   std::size_t run(std::string_view in, Error& error, std::string* sink, std::uint64_t& budget,
                   bool& over_budget);
-  bool fail(Error& error);
+  std::size_t fail(Error& error, std::size_t at);
 
   State state_ = State::kSize;
   bool has_digit_ = false;

@@ -400,7 +400,8 @@ TEST(LbConfig, RejectsWrongTypes) {
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      check: {rise: [1]}\n")),
               StartsWith("lb.yaml:5: lb.upstreams[0].check.rise: expected a value, got a list"));
   EXPECT_THAT(error_of(with_upstream("      servers: [[127.0.0.1:1]]\n")),
-              StartsWith("lb.yaml:4: lb.upstreams[0].servers[0]: expected a map, got a list"));
+              StartsWith("lb.yaml:4: lb.upstreams[0].servers[0]: expected host:port or a map, got "
+                         "a list (quote IPv6"));
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      balance: fastest\n")),
               StartsWith("lb.yaml:5: lb.upstreams[0].balance: must be round_robin, random"));
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n      check:\n")),
@@ -499,6 +500,18 @@ TEST(YamlUtil, ReportsRequiredKeyAtMapLine) {
   } catch (const core::ConfigError& e) {
     EXPECT_STREQ(e.what(), "t.yaml:3: x: missing key name");
   }
+}
+
+TEST(YamlUtil, ReadsFreeFormMapsInOrder) {
+  const YAML::Node n = core::parse_yaml("d:\n  b.example: 1\n  a.example: {x: 2}\n", "t.yaml");
+  auto entries = core::YamlValue(n["d"], "t.yaml", "d").as_entries();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].first, "b.example");
+  EXPECT_EQ(entries[0].second.as_int(0, 9), 1);
+  EXPECT_EQ(entries[1].second.path, "d.a.example");
+  EXPECT_EQ(entries[1].second.line, 3);
+  const YAML::Node dup = core::parse_yaml("d: {a: 1, a: 2}\n", "t.yaml");
+  EXPECT_THROW(core::YamlValue(dup["d"], "t.yaml", "d").as_entries(), core::ConfigError);
 }
 
 TEST(YamlUtil, ValidatesAddresses) {

@@ -1,0 +1,85 @@
+#pragma once
+// The client side of a proxy session: the per-connection state, reading and
+// checking a request, and the framing of the response body. Internal to
+// proxy_session.cc; a header of its own only to keep files small.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "lb/balancer.h"
+#include "lb/model.h"
+#include "net/deadline.h"
+#include "net/http1.h"
+#include "net/read_buffer.h"
+
+namespace failover::lb {
+
+class Worker;
+
+struct Session {
+  Session(Worker& worker, boost::asio::ip::tcp::socket socket);
+
+  Worker& worker;
+  boost::asio::ip::tcp::socket client;
+  net::ReadBuffer in;               // from the client
+  std::string out;                  // the response head (or error page) for the client
+  std::string client_ip;
+  boost::asio::ip::tcp::socket* upstream = nullptr;  // the server connection in use
+  std::vector<Candidate> candidates;                 // reused by every request
+  // One deadline for whatever the session waits on; when it passes, the
+  // client socket and the server socket in use are cancelled.
+  net::Deadline deadline;
+};
+
+// A request as the server will get it.
+struct Request {
+  std::string head;          // request line and fields, rewritten (hop-by-hop gone, X-Forwarded-*)
+  std::string body;          // whole, de-chunked; framed with Content-Length in `head`
+  std::string method;
+  int version_minor = 1;
+  bool idempotent = true;
+  bool is_head = false;
+  bool keep_alive = true;    // the client's wish
+  bool upgrade = false;      // WebSocket and friends
+};
+
+// read_request's answer: 0 and the route on success, a status to answer
+// with (400, 408, 413, 431...) and why, or kClosedQuietly when the client
+// left or stayed idle (nothing to answer).
+inline constexpr int kClosedQuietly = -1;
+struct ReadOutcome {
+  int status = 0;
+  std::string why;
+  const UpstreamView* upstream = nullptr;  // nullptr with status 0: no route (404)
+  core::TimePoint started;                 // when the first byte of the request arrived
+};
+
+// Reads the next request from the client (head within header_timeout after
+// its first byte, body within body_timeout) and fills `req`.
+boost::asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits,
+                                                 const Snapshot& snapshot, Request& req);
+
+// "HTTP/1.1 503 Service Unavailable" with a one-line text body saying why.
+void append_error_response(int status, std::string_view why, bool keep_alive, std::string& out);
+
+// Where a response body ends (RFC 9112 6.3): no body, a length, chunked,
+// or the server closing.
+class BodyFraming {
+ public:
+  static BodyFraming of(const net::http1::ResponseHead& head, bool head_request);
+  // How many of `available` bytes belong to the body; consumes them from
+  // the framing's count.
+  std::size_t take(std::string_view available, net::http1::Error& error);
+  bool done() const;
+  bool until_close() const { return kind_ == Kind::kUntilClose; }
+
+ private:
+  enum class Kind { kNone, kLength, kChunked, kUntilClose };
+  Kind kind_ = Kind::kNone;
+  std::uint64_t remaining_ = 0;
+  net::http1::ChunkedScanner scanner_;
+};
+
+}  // namespace failover::lb

@@ -1,0 +1,475 @@
+// Head parsing. One pass over the lines, each found with memchr; the head is
+// parsed again from its start on every call, which costs little because a
+// head nearly always arrives in one read.
+#include "net/http1.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace failover::net::http1 {
+
+namespace {
+
+// tchar of RFC 9110 5.6.2: what field names, methods and codings are made of.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
+  return true;
+}
+
+// Field values and reason phrases: visible characters, obs-text, SP and HTAB.
+// A lone CR or a NUL here is read differently by different servers.
+bool is_field_text(std::string_view s) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// "HTTP/1.1" -> 1. kBadVersion for another HTTP version, `malformed` for
+// anything that is not one.
+Error parse_version(std::string_view v, Error malformed, int& minor) {
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.') return malformed;
+  if (!is_digit(v[5]) || !is_digit(v[7])) return malformed;
+  if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return Error::kBadVersion;
+  minor = v[7] - '0';
+  return Error::kNone;
+}
+
+// The lines of a head, each without its CRLF.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view window) : window_(window) {}
+  enum class Result { kLine, kIncomplete, kBareLf };
+  Result next(std::string_view& line) {
+    const char* begin = window_.data() + pos_;
+    const void* lf = std::memchr(begin, '\n', window_.size() - pos_);
+    if (lf == nullptr) return Result::kIncomplete;
+    const std::size_t end = static_cast<const char*>(lf) - window_.data();
+    if (end == pos_ || window_[end - 1] != '\r') return Result::kBareLf;
+    line = window_.substr(pos_, end - 1 - pos_);
+    pos_ = end + 1;
+    return Result::kLine;
+  }
+  std::size_t pos() const { return pos_; }
+
+ private:
+  std::string_view window_;
+  std::size_t pos_ = 0;
+};
+
+// What the framing fields said, gathered over the whole head before deciding.
+struct Framing {
+  bool te_seen = false;
+  bool te_last_chunked = false;
+  bool te_chunked_not_last = false;
+  bool te_bad_coding = false;
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool conn_upgrade = false;
+  bool upgrade_field = false;
+};
+
+bool parse_content_length(std::string_view v, std::optional<std::uint64_t>& out) {
+  if (v.empty()) return false;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (!is_digit(c)) return false;
+    const unsigned d = c - '0';
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  // The same length repeated is harmless (RFC 9110 8.6); two lengths are a
+  // request that two servers would split differently.
+  if (out && *out != n) return false;
+  out = n;
+  return true;
+}
+
+void note_transfer_encoding(std::string_view v, Framing& f) {
+  f.te_seen = true;
+  for_each_element(v, [&](std::string_view coding) {
+    coding = trim(coding.substr(0, coding.find(';')));  // parameters do not matter here
+    if (!is_token(coding)) f.te_bad_coding = true;
+    if (f.te_last_chunked) f.te_chunked_not_last = true;
+    f.te_last_chunked = iequals(coding, "chunked");
+  });
+}
+
+void note_connection(std::string_view v, Framing& f) {
+  for_each_element(v, [&](std::string_view token) {
+    if (iequals(token, "close")) f.conn_close = true;
+    else if (iequals(token, "keep-alive")) f.conn_keep_alive = true;
+    else if (iequals(token, "upgrade")) f.conn_upgrade = true;
+  });
+}
+
+// Reads the field lines after the start line, up to and including the blank
+// line. `on_field` sees each one first and may refuse it.
+template <class OnField>
+Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_head_size,
+                   MessageHead& out, Framing& framing, Error& error, OnField&& on_field) {
+  for (;;) {
+    std::string_view line;
+    switch (lines.next(line)) {
+      case LineReader::Result::kLine: break;
+      case LineReader::Result::kBareLf: error = Error::kBadHeader; return Parse::kError;
+      case LineReader::Result::kIncomplete:
+        if (buffer_size <= max_head_size) return Parse::kIncomplete;
+        error = Error::kHeaderTooLarge;
+        return Parse::kError;
+    }
+    if (line.empty()) break;
+    // A name must start the line: a leading space is obs-fold, which some
+    // servers join to the previous field and others do not.
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) { error = Error::kBadHeader; return Parse::kError; }
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view raw = line.substr(colon + 1);
+    if (!is_token(name) || !is_field_text(raw)) { error = Error::kBadHeader; return Parse::kError; }
+    if (out.header_count == kMaxHeaders) { error = Error::kTooManyHeaders; return Parse::kError; }
+    const Header h{name, trim(raw)};
+    out.headers[out.header_count++] = h;
+
+    // Only these names change framing; the length switch keeps the common
+    // case to one comparison of sizes.
+    switch (name.size()) {
+      case 7:
+        if (iequals(name, "upgrade")) framing.upgrade_field = true;
+        break;
+      case 10:
+        if (iequals(name, "connection")) note_connection(h.value, framing);
+        break;
+      case 14:
+        if (iequals(name, "content-length") && !parse_content_length(h.value, out.content_length)) {
+          error = Error::kBadContentLength;
+          return Parse::kError;
+        }
+        break;
+      case 17:
+        if (iequals(name, "transfer-encoding")) note_transfer_encoding(h.value, framing);
+        break;
+    }
+    if (!on_field(h)) return Parse::kError;
+  }
+  out.head_size = lines.pos();
+
+  // RFC 9112 6.1: Transfer-Encoding with Content-Length, or in HTTP/1.0, is
+  // the classic smuggling set-up; and "chunked" must come last, once.
+  if (framing.te_seen) {
+    if (out.content_length || out.version_minor == 0 || framing.te_bad_coding ||
+        framing.te_chunked_not_last) {
+      error = Error::kBadTransferEncoding;
+      return Parse::kError;
+    }
+    out.chunked = framing.te_last_chunked;
+  }
+  out.keep_alive = out.version_minor == 1 ? !framing.conn_close
+                                          : framing.conn_keep_alive && !framing.conn_close;
+  // RFC 9110 7.8: Upgrade in HTTP/1.0 is ignored.
+  out.upgrade = out.version_minor == 1 && framing.conn_upgrade && framing.upgrade_field;
+  return Parse::kDone;
+}
+
+void reset(MessageHead& h) {
+  h.version_minor = 1;
+  h.content_length.reset();
+  h.chunked = false;
+  h.keep_alive = true;
+  h.upgrade = false;
+  h.header_count = 0;
+  h.head_size = 0;
+}
+
+Parse fail(Error e, Error& error) {
+  error = e;
+  return Parse::kError;
+}
+
+}  // namespace
+
+const char* error_message(Error error) {
+  switch (error) {
+    case Error::kNone: return "no error";
+    case Error::kBadRequestLine: return "bad request line";
+    case Error::kBadStatusLine: return "bad status line";
+    case Error::kBadHeader: return "bad header";
+    case Error::kHeaderTooLarge: return "header too large";
+    case Error::kTooManyHeaders: return "too many headers";
+    case Error::kBadContentLength: return "bad Content-Length";
+    case Error::kBadTransferEncoding: return "bad Transfer-Encoding";
+    case Error::kBadVersion: return "unsupported HTTP version";
+    case Error::kBadChunk: return "bad chunked encoding";
+  }
+  return "unknown error";
+}
+
+const Header* find_header(const MessageHead& head, std::string_view name) {
+  for (const Header& h : head.fields())
+    if (iequals(h.name, name)) return &h;
+  return nullptr;
+}
+
+Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestHead& out,
+                    Error& error) {
+  error = Error::kNone;
+  reset(out);
+  out.method = out.target = out.host = {};
+  out.expect_continue = false;
+  LineReader lines(buffer.substr(0, std::min(buffer.size(), max_head_size)));
+  const auto incomplete = [&] {
+    return buffer.size() <= max_head_size ? Parse::kIncomplete : fail(Error::kHeaderTooLarge, error);
+  };
+
+  std::string_view line;
+  do {  // RFC 9112 2.2: empty lines before a request line are ignored
+    switch (lines.next(line)) {
+      case LineReader::Result::kLine: break;
+      case LineReader::Result::kBareLf: return fail(Error::kBadRequestLine, error);
+      case LineReader::Result::kIncomplete: return incomplete();
+    }
+  } while (line.empty());
+
+  // method SP request-target SP HTTP-version, single spaces only.
+  const std::size_t sp1 = line.find(' ');
+  const std::size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp1 == sp2) return fail(Error::kBadRequestLine, error);
+  out.method = line.substr(0, sp1);
+  out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (!is_token(out.method) || out.target.empty()) return fail(Error::kBadRequestLine, error);
+  for (char ch : out.target) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f) return fail(Error::kBadRequestLine, error);
+  }
+  if (Error e = parse_version(line.substr(sp2 + 1), Error::kBadRequestLine, out.version_minor);
+      e != Error::kNone)
+    return fail(e, error);
+
+  Framing framing;
+  const Parse p = parse_fields(lines, buffer.size(), max_head_size, out, framing, error,
+                      [&](const Header& h) {
+                        if (h.name.size() == 4 && iequals(h.name, "host")) {
+                          // Two different hosts could route one request two ways.
+                          if (out.host.data() != nullptr && out.host != h.value) {
+                            error = Error::kBadHeader;
+                            return false;
+                          }
+                          out.host = h.value;
+                        } else if (h.name.size() == 6 && iequals(h.name, "expect")) {
+                          // RFC 9110 10.1.1: ignored in HTTP/1.0.
+                          out.expect_continue =
+                              out.version_minor == 1 && iequals(h.value, "100-continue");
+                        }
+                        return true;
+                      });
+  // RFC 9112 6.3: a request body is framed by chunked or not at all.
+  if (p == Parse::kDone && framing.te_seen && !out.chunked)
+    return fail(Error::kBadTransferEncoding, error);
+  return p;
+}
+
+Parse parse_response(std::string_view buffer, std::size_t max_head_size, ResponseHead& out,
+                     Error& error) {
+  error = Error::kNone;
+  reset(out);
+  out.status = 0;
+  out.reason = {};
+  LineReader lines(buffer.substr(0, std::min(buffer.size(), max_head_size)));
+
+  std::string_view line;
+  switch (lines.next(line)) {
+    case LineReader::Result::kLine: break;
+    case LineReader::Result::kBareLf: return fail(Error::kBadStatusLine, error);
+    case LineReader::Result::kIncomplete:
+      return buffer.size() <= max_head_size ? Parse::kIncomplete
+                                            : fail(Error::kHeaderTooLarge, error);
+  }
+  // HTTP-version SP 3DIGIT SP [reason]; the space before an empty reason is
+  // often left out and harmless.
+  if (Error e = parse_version(line.substr(0, 8), Error::kBadStatusLine, out.version_minor);
+      e != Error::kNone)
+    return fail(e, error);
+  if (line.size() < 12 || line[8] != ' ') return fail(Error::kBadStatusLine, error);
+  for (std::size_t i = 9; i < 12; ++i) {
+    if (!is_digit(line[i])) return fail(Error::kBadStatusLine, error);
+    out.status = out.status * 10 + (line[i] - '0');
+  }
+  if (out.status < 100) return fail(Error::kBadStatusLine, error);
+  if (line.size() > 12) {
+    if (line[12] != ' ') return fail(Error::kBadStatusLine, error);
+    out.reason = line.substr(13);
+    if (!is_field_text(out.reason)) return fail(Error::kBadStatusLine, error);
+  }
+
+  Framing framing;
+  const Parse p = parse_fields(lines, buffer.size(), max_head_size, out, framing, error,
+                               [](const Header&) { return true; });
+  // RFC 9112 6.3: a coding other than chunked last means the body runs until
+  // the server closes.
+  if (p == Parse::kDone && framing.te_seen && !out.chunked) out.keep_alive = false;
+  return p;
+}
+
+}  // namespace failover::net::http1
+
+// Chunked bodies. One byte at a time through the size and trailer lines,
+// which are short; chunk data is skipped (or copied) in one step.
+namespace failover::net::http1 {
+
+std::size_t ChunkedScanner::fail(Error& error, std::size_t at) {
+  state_ = State::kError;
+  error = Error::kBadChunk;
+  return at;
+}
+
+namespace {
+unsigned hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  const unsigned lower = c | 0x20u;
+  if (lower >= 'a' && lower <= 'f') return lower - 'a' + 10;
+  return 16;
+}
+}  // namespace
+
+std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* sink,
+                                std::uint64_t& budget, bool& over_budget) {
+  error = state_ == State::kError ? Error::kBadChunk : Error::kNone;
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    const bool ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+    switch (state_) {
+      case State::kSize: {
+        const unsigned digit = hex_value(c);
+        if (digit < 16) {
+          if (remaining_ >> 60) return fail(error, i);  // the next digit would overflow
+          remaining_ = remaining_ * 16 + digit;
+          has_digit_ = true;
+        } else if (!has_digit_) {
+          return fail(error, i);
+        } else if (c == ';') {
+          state_ = State::kExtension;
+        } else if (c == ' ' || c == '\t') {
+          state_ = State::kSizeSpace;
+        } else if (c == '\r') {
+          state_ = State::kSizeLf;
+        } else {
+          return fail(error, i);
+        }
+        break;
+      }
+      case State::kSizeSpace:  // BWS is allowed only before an extension
+        if (c == ';') state_ = State::kExtension;
+        else if (c != ' ' && c != '\t') return fail(error, i);
+        break;
+      case State::kExtension:
+        // Extensions are relayed, not understood; what matters is that no
+        // CR or LF hides in them for another parser to end the line at.
+        if (c == '\r') state_ = State::kSizeLf;
+        else if (ctl) return fail(error, i);
+        break;
+      case State::kSizeLf:
+        if (c != '\n') return fail(error, i);
+        line_ = 0;
+        if (remaining_ == 0) {
+          state_ = State::kTrailerStart;
+          break;
+        }
+        if (sink != nullptr) {
+          if (remaining_ > budget) {
+            over_budget = true;
+            return i + 1;
+          }
+          budget -= remaining_;
+        }
+        state_ = State::kData;
+        break;
+      case State::kData: {
+        const auto n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
+        if (sink != nullptr) sink->append(in.data() + i, n);
+        remaining_ -= n;
+        i += n;
+        if (remaining_ == 0) state_ = State::kDataCr;
+        continue;
+      }
+      case State::kDataCr:
+        if (c != '\r') return fail(error, i);
+        state_ = State::kDataLf;
+        break;
+      case State::kDataLf:
+        if (c != '\n') return fail(error, i);
+        state_ = State::kSize;
+        has_digit_ = false;
+        break;
+      case State::kTrailerStart:  // a name must start the line: no obs-fold
+        if (c == '\r') state_ = State::kEndLf;
+        else if (kTokenChars[c]) state_ = State::kTrailerName;
+        else return fail(error, i);
+        break;
+      case State::kTrailerName:
+        if (c == ':') state_ = State::kTrailerValue;
+        else if (!kTokenChars[c]) return fail(error, i);
+        break;
+      case State::kTrailerValue:
+        if (c == '\r') state_ = State::kTrailerLf;
+        else if (ctl) return fail(error, i);
+        break;
+      case State::kTrailerLf:
+        if (c != '\n') return fail(error, i);
+        state_ = State::kTrailerStart;
+        break;
+      case State::kEndLf:
+        if (c != '\n') return fail(error, i);
+        state_ = State::kDone;
+        return i + 1;
+      case State::kDone:
+      case State::kError:
+        return 0;
+    }
+    ++i;
+    if (state_ == State::kSize || state_ == State::kSizeSpace || state_ == State::kExtension) {
+      if (++line_ > kMaxChunkLine) return fail(error, i - 1);
+    } else if (state_ >= State::kTrailerStart && ++trailer_ > kMaxTrailerSize) {
+      return fail(error, i - 1);
+    }
+  }
+  return i;
+}
+
+std::size_t ChunkedScanner::scan(std::string_view in, Error& error) {
+  std::uint64_t unlimited = UINT64_MAX;
+  bool over_budget = false;
+  return run(in, error, nullptr, unlimited, over_budget);
+}
+
+Decode ChunkedDecoder::decode(std::string_view in, std::string& body, std::size_t& used,
+                              Error& error) {
+  used = 0;
+  error = Error::kNone;
+  if (too_large_) return Decode::kTooLarge;
+  used = scanner_.run(in, error, &body, budget_, too_large_);
+  if (too_large_) return Decode::kTooLarge;
+  if (error != Error::kNone) return Decode::kError;
+  return scanner_.done() ? Decode::kDone : Decode::kNeedMore;
+}
+
+}  // namespace failover::net::http1
