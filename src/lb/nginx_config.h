@@ -19,7 +19,9 @@
 
 namespace failover::lb {
 
-// Throws core::ConfigError. listen/admin keep their defaults; the CLI flags set them.
+// Throws core::ConfigError. The first `listen` of a server block that routes
+// to an upstream sets LbConfig::listen (a bare port N means 0.0.0.0:N, as in
+// nginx); --listen and --admin on the command line override.
 LbConfig load_nginx_config(const std::string& path);
 LbConfig parse_nginx_config(const std::string& text, const std::string& file_name);
 

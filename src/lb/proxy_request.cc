@@ -90,7 +90,7 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
   }
   out.started = core::SteadyClock::instance().now();
   s.deadline.expires_after(limits.header_timeout);
-  http1::RequestHead head;
+  http1::RequestHead& head = s.request_head;
   for (;;) {
     http1::Error error = http1::Error::kNone;
     const auto r = http1::parse_request(s.in.data(), limits.max_header_size, head, error);

@@ -28,6 +28,10 @@ struct Session {
   std::string client_ip;
   boost::asio::ip::tcp::socket* upstream = nullptr;  // the server connection in use
   std::vector<Candidate> candidates;                 // reused by every request
+  // Parsed heads (a few KiB each) live here, not in coroutine frames, so a
+  // request allocates no frame too large for Asio's frame recycling.
+  net::http1::RequestHead request_head;
+  net::http1::ResponseHead response_head;
   // One deadline for whatever the session waits on; when it passes, the
   // client socket and the server socket in use are cancelled.
   net::Deadline deadline;

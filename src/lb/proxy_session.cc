@@ -185,7 +185,7 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
                                        const UpstreamView& up, const Request& req,
                                        core::TimePoint until, bool may_retry_status,
                                        bool keep_client, const LimitsConfig& limits) {
-  http1::ResponseHead head;
+  http1::ResponseHead& head = s.response_head;
   Exchange x = co_await exchange(s, server, up, req, head, until, limits);
   // From here on the deadline must not cancel a socket that is gone.
   struct Release { Session& s; ~Release() { s.upstream = nullptr; } } release{s};
