@@ -14,6 +14,7 @@
 #include "lb/nginx_config.h"
 #include "lb/worker.h"
 #include "net/endpoint.h"
+#include "net/listener.h"
 
 namespace failover::lb {
 
@@ -65,6 +66,7 @@ int run(const LbOptions& options) {
   const auto listen = *net::resolve_endpoint(config.listen);
   const auto admin = *net::resolve_endpoint(config.admin);
   try {
+    net::ensure_address_free(listen);
     for (auto& w : workers) w->listen(listen);
     serve_admin(control_io, admin, control, shared);
   } catch (const boost::system::system_error& e) {

@@ -28,13 +28,14 @@ bool is_token(std::string_view s) {
 
 // Field values and reason phrases: visible characters, obs-text, SP and HTAB.
 // A lone CR or a NUL here is read differently by different servers.
-// Values are most of a head's bytes, so they are checked 8 at a time: a word
-// with no byte below 0x20 and none equal to 0x7f needs no closer look.
 bool is_field_byte(char ch) {
   const auto c = static_cast<unsigned char>(ch);
   return (c >= 0x20 || c == '\t') && c != 0x7f;
 }
 
+// Values are most of a head's bytes, so they are checked 8 at a time: a word
+// with no byte below 0x20 and none equal to 0x7f needs no closer look
+// (the usual SWAR tests; they may flag a clean word, never miss a bad one).
 bool is_field_text(std::string_view s) {
   constexpr std::uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
   std::size_t i = 0;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/socket_base.hpp>
 
 namespace failover::net {
@@ -21,6 +22,14 @@ boost::asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& execut
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   return acceptor;
+}
+
+void ensure_address_free(const tcp::endpoint& endpoint) {
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  probe.open(endpoint.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));  // TIME_WAIT is not "in use"
+  probe.bind(endpoint);
 }
 
 }  // namespace failover::net

@@ -11,4 +11,9 @@ boost::asio::ip::tcp::acceptor make_acceptor(const boost::asio::any_io_executor&
                                              const boost::asio::ip::tcp::endpoint& endpoint,
                                              bool reuse_port);
 
+// Throws boost::system::system_error (address in use) when another socket
+// holds `endpoint`. SO_REUSEPORT would otherwise let a second process bind
+// the same address and silently take half of the traffic.
+void ensure_address_free(const boost::asio::ip::tcp::endpoint& endpoint);
+
 }  // namespace failover::net

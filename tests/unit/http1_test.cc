@@ -179,6 +179,19 @@ TEST(Http1, RefusesMalformedRequests) {
   }
 }
 
+TEST(Http1, FindsControlCharacterAnywhereInLongValue) {
+  for (std::size_t at = 0; at < 24; ++at) {
+    std::string value(24, 'v');
+    value[at] = '\t';
+    EXPECT_EQ(request_error("GET / HTTP/1.1\r\nX: " + value + "\r\n\r\n"), Error::kNone) << at;
+    for (char bad : {'\0', '\x1f', '\x7f', '\r', '\n'}) {
+      value[at] = bad;
+      EXPECT_EQ(request_error("GET / HTTP/1.1\r\nX: " + value + "\r\n\r\n"), Error::kBadHeader)
+          << at << " " << int(bad);
+    }
+  }
+}
+
 TEST(Http1, RefusesBadRequestLineBeforeHeadEnds) {
   EXPECT_EQ(request_error("GET / HTTP/3.0\r\nHost: a\r\n"), Error::kBadVersion);
 }
