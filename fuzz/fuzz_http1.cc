@@ -36,8 +36,8 @@ void check_head(std::string_view in, Parse p, Error e, const http1::MessageHead&
 
 // Hop-by-hop fields the writers must never pass on.
 bool has_hop_by_hop(const http1::MessageHead& h, bool allow_upgrade) {
-  for (const char* name : {"keep-alive", "proxy-connection", "te", "trailer",
-                           "proxy-authorization", "proxy-authenticate"})
+  for (const char* name : {"keep-alive", "proxy-connection", "te", "trailer", "proxy-authorization",
+                           "proxy-authenticate"})
     if (http1::find_header(h, name) != nullptr) return true;
   return !allow_upgrade && http1::find_header(h, "upgrade") != nullptr;
 }

@@ -72,6 +72,8 @@ void append_error_response(int status, std::string_view why, bool keep_alive, st
 asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits,
                                           const Snapshot& snapshot, Request& req) {
   ReadOutcome out;
+  s.unread_body = 0;
+  s.client_failed = false;
   auto fail = [&out](int status, std::string why) {
     out.status = status;
     out.why = std::move(why);
@@ -131,6 +133,11 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
     co_await asio::async_write(s.client, asio::buffer(kContinue), kTuple);
   }
   s.deadline.expires_after(limits.body_timeout);
+  if (content_length && *content_length > kRetainedBody) {
+    s.unread_body = *content_length;  // streamed by the proxy once a server is chosen
+    add_content_length(req.head, *content_length);
+    co_return out;
+  }
   if (content_length) {
     const std::size_t want = *content_length;
     const std::size_t take = std::min(want, s.in.size());

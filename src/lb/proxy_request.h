@@ -32,6 +32,10 @@ struct Session {
   // request allocates no frame too large for Asio's frame recycling.
   net::http1::RequestHead request_head;
   net::http1::ResponseHead response_head;
+  // Bytes of a large request body not read yet: they are relayed from the
+  // client to the server as they come, and cannot be sent twice.
+  std::uint64_t unread_body = 0;
+  bool client_failed = false;  // the client went away or stalled mid-body
   // One deadline for whatever the session waits on; when it passes, the
   // client socket and the server socket in use are cancelled.
   net::Deadline deadline;
@@ -40,7 +44,8 @@ struct Session {
 // A request as the server will get it.
 struct Request {
   std::string head;          // request line and fields, rewritten (hop-by-hop gone, X-Forwarded-*)
-  std::string body;          // whole, de-chunked; framed with Content-Length in `head`
+  std::string body;          // whole, de-chunked, framed with Content-Length in `head`;
+                             // empty when the body is streamed (Session::unread_body)
   std::string method;
   int version_minor = 1;
   bool idempotent = true;
@@ -48,6 +53,11 @@ struct Request {
   bool keep_alive = true;    // the client's wish
   bool upgrade = false;      // WebSocket and friends
 };
+
+// Request bodies up to this size are read whole and kept, so a failed
+// attempt can be retried elsewhere; larger ones (with a Content-Length) are
+// streamed to the server and make the request unretryable once sent.
+inline constexpr std::size_t kRetainedBody = 64 * 1024;
 
 // read_request's answer: 0 and the route on success, a status to answer
 // with (400, 408, 413, 431...) and why, or kClosedQuietly when the client

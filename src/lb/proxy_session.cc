@@ -24,7 +24,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kRetainedBody = 64 * 1024;  // bodies up to this are kept for a retry
 constexpr std::size_t kMaxResponseHead = 64 * 1024;
 constexpr std::size_t kReadSize = 16 * 1024;
 
@@ -132,6 +131,31 @@ asio::awaitable<boost::system::error_code> read_response_head(Session& s, Upstre
   }
 }
 
+// Relays the rest of a large request body from the client to the server.
+// A client that fails or stalls sets s.client_failed: not the server's fault.
+asio::awaitable<boost::system::error_code> stream_request_body(Session& s, UpstreamConn& conn,
+                                                               const LimitsConfig& limits) {
+  while (s.unread_body > 0) {
+    if (s.in.empty()) {
+      s.deadline.expires_after(limits.body_timeout);
+      auto room = s.in.prepare(kReadSize);
+      auto [ec, n] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
+      if (ec) {
+        s.client_failed = true;
+        co_return ec;
+      }
+      s.in.commit(n);
+    }
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.unread_body, s.in.size()));
+    s.deadline.expires_after(limits.body_timeout);
+    auto [ec, written] = co_await asio::async_write(conn.socket, asio::buffer(s.in.data().data(), n), kTuple);
+    if (ec) co_return ec;
+    s.in.consume(n);
+    s.unread_body -= n;
+  }
+  co_return boost::system::error_code();
+}
+
 struct Exchange {
   std::unique_ptr<UpstreamConn> conn;
   boost::system::error_code ec;
@@ -173,7 +197,12 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
     const std::array<asio::const_buffer, 2> message{asio::buffer(req.head), asio::buffer(req.body)};
     auto [wec, wn] = co_await asio::async_write(x.conn->socket, message, kTuple);
     x.ec = wec;
-    if (!wec) x.ec = co_await read_response_head(s, *x.conn, head, x.parse_error);
+    if (!wec && s.unread_body > 0) {
+      x.ec = co_await stream_request_body(s, *x.conn, limits);
+      // The server's answer may take try_timeout after the upload, not from its start.
+      s.deadline.expires_at(std::max(until, now() + up.retry.try_timeout));
+    }
+    if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, head, x.parse_error);
     const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty();
     if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure
@@ -194,6 +223,7 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
     r.server_failed = std::string_view(x.connect_cause) != "busy";
     co_return r;
   }
+  if (s.client_failed) co_return client_gone();
   if (x.ec) {
     if (s.deadline.expired()) co_return failed(Outcome::kTimeout, "timeout");
     co_return failed(Outcome::kFailedAfterSend, "reset");
@@ -242,7 +272,9 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
 asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView& up, const Request& req,
                             bool keep_client, core::TimePoint started, const LimitsConfig& limits) {
   std::uint64_t tried = 0;
-  const bool body_kept = req.body.size() <= kRetainedBody;
+  // A streamed body can go to another server only while none of it was sent.
+  const std::uint64_t unread_at_start = s.unread_body;
+  auto body_kept = [&] { return s.unread_body == unread_at_start; };
   Outcome last = Outcome::kConnectFailed;
   int tries = 0;
   auto untried = [&](const std::vector<std::uint32_t>& ids) {
@@ -270,7 +302,7 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
 
     const core::TimePoint until = std::min(now() + up.retry.try_timeout, started + up.retry.timeout);
     const bool may_retry_status =
-        should_retry({req.method, Outcome::kRetryableStatus, tries, up.retry.tries, body_kept,
+        should_retry({req.method, Outcome::kRetryableStatus, tries, up.retry.tries, unread_at_start == 0,
                       elapsed(), up.retry.timeout, untried_left()});
     server.stats->active.fetch_add(1, std::memory_order_relaxed);
     server.stats->total.fetch_add(1, std::memory_order_relaxed);
@@ -285,10 +317,12 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
       co_return r.keep_client;
     }
     last = r.outcome;
-    if (!should_retry({req.method, r.outcome, tries, up.retry.tries, body_kept, elapsed(),
+    if (!should_retry({req.method, r.outcome, tries, up.retry.tries, body_kept(), elapsed(),
                        up.retry.timeout, untried_left()}))
       break;
   }
+  // Body bytes still unread on the connection cannot be skipped safely.
+  if (s.unread_body > 0) keep_client = false;
   if (tries == 0) {
     s.worker.shared().no_server.fetch_add(1, std::memory_order_relaxed);
     co_await send_error(s, 503, "no server available in upstream " + up.name, keep_client);
@@ -319,8 +353,10 @@ asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
     worker.shared().requests.fetch_add(1, std::memory_order_relaxed);
     const bool keep_client = req.keep_alive && !worker.draining();
     if (!got.upstream) {
-      co_await send_error(s, 404, "no route for this host and path", keep_client);
-      if (!keep_client) break;
+      // A large body still unread on the connection: it cannot go on.
+      const bool keep = keep_client && s.unread_body == 0;
+      co_await send_error(s, 404, "no route for this host and path", keep);
+      if (!keep) break;
       continue;
     }
     const bool keep = co_await proxy(s, *snap, *got.upstream, req, keep_client, got.started, limits);

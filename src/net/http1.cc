@@ -92,6 +92,11 @@ class LineReader {
   std::size_t pos_ = 0;
 };
 
+Parse fail(Error e, Error& error) {
+  error = e;
+  return Parse::kError;
+}
+
 // What the framing fields said, gathered over the whole head before deciding.
 struct Framing {
   bool te_seen = false;
@@ -132,9 +137,9 @@ void note_transfer_encoding(std::string_view v, Framing& f) {
 
 void note_connection(std::string_view v, Framing& f) {
   for_each_element(v, [&](std::string_view token) {
-    if (iequals(token, "close")) f.conn_close = true;
-    else if (iequals(token, "keep-alive")) f.conn_keep_alive = true;
-    else if (iequals(token, "upgrade")) f.conn_upgrade = true;
+    f.conn_close = f.conn_close || iequals(token, "close");
+    f.conn_keep_alive = f.conn_keep_alive || iequals(token, "keep-alive");
+    f.conn_upgrade = f.conn_upgrade || iequals(token, "upgrade");
   });
 }
 
@@ -147,21 +152,20 @@ Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_h
     std::string_view line;
     switch (lines.next(line)) {
       case LineReader::Result::kLine: break;
-      case LineReader::Result::kBareLf: error = Error::kBadHeader; return Parse::kError;
+      case LineReader::Result::kBareLf: return fail(Error::kBadHeader, error);
       case LineReader::Result::kIncomplete:
-        if (buffer_size <= max_head_size) return Parse::kIncomplete;
-        error = Error::kHeaderTooLarge;
-        return Parse::kError;
+        return buffer_size <= max_head_size ? Parse::kIncomplete
+                                            : fail(Error::kHeaderTooLarge, error);
     }
     if (line.empty()) break;
     // A name must start the line: a leading space is obs-fold, which some
     // servers join to the previous field and others do not.
     const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) { error = Error::kBadHeader; return Parse::kError; }
+    if (colon == std::string_view::npos) return fail(Error::kBadHeader, error);
     const std::string_view name = line.substr(0, colon);
     const std::string_view raw = line.substr(colon + 1);
-    if (!is_token(name) || !is_field_text(raw)) { error = Error::kBadHeader; return Parse::kError; }
-    if (out.header_count == kMaxHeaders) { error = Error::kTooManyHeaders; return Parse::kError; }
+    if (!is_token(name) || !is_field_text(raw)) return fail(Error::kBadHeader, error);
+    if (out.header_count == kMaxHeaders) return fail(Error::kTooManyHeaders, error);
     const Header h{name, trim(raw)};
     out.headers[out.header_count++] = h;
 
@@ -175,10 +179,8 @@ Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_h
         if (iequals(name, "connection")) note_connection(h.value, framing);
         break;
       case 14:
-        if (iequals(name, "content-length") && !parse_content_length(h.value, out.content_length)) {
-          error = Error::kBadContentLength;
-          return Parse::kError;
-        }
+        if (iequals(name, "content-length") && !parse_content_length(h.value, out.content_length))
+          return fail(Error::kBadContentLength, error);
         break;
       case 17:
         if (iequals(name, "transfer-encoding")) note_transfer_encoding(h.value, framing);
@@ -192,14 +194,12 @@ Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_h
   // the classic smuggling set-up; and "chunked" must come last, once.
   if (framing.te_seen) {
     if (out.content_length || out.version_minor == 0 || framing.te_bad_coding ||
-        framing.te_chunked_not_last) {
-      error = Error::kBadTransferEncoding;
-      return Parse::kError;
-    }
+        framing.te_chunked_not_last)
+      return fail(Error::kBadTransferEncoding, error);
     out.chunked = framing.te_last_chunked;
   }
-  out.keep_alive = out.version_minor == 1 ? !framing.conn_close
-                                          : framing.conn_keep_alive && !framing.conn_close;
+  out.keep_alive =
+      out.version_minor == 1 ? !framing.conn_close : framing.conn_keep_alive && !framing.conn_close;
   // RFC 9110 7.8: Upgrade in HTTP/1.0 is ignored.
   out.upgrade = out.version_minor == 1 && framing.conn_upgrade && framing.upgrade_field;
   return Parse::kDone;
@@ -213,11 +213,6 @@ void reset(MessageHead& h) {
   h.upgrade = false;
   h.header_count = 0;
   h.head_size = 0;
-}
-
-Parse fail(Error e, Error& error) {
-  error = e;
-  return Parse::kError;
 }
 
 }  // namespace
@@ -252,7 +247,8 @@ Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestH
   out.expect_continue = false;
   LineReader lines(buffer.substr(0, std::min(buffer.size(), max_head_size)));
   const auto incomplete = [&] {
-    return buffer.size() <= max_head_size ? Parse::kIncomplete : fail(Error::kHeaderTooLarge, error);
+    return buffer.size() <= max_head_size ? Parse::kIncomplete
+                                          : fail(Error::kHeaderTooLarge, error);
   };
 
   std::string_view line;
@@ -280,22 +276,21 @@ Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestH
     return fail(e, error);
 
   Framing framing;
-  const Parse p = parse_fields(lines, buffer.size(), max_head_size, out, framing, error,
-                      [&](const Header& h) {
-                        if (h.name.size() == 4 && iequals(h.name, "host")) {
-                          // Two different hosts could route one request two ways.
-                          if (out.host.data() != nullptr && out.host != h.value) {
-                            error = Error::kBadHeader;
-                            return false;
-                          }
-                          out.host = h.value;
-                        } else if (h.name.size() == 6 && iequals(h.name, "expect")) {
-                          // RFC 9110 10.1.1: ignored in HTTP/1.0.
-                          out.expect_continue =
-                              out.version_minor == 1 && iequals(h.value, "100-continue");
-                        }
-                        return true;
-                      });
+  const Parse p =
+      parse_fields(lines, buffer.size(), max_head_size, out, framing, error, [&](const Header& h) {
+        if (h.name.size() == 4 && iequals(h.name, "host")) {
+          // Two different hosts could route one request two ways.
+          if (out.host.data() != nullptr && out.host != h.value) {
+            error = Error::kBadHeader;
+            return false;
+          }
+          out.host = h.value;
+        } else if (h.name.size() == 6 && iequals(h.name, "expect")) {
+          // RFC 9110 10.1.1: ignored in HTTP/1.0.
+          out.expect_continue = out.version_minor == 1 && iequals(h.value, "100-continue");
+        }
+        return true;
+      });
   // RFC 9112 6.3: a request body is framed by chunked or not at all.
   if (p == Parse::kDone && framing.te_seen && !out.chunked)
     return fail(Error::kBadTransferEncoding, error);
@@ -344,11 +339,8 @@ Parse parse_response(std::string_view buffer, std::size_t max_head_size, Respons
   return p;
 }
 
-}  // namespace failover::net::http1
-
 // Chunked bodies. One byte at a time through the size and trailer lines,
 // which are short; chunk data is skipped (or copied) in one step.
-namespace failover::net::http1 {
 
 std::size_t ChunkedScanner::fail(Error& error, std::size_t at) {
   state_ = State::kError;
@@ -393,14 +385,18 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
         break;
       }
       case State::kSizeSpace:  // BWS is allowed only before an extension
-        if (c == ';') state_ = State::kExtension;
-        else if (c != ' ' && c != '\t') return fail(error, i);
+        if (c == ';')
+          state_ = State::kExtension;
+        else if (c != ' ' && c != '\t')
+          return fail(error, i);
         break;
       case State::kExtension:
         // Extensions are relayed, not understood; what matters is that no
         // CR or LF hides in them for another parser to end the line at.
-        if (c == '\r') state_ = State::kSizeLf;
-        else if (ctl) return fail(error, i);
+        if (c == '\r')
+          state_ = State::kSizeLf;
+        else if (ctl)
+          return fail(error, i);
         break;
       case State::kSizeLf:
         if (c != '\n') return fail(error, i);
@@ -419,8 +415,7 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
         state_ = State::kData;
         break;
       case State::kData: {
-        const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
         if (sink != nullptr) sink->append(in.data() + i, n);
         remaining_ -= n;
         i += n;
@@ -437,17 +432,24 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
         has_digit_ = false;
         break;
       case State::kTrailerStart:  // a name must start the line: no obs-fold
-        if (c == '\r') state_ = State::kEndLf;
-        else if (kTokenChars[c]) state_ = State::kTrailerName;
-        else return fail(error, i);
+        if (c == '\r')
+          state_ = State::kEndLf;
+        else if (kTokenChars[c])
+          state_ = State::kTrailerName;
+        else
+          return fail(error, i);
         break;
       case State::kTrailerName:
-        if (c == ':') state_ = State::kTrailerValue;
-        else if (!kTokenChars[c]) return fail(error, i);
+        if (c == ':')
+          state_ = State::kTrailerValue;
+        else if (!kTokenChars[c])
+          return fail(error, i);
         break;
       case State::kTrailerValue:
-        if (c == '\r') state_ = State::kTrailerLf;
-        else if (ctl) return fail(error, i);
+        if (c == '\r')
+          state_ = State::kTrailerLf;
+        else if (ctl)
+          return fail(error, i);
         break;
       case State::kTrailerLf:
         if (c != '\n') return fail(error, i);
@@ -458,8 +460,7 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
         state_ = State::kDone;
         return i + 1;
       case State::kDone:
-      case State::kError:
-        return 0;
+      case State::kError: return 0;
     }
     ++i;
     if (state_ == State::kSize || state_ == State::kSizeSpace || state_ == State::kExtension) {

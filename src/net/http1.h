@@ -44,9 +44,9 @@ struct MessageHead {
   // Set from Content-Length. Never set together with `chunked`: a message
   // carrying both Content-Length and Transfer-Encoding is refused.
   std::optional<std::uint64_t> content_length;
-  bool chunked = false;     // Transfer-Encoding ends in "chunked"
-  bool keep_alive = true;   // the connection may carry another message after this one
-  bool upgrade = false;     // HTTP/1.1, Connection lists "upgrade" and Upgrade is present
+  bool chunked = false;    // Transfer-Encoding ends in "chunked"
+  bool keep_alive = true;  // the connection may carry another message after this one
+  bool upgrade = false;    // HTTP/1.1, Connection lists "upgrade" and Upgrade is present
   std::array<Header, kMaxHeaders> headers;
   std::size_t header_count = 0;
   std::size_t head_size = 0;  // bytes up to and including the blank line
@@ -55,9 +55,9 @@ struct MessageHead {
 };
 
 struct RequestHead : MessageHead {
-  std::string_view method;  // a token, case as sent ("GET")
-  std::string_view target;  // as sent: "/a?b", "http://h/a", "*", "h:443"
-  std::string_view host;    // the Host field, "" when absent
+  std::string_view method;       // a token, case as sent ("GET")
+  std::string_view target;       // as sent: "/a?b", "http://h/a", "*", "h:443"
+  std::string_view host;         // the Host field, "" when absent
   bool expect_continue = false;  // HTTP/1.1 with "Expect: 100-continue"
 };
 
@@ -159,8 +159,20 @@ class ChunkedScanner {
  private:
   friend class ChunkedDecoder;
   enum class State : std::uint8_t {
-    kSize, kSizeSpace, kExtension, kSizeLf, kData, kDataCr, kDataLf,
-    kTrailerStart, kTrailerName, kTrailerValue, kTrailerLf, kEndLf, kDone, kError,
+    kSize,
+    kSizeSpace,
+    kExtension,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,
+    kTrailerName,
+    kTrailerValue,
+    kTrailerLf,
+    kEndLf,
+    kDone,
+    kError
   };
   // The scan itself; with `sink`, chunk data is appended to it, and a chunk
   // that would take the data past `budget` bytes stops the scan with
@@ -179,7 +191,8 @@ class ChunkedScanner {
 enum class Decode { kNeedMore, kDone, kTooLarge, kError };
 
 // A ChunkedScanner that also decodes, for the requests the proxy buffers
-// whole (so it can retry them). kTooLarge (answer 413) comes as soon as a
+// whole (so it can retry them and send them with Content-Length). Trailer
+// fields are checked and dropped. kTooLarge (answer 413) comes as soon as a
 // chunk size would take the data past max_body, before that chunk's data.
 class ChunkedDecoder {
  public:

@@ -122,8 +122,8 @@ void write_request_head(const RequestHead& req, std::string_view client_ip,
   out.append(client_ip).append("\r\nX-Forwarded-Proto: http\r\n");
 
   // A POST without a body still says so: some servers answer 411 otherwise.
-  if (body_length && (*body_length > 0 || req.method == "POST" || req.method == "PUT" ||
-                      req.method == "PATCH")) {
+  if (body_length &&
+      (*body_length > 0 || req.method == "POST" || req.method == "PUT" || req.method == "PATCH")) {
     out.append("Content-Length: ");
     append_number(out, *body_length);
     out.append("\r\n");
@@ -147,9 +147,7 @@ void write_response_head(const ResponseHead& res, bool keep_alive_to_client, std
       // The body is relayed byte for byte, so its framing must reach the
       // client as the server wrote it, whatever Connection says.
       case Kind::kContentLength:
-      case Kind::kTransferEncoding:
-        append_field(out, h.name, h.value);
-        continue;
+      case Kind::kTransferEncoding: append_field(out, h.name, h.value); continue;
       case Kind::kUpgrade:
         if (switching) append_field(out, h.name, h.value);
         continue;

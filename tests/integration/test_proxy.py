@@ -158,6 +158,21 @@ class Proxy(h.LbTestCase):
         self.assertEqual(statuses, [(200, "a")] * 10)
         self.assertEqual(a.stats()["posts"], 10)
 
+    def test_large_streamed_post_is_retried_only_while_unsent(self):
+        # Bodies over 64 KiB are streamed, not kept: a refused connection
+        # (nothing sent) may still move to another server; the body arrives
+        # intact there. Over max_body_size (1 MiB here) the client gets 413.
+        a = self.backend("a")
+        dead = "127.0.0.1:%d" % h.free_port()
+        lb = self.start([dead, a.address], check=None, max_fails=0)
+        body = os.urandom(700 * 1024)
+        for _ in range(4):
+            r = h.http_request(lb.listen, "POST", "/upload", body=body)
+            self.assertEqual((r.status, r.header("X-Served-By")), (200, "a"))
+            self.assertEqual(r.header("X-Body-Md5"), hashlib.md5(body).hexdigest())
+        r = h.http_request(lb.listen, "POST", "/upload", body=os.urandom(1100 * 1024))
+        self.assertEqual(r.status, 413)
+
     def test_post_answered_503_is_not_retried_but_get_is(self):
         bad = self.backend("bad", mode="status503")
         a = self.backend("a")

@@ -154,13 +154,11 @@ TEST(Http1, RefusesMalformedRequests) {
       {"GET / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", Error::kBadContentLength},
       {"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", Error::kBadContentLength},
       {"GET / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", Error::kBadContentLength},
-      {"GET / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n",
-       Error::kBadContentLength},
+      {"GET / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n", Error::kBadContentLength},
       {"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
        Error::kBadContentLength},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", Error::kBadTransferEncoding},
-      {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-       Error::kBadTransferEncoding},
+      {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", Error::kBadTransferEncoding},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
        Error::kBadTransferEncoding},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -206,7 +204,9 @@ TEST(Http1, AcceptsSameContentLengthTwice) {
 TEST(Http1, ChunkedMayFollowOtherCodings) {
   RequestHead h;
   ASSERT_EQ(request("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n"
-                    "transfer-encoding: x;q=1 , CHUNKED\r\n\r\n", h).parse,
+                    "transfer-encoding: x;q=1 , CHUNKED\r\n\r\n",
+                    h)
+                .parse,
             Parse::kDone);
   EXPECT_TRUE(h.chunked);
   EXPECT_FALSE(h.content_length.has_value());
@@ -310,8 +310,7 @@ TEST(Http1, RefusesMalformedResponses) {
        Error::kBadContentLength},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
        Error::kBadTransferEncoding},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-       Error::kBadTransferEncoding},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", Error::kBadTransferEncoding},
       {"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Error::kBadTransferEncoding},
   };
   for (const auto& [text, want] : cases) {
@@ -322,8 +321,7 @@ TEST(Http1, RefusesMalformedResponses) {
 
 TEST(Http1, ResponseWithoutChunkedLastRunsUntilClose) {
   ResponseHead h;
-  ASSERT_EQ(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", h).parse,
-            Parse::kDone);
+  ASSERT_EQ(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", h).parse, Parse::kDone);
   EXPECT_FALSE(h.chunked);
   EXPECT_FALSE(h.content_length.has_value());
   EXPECT_FALSE(h.keep_alive);
@@ -385,7 +383,8 @@ TEST(Http1, ScannerNeedsMoreUntilLastChunk) {
 }
 
 TEST(Http1, ScannerRefusesMalformedBodies) {
-  const std::vector<std::pair<std::string, std::size_t>> cases = {  // body, bytes before the error
+  const std::vector<std::pair<std::string, std::size_t>> cases = {
+      // body, bytes before the error
       {"\r\n", 0},
       {"g\r\n", 0},
       {"5\nhello\r\n", 1},
@@ -414,7 +413,8 @@ TEST(Http1, ScannerLimitsLineAndTrailerLength) {
   EXPECT_EQ(scan_whole(ext + "\r\na\r\n0\r\n\r\n").error, Error::kNone);
   EXPECT_EQ(scan_whole(ext + "x\r\n"), (Scan{kMaxChunkLine, false, Error::kBadChunk}));
   std::string trailers = "0\r\n";
-  while (trailers.size() < kMaxTrailerSize + 10) trailers += "X-T: " + std::string(90, 'v') + "\r\n";
+  while (trailers.size() < kMaxTrailerSize + 10)
+    trailers += "X-T: " + std::string(90, 'v') + "\r\n";
   EXPECT_EQ(scan_whole(trailers + "\r\n").error, Error::kBadChunk);
 }
 
@@ -429,8 +429,10 @@ TEST(Http1, ScannerErrorIsSticky) {
 
 TEST(Http1, ScannerByteAtATimeEqualsAllAtOnce) {
   const std::vector<std::string> bodies = {
-      kChunked + "next", "1\r\na\r\n0\r\nT: 1\r\nU: 2\r\n\r\n", "0\r\n\r\n",
-      "3;\"q\"=x\r\nabc\r\n0\r\n", "5\r\nab", "5\r\nhelloX", "0\r\n T\r\n",
+      kChunked + "next", "1\r\na\r\n0\r\nT: 1\r\nU: 2\r\n\r\n",
+      "0\r\n\r\n",       "3;\"q\"=x\r\nabc\r\n0\r\n",
+      "5\r\nab",         "5\r\nhelloX",
+      "0\r\n T\r\n",
   };
   for (const auto& b : bodies) EXPECT_EQ(scan_bytes(b), scan_whole(b)) << b;
 }
@@ -516,7 +518,8 @@ TEST(Http1, RequestWriterSaysContentLengthWhenItMatters) {
     write_request_head(parsed_request(text), "ip", length, false, out);
     return out.find("Content-Length") == std::string::npos
                ? std::string("none")
-               : out.substr(out.find("Content-Length"), out.size() - 4 - out.find("Content-Length"));
+               : out.substr(out.find("Content-Length"),
+                            out.size() - 4 - out.find("Content-Length"));
   };
   EXPECT_EQ(written("GET", std::nullopt), "none");
   EXPECT_EQ(written("GET", 0), "none");
