@@ -1,7 +1,5 @@
 #include "lb/proxy_request.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 
@@ -16,8 +14,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadSize = 16 * 1024;
 
 const char* reason_phrase(int status) {
   switch (status) {

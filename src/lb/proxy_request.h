@@ -2,8 +2,10 @@
 // The client side of a proxy session: the per-connection state, reading and
 // checking a request, and the framing of the response body. Internal to
 // proxy_session.cc; a header of its own only to keep files small.
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,11 @@
 namespace failover::lb {
 
 class Worker;
+
+// Expected I/O errors come back as values, not exceptions.
+inline constexpr auto kTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+// One read from a socket: the most a session asks for at a time.
+inline constexpr std::size_t kReadSize = 16 * 1024;
 
 struct Session {
   Session(Worker& worker, boost::asio::ip::tcp::socket socket);

@@ -4,11 +4,8 @@
 // movable deadline. Heads are parsed in place (net/http1.h) and bodies are
 // relayed as they arrive with their framing unchanged: no per-header
 // allocation, one gather write per piece.
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <charconv>
 
 #include "lb/control.h"
 #include "lb/proxy_request.h"
@@ -23,9 +20,7 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxResponseHead = 64 * 1024;
-constexpr std::size_t kReadSize = 16 * 1024;
 
 core::TimePoint now() { return core::SteadyClock::instance().now(); }
 
