@@ -95,6 +95,7 @@ class BodyFraming {
   std::size_t take(std::string_view available, net::http1::Error& error);
   bool done() const;
   bool until_close() const { return kind_ == Kind::kUntilClose; }
+  bool sized() const { return kind_ == Kind::kLength; }
 
  private:
   enum class Kind { kNone, kLength, kChunked, kUntilClose };

@@ -21,6 +21,7 @@ using asio::ip::tcp;
 namespace {
 
 constexpr std::size_t kMaxResponseHead = 64 * 1024;
+constexpr std::size_t kWholeResponse = 64 * 1024;  // head and sized body read before relaying
 
 core::TimePoint now() { return core::SteadyClock::instance().now(); }
 
@@ -107,19 +108,28 @@ asio::awaitable<AttemptResult> relay_body(Session& s, UpstreamConn& conn, BodyFr
 }
 
 // Reads a response head from `conn` into `head`, skipping interim 1xx
-// responses other than 101. Views in `head` point into conn.buffer.
+// responses other than 101. A small sized body is read whole too, before
+// anything goes to the client: a server that dies in the middle of it then
+// costs a retry, not a truncated response. Views in `head` point into
+// conn.buffer.
 asio::awaitable<boost::system::error_code> read_response_head(Session& s, UpstreamConn& conn,
+                                                              bool head_request,
                                                               http1::ResponseHead& head,
                                                               http1::Error& error) {
   for (;;) {
     const auto r = http1::parse_response(conn.buffer.data(), kMaxResponseHead, head, error);
     if (r == http1::Parse::kError) co_return boost::system::error_code();
     if (r == http1::Parse::kDone) {
-      if (head.status >= 200 || head.status == 101) co_return boost::system::error_code();
-      conn.buffer.consume(head.head_size);  // 100 Continue, 103 Early Hints: not for us
-      continue;
+      if (head.status < 200 && head.status != 101) {
+        conn.buffer.consume(head.head_size);  // 100 Continue, 103 Early Hints: not for us
+        continue;
+      }
+      const BodyFraming framing = BodyFraming::of(head, head_request);
+      const std::uint64_t whole = head.head_size + head.content_length.value_or(0);
+      if (!framing.sized() || whole > kWholeResponse || conn.buffer.size() >= whole)
+        co_return boost::system::error_code();
     }
-    auto room = conn.buffer.prepare(kReadSize);
+    auto room = conn.buffer.prepare(kReadSize);  // moves the bytes: parse again after
     auto [ec, n] = co_await conn.socket.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
     if (ec) co_return ec;
     conn.buffer.commit(n);
@@ -197,7 +207,7 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
       // The server's answer may take try_timeout after the upload, not from its start.
       s.deadline.expires_at(std::max(until, now() + up.retry.try_timeout));
     }
-    if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, head, x.parse_error);
+    if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, req.is_head, head, x.parse_error);
     const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty();
     if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure

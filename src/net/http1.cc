@@ -68,6 +68,9 @@ class LineReader {
   explicit LineReader(std::string_view window) : window_(window) {}
   enum class Result { kLine, kIncomplete, kBareLf };
   Result next(std::string_view& line) {
+    // memchr must not see a null pointer, even for zero bytes (an empty
+    // buffer's data() may be null).
+    if (pos_ >= window_.size()) return Result::kIncomplete;
     const char* begin = window_.data() + pos_;
     const void* lf = std::memchr(begin, '\n', window_.size() - pos_);
     if (lf == nullptr) return Result::kIncomplete;

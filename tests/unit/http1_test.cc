@@ -73,6 +73,13 @@ TEST(Http1, TrimsValuesAndMatchesNamesInAnyCase) {
   EXPECT_EQ(value_of(h, "X-A"), "b  c");
 }
 
+TEST(Http1, EmptyBufferIsIncomplete) {
+  RequestHead rq;
+  ResponseHead rs;
+  EXPECT_EQ(request(std::string_view(), rq).parse, Parse::kIncomplete);  // data() is null
+  EXPECT_EQ(response(std::string_view(), rs).parse, Parse::kIncomplete);
+}
+
 TEST(Http1, SkipsEmptyLinesBeforeRequestLine) {
   RequestHead h;
   const std::string t = "\r\n\r\n" + kGet;
