@@ -43,6 +43,7 @@ struct Session {
   // client to the server as they come, and cannot be sent twice.
   std::uint64_t unread_body = 0;
   bool client_failed = false;  // the client went away or stalled mid-body
+  bool linger = false;         // closing after an error: the client may still be sending
   // One deadline for whatever the session waits on; when it passes, the
   // client socket and the server socket in use are cancelled.
   net::Deadline deadline;

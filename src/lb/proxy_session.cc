@@ -26,6 +26,7 @@ constexpr std::size_t kWholeResponse = 64 * 1024;  // head and sized body read b
 core::TimePoint now() { return core::SteadyClock::instance().now(); }
 
 asio::awaitable<void> send_error(Session& s, int status, std::string_view why, bool keep_alive) {
+  s.linger = !keep_alive;
   s.out.clear();
   append_error_response(status, why, keep_alive, s.out);
   s.deadline.expires_after(std::chrono::seconds(5));
@@ -175,7 +176,9 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
                                    const Request& req, http1::ResponseHead& head,
                                    core::TimePoint until, const LimitsConfig& limits) {
   Exchange x;
-  x.conn = s.worker.pool().take(server, now(), limits.upstream_idle_timeout);
+  // An idempotent request that meets a connection the server closed while
+  // idle is simply sent again on a fresh one (below); others check first.
+  x.conn = s.worker.pool().take(server, now(), limits.upstream_idle_timeout, !req.idempotent);
   s.deadline.expires_at(until);
   for (int pass = 0; pass < 2; ++pass) {
     if (!x.conn) {
@@ -341,6 +344,23 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
   co_return keep_client;
 }
 
+// After an error answer (413, 400...) the client may still be sending its
+// request. Closing with unread bytes would make the kernel send a reset that
+// can destroy our answer before the client reads it; so read and drop what
+// comes, for a bounded time and size, as nginx's lingering close does.
+asio::awaitable<void> linger(Session& s) {
+  constexpr std::uint64_t kMaxDiscard = 16 * 1024 * 1024;
+  s.deadline.expires_after(std::chrono::seconds(5));
+  std::uint64_t discarded = 0;
+  while (discarded < kMaxDiscard) {
+    s.in.clear();
+    auto room = s.in.prepare(kReadSize);
+    auto [ec, n] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
+    if (ec) break;
+    discarded += n;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
@@ -369,6 +389,7 @@ asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
   }
   boost::system::error_code ec;
   s.client.shutdown(tcp::socket::shutdown_send, ec);
+  if (s.linger) co_await linger(s);
   s.client.close(ec);
 }
 

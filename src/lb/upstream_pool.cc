@@ -19,14 +19,15 @@ bool still_open(UpstreamConn& conn) {
 }  // namespace
 
 std::unique_ptr<UpstreamConn> UpstreamPool::take(const ServerView& server, core::TimePoint now,
-                                                 std::chrono::milliseconds idle_timeout) {
+                                                 std::chrono::milliseconds idle_timeout,
+                                                 bool verify) {
   auto it = idle_.find(server.address);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
   while (!list.empty()) {
     std::unique_ptr<UpstreamConn> conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < idle_timeout && conn->buffer.size() == 0 && still_open(*conn))
+    if (now - conn->idle_since < idle_timeout && conn->buffer.empty() && (!verify || still_open(*conn)))
       return conn;
   }
   return nullptr;

@@ -1,7 +1,6 @@
 #pragma once
 // Idle keep-alive connections to servers, one pool per worker thread (so no
-// lock). Connections are reused newest first; one that the server closed
-// while idle is found with a non-blocking peek before it is handed out.
+// lock). Connections are reused newest first.
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
@@ -32,9 +31,12 @@ struct UpstreamConn {
 
 class UpstreamPool {
  public:
-  // An idle connection to `server` still open, or nullptr.
+  // An idle connection to `server`, or nullptr. With `verify`, one the
+  // server closed while idle is found by a non-blocking peek (a syscall)
+  // and skipped: for requests that must not be sent twice. Without it the
+  // caller retries a stale connection itself.
   std::unique_ptr<UpstreamConn> take(const ServerView& server, core::TimePoint now,
-                                     std::chrono::milliseconds idle_timeout);
+                                     std::chrono::milliseconds idle_timeout, bool verify);
   // Keeps `conn` for the next request to `server` (at most kMaxIdlePerServer).
   void put(const ServerView& server, std::unique_ptr<UpstreamConn> conn, core::TimePoint now);
   // Closes connections idle longer than `idle_timeout`.
