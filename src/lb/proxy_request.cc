@@ -177,7 +177,7 @@ BodyFraming BodyFraming::of(const http1::ResponseHead& head, bool head_request) 
   return f;
 }
 
-std::size_t BodyFraming::take(std::string_view available, http1::Error& error) {
+std::size_t BodyFraming::take(std::string_view available, http1::Error& error, std::string* decoded) {
   switch (kind_) {
     case Kind::kNone: return 0;
     case Kind::kLength: {
@@ -186,6 +186,12 @@ std::size_t BodyFraming::take(std::string_view available, http1::Error& error) {
       return n;
     }
     case Kind::kChunked: return scanner_.scan(available, error);
+    case Kind::kDechunk: {
+      std::size_t used = 0;
+      const auto d = decoder_.decode(available, *decoded, used, error);
+      decoded_all_ = d == http1::Decode::kDone;
+      return used;
+    }
     case Kind::kUntilClose: return available.size();
   }
   return 0;
@@ -196,9 +202,25 @@ bool BodyFraming::done() const {
     case Kind::kNone: return true;
     case Kind::kLength: return remaining_ == 0;
     case Kind::kChunked: return scanner_.done();
+    case Kind::kDechunk: return decoded_all_;
     case Kind::kUntilClose: return false;
   }
   return true;
+}
+
+void erase_field(std::string& head, std::string_view name) {
+  std::size_t line = head.find("\r\n") + 2;  // after the start line
+  while (line < head.size()) {
+    const std::size_t end = head.find("\r\n", line);
+    if (end == std::string::npos || end == line) return;  // the blank line ends the head
+    const std::string_view field(head.data() + line, end - line);
+    if (field.size() > name.size() && field[name.size()] == ':' &&
+        http1::iequals(field.substr(0, name.size()), name)) {
+      head.erase(line, end + 2 - line);
+      continue;
+    }
+    line = end + 2;
+  }
 }
 
 }  // namespace failover::lb

@@ -32,6 +32,7 @@ struct Session {
   boost::asio::ip::tcp::socket client;
   net::ReadBuffer in;               // from the client
   std::string out;                  // the response head (or error page) for the client
+  std::string decoded;              // de-chunked body data for an HTTP/1.0 client
   std::string client_ip;
   boost::asio::ip::tcp::socket* upstream = nullptr;  // the server connection in use
   std::vector<Candidate> candidates;                 // reused by every request
@@ -92,17 +93,28 @@ class BodyFraming {
  public:
   static BodyFraming of(const net::http1::ResponseHead& head, bool head_request);
   // How many of `available` bytes belong to the body; consumes them from
-  // the framing's count.
-  std::size_t take(std::string_view available, net::http1::Error& error);
+  // the framing's count. When decoding, the data goes to `*decoded` and
+  // those bytes are what the client gets instead.
+  std::size_t take(std::string_view available, net::http1::Error& error, std::string* decoded);
   bool done() const;
   bool until_close() const { return kind_ == Kind::kUntilClose; }
   bool sized() const { return kind_ == Kind::kLength; }
+  bool chunked() const { return kind_ == Kind::kChunked; }
+  bool decodes() const { return kind_ == Kind::kDechunk; }
+  // For an HTTP/1.0 client, which cannot read chunked framing: the chunks'
+  // data is sent bare and the end of the body is the connection closing.
+  void dechunk() { if (kind_ == Kind::kChunked) kind_ = Kind::kDechunk; }
 
  private:
-  enum class Kind { kNone, kLength, kChunked, kUntilClose };
+  enum class Kind { kNone, kLength, kChunked, kDechunk, kUntilClose };
   Kind kind_ = Kind::kNone;
   std::uint64_t remaining_ = 0;
   net::http1::ChunkedScanner scanner_;
+  net::http1::ChunkedDecoder decoder_{UINT64_MAX};
+  bool decoded_all_ = false;
 };
+
+// Removes the field `name` from a head written by http1::write_*_head.
+void erase_field(std::string& head, std::string_view name);
 
 }  // namespace failover::lb

@@ -79,7 +79,8 @@ asio::awaitable<AttemptResult> relay_body(Session& s, UpstreamConn& conn, BodyFr
   bool head_sent = false;
   for (;;) {
     http1::Error error = http1::Error::kNone;
-    const std::size_t n = framing.take(conn.buffer.data(), error);
+    s.decoded.clear();
+    const std::size_t n = framing.take(conn.buffer.data(), error, &s.decoded);
     if (error != http1::Error::kNone) {
       // Garbage inside a chunked body: the client already has the status
       // line, so it can only see the connection close.
@@ -88,7 +89,7 @@ asio::awaitable<AttemptResult> relay_body(Session& s, UpstreamConn& conn, BodyFr
     if (!head_sent || n > 0) {
       const std::array<asio::const_buffer, 2> pieces{
           head_sent ? asio::const_buffer() : asio::buffer(s.out),
-          asio::buffer(conn.buffer.data().data(), n)};
+          framing.decodes() ? asio::buffer(s.decoded) : asio::buffer(conn.buffer.data().data(), n)};
       s.deadline.expires_after(limits.response_timeout);
       auto [ec, written] = co_await asio::async_write(s.client, pieces, kTuple);
       if (ec) co_return client_gone();
@@ -180,6 +181,7 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
   // idle is simply sent again on a fresh one (below); others check first.
   x.conn = s.worker.pool().take(server, now(), limits.upstream_idle_timeout, !req.idempotent);
   s.deadline.expires_at(until);
+  const std::uint64_t unread_before = s.unread_body;
   for (int pass = 0; pass < 2; ++pass) {
     if (!x.conn) {
       if (up.max_connections_per_server > 0 &&
@@ -211,7 +213,9 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
       s.deadline.expires_at(std::max(until, now() + up.retry.try_timeout));
     }
     if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, req.is_head, head, x.parse_error);
-    const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty();
+    // Only while no part of a streamed body went out: it cannot be sent twice.
+    const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty() &&
+                       s.unread_body == unread_before;
     if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure
   }
@@ -255,13 +259,15 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
     co_return client_gone();
   }
 
-  const BodyFraming framing = BodyFraming::of(head, req.is_head);
-  // A body that ends when the server closes cannot be framed for a
-  // keep-alive client: the client connection closes after it too.
-  const bool keep = keep_client && !framing.until_close();
+  BodyFraming framing = BodyFraming::of(head, req.is_head);
+  const bool server_keeps = head.keep_alive && !framing.until_close();
+  if (req.version_minor == 0) framing.dechunk();
+  // A body that ends when the connection closes (the server's, or ours to an
+  // HTTP/1.0 client of a chunked reply) means the client connection closes too.
+  const bool keep = keep_client && !framing.until_close() && !framing.decodes();
   s.out.clear();
   http1::write_response_head(head, keep, s.out, req.version_minor);
-  const bool server_keeps = head.keep_alive && !framing.until_close();
+  if (framing.decodes()) erase_field(s.out, "Transfer-Encoding");
   conn.buffer.consume(head.head_size);  // `head` is dead from here
 
   AttemptResult r = co_await relay_body(s, conn, framing, keep, limits);

@@ -84,6 +84,27 @@ class Proxy(h.LbTestCase):
         self.assertGreaterEqual(t_all, 1.1)
         self.assertLess(t_first, 0.6, "response buffered instead of streamed")
 
+    def test_http10_client_gets_chunked_reply_dechunked(self):
+        # The LB talks HTTP/1.1 to the server, which may answer chunked; an
+        # HTTP/1.0 client cannot read that framing: it gets the bare data,
+        # ended by the connection closing.
+        a = self.backend("a")
+        lb = self.start([a.address])
+        want = h.http_request(a.address, "GET", "/chunked?n=6&delay_ms=0").body
+        with socket.create_connection(h.split_addr(lb.listen), timeout=10) as s:
+            s.sendall(b"GET /chunked?n=6&delay_ms=0 HTTP/1.0\r\nHost: x\r\n\r\n")
+            raw = b""
+            while True:
+                part = s.recv(65536)
+                if not part:
+                    break
+                raw += part
+        head, _, body = raw.partition(b"\r\n\r\n")
+        log("HTTP/1.0 reply head: %r" % head)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertNotIn(b"transfer-encoding", head.lower())
+        self.assertEqual(body, want)
+
     def test_one_mebibyte_response_is_intact(self):
         a = self.backend("a")
         lb = self.start([a.address])
