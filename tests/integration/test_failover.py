@@ -32,7 +32,7 @@ def web(servers, panic=True):
 class Failover(h.LbTestCase):
     def start_lb(self, servers, panic=True):
         listen, admin = "127.0.0.1:%d" % h.free_port(), "127.0.0.1:%d" % h.free_port()
-        return self.lb(h.lb_config(listen, admin, [web(servers, panic)], threads=1))
+        return self.lb(h.lb_config(listen, admin, [web(servers, panic)], threads=2))  # two workers and the control thread meet
 
     def wait_all_up(self, lb, addresses, timeout=5.0):
         for a in addresses:
