@@ -129,7 +129,7 @@ RouteConfig parse_route(const YamlValue& v, const std::map<std::string, int>& up
 LimitsConfig parse_limits(const YamlValue& v) {
   YamlMap m(v, {"client_connections", "upstream_connections", "max_header_size", "max_body_size",
                 "header_timeout", "body_timeout", "keepalive_timeout", "upstream_idle_timeout",
-                "response_timeout"});
+                "response_timeout", "tunnel_timeout"});
   LimitsConfig l;
   l.client_connections = m.int_or("client_connections", l.client_connections, 1, 1'000'000);
   l.upstream_connections = m.int_or("upstream_connections", l.upstream_connections, 1, 100'000);
@@ -144,6 +144,7 @@ LimitsConfig parse_limits(const YamlValue& v) {
   l.upstream_idle_timeout =
       m.duration_or("upstream_idle_timeout", l.upstream_idle_timeout, milliseconds(0), kDay);
   l.response_timeout = m.duration_or("response_timeout", l.response_timeout, milliseconds(1), kDay);
+  l.tunnel_timeout = m.duration_or("tunnel_timeout", l.tunnel_timeout, milliseconds(1), kDay);
   return l;
 }
 

@@ -59,6 +59,7 @@ struct LimitsConfig {
   std::chrono::milliseconds keepalive_timeout{60'000};   // idle client connection between requests
   std::chrono::milliseconds upstream_idle_timeout{60'000};  // pooled upstream connection unused
   std::chrono::milliseconds response_timeout{60'000};    // between two reads of a response body
+  std::chrono::milliseconds tunnel_timeout{3'600'000};   // upgraded (WebSocket) connection with no bytes either way
 };
 
 struct LbConfig {

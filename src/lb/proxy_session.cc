@@ -46,12 +46,15 @@ AttemptResult failed(Outcome o, const char* cause) { return {o, cause, true, fal
 AttemptResult client_gone() { return {Outcome::kOk, "ok", false, true, false, false}; }
 
 // Copies bytes one way until either side closes; the other direction is
-// cancelled by the || in tunnel().
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+// cancelled by the || in tunnel(). Any byte either way keeps the tunnel open
+// for another `idle` (the session deadline cancels both sockets).
+asio::awaitable<void> pump(Session& s, tcp::socket& from, tcp::socket& to,
+                           std::chrono::milliseconds idle) {
   std::array<char, kReadSize> buf;
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kTuple);
     if (ec) break;
+    s.deadline.expires_after(idle);
     auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kTuple);
     if (wec) break;
   }
@@ -60,15 +63,16 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
 }
 
 // After a 101: the bytes each side already sent go first, then both
-// directions run until one closes.
-asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn) {
+// directions run until one closes or neither moves for tunnel_timeout.
+asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn, const LimitsConfig& limits) {
   using namespace asio::experimental::awaitable_operators;
-  s.deadline.disarm();
+  s.deadline.expires_after(limits.tunnel_timeout);
   if (!conn.buffer.empty()) co_await asio::async_write(s.client, asio::buffer(conn.buffer.data()), kTuple);
   if (!s.in.empty()) co_await asio::async_write(conn.socket, asio::buffer(s.in.data()), kTuple);
   s.in.clear();
   conn.buffer.clear();
-  co_await (pump(s.client, conn.socket) || pump(conn.socket, s.client));
+  co_await (pump(s, s.client, conn.socket, limits.tunnel_timeout) ||
+            pump(s, conn.socket, s.client, limits.tunnel_timeout));
 }
 
 // Sends the response head in s.out and the body after it, as the server's
@@ -255,7 +259,7 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
     conn.buffer.consume(head.head_size);
     s.deadline.expires_after(limits.response_timeout);
     auto [ec, n] = co_await asio::async_write(s.client, asio::buffer(s.out), kTuple);
-    if (!ec) co_await tunnel(s, conn);
+    if (!ec) co_await tunnel(s, conn, limits);
     co_return client_gone();
   }
 

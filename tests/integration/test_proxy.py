@@ -20,12 +20,12 @@ CHECK = {"interval": 200, "rise": 1, "fall": 2, "timeout": 300, "type": "http", 
 
 
 class Proxy(h.LbTestCase):
-    def start(self, servers, check=CHECK, max_fails=1, try_timeout="1s", tries=3):
+    def start(self, servers, check=CHECK, max_fails=1, try_timeout="1s", tries=3, limits=None):
         listen, admin = "127.0.0.1:%d" % h.free_port(), "127.0.0.1:%d" % h.free_port()
         up = h.upstream("web", servers, check=check,
                         passive={"max_fails": max_fails, "fail_timeout": "5s"},
                         retry={"tries": tries, "timeout": "8s", "try_timeout": try_timeout})
-        lb = self.lb(h.lb_config(listen, admin, [up], threads=1))
+        lb = self.lb(h.lb_config(listen, admin, [up], threads=1, limits=limits))
         if check:
             for s in servers:
                 addr = s if isinstance(s, str) else s["address"]
@@ -163,6 +163,33 @@ class Proxy(h.LbTestCase):
                         break
                     got += chunk
                 self.assertEqual(got, msg, "tunnel lost or changed bytes")
+        finally:
+            s.close()
+
+    def test_idle_tunnel_is_closed_after_tunnel_timeout(self):
+        w = self.backend("w", mode="ws")
+        lb = self.start([w.address], limits={"tunnel_timeout": "600ms"})
+        s = socket.create_connection(h.split_addr(lb.listen), timeout=5)
+        try:
+            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            self.assertEqual(h.status_line_code(head), 101, head[:300])
+            s.sendall(b"ping")  # traffic keeps it open past the timeout
+            time.sleep(0.4)
+            s.sendall(b"ping")
+            time.sleep(0.4)
+            t0 = time.monotonic()
+            while s.recv(65536):  # echoes, then the close
+                pass
+            waited = time.monotonic() - t0
+            log("idle tunnel closed %.0f ms after the last byte was read" % (waited * 1e3))
+            self.assertLess(waited, 2.0, "idle tunnel not closed")
         finally:
             s.close()
 

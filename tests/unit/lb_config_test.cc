@@ -46,7 +46,7 @@ lb:
   admin: 127.0.0.1:9081
   threads: 2
   drain_timeout: 15s
-  limits: {client_connections: 500, upstream_connections: 50, max_header_size: 8k, max_body_size: 2m, header_timeout: 5s, body_timeout: 30s, keepalive_timeout: 0, upstream_idle_timeout: 15s, response_timeout: 45s}
+  limits: {client_connections: 500, upstream_connections: 50, max_header_size: 8k, max_body_size: 2m, header_timeout: 5s, body_timeout: 30s, keepalive_timeout: 0, upstream_idle_timeout: 15s, response_timeout: 45s, tunnel_timeout: 10m}
   upstreams:
     - name: test_web
       balance: round_robin
@@ -84,6 +84,7 @@ TEST(LbConfig, ParsesEveryField) {
   EXPECT_EQ(c.limits.keepalive_timeout, milliseconds(0));
   EXPECT_EQ(c.limits.upstream_idle_timeout, milliseconds(15'000));
   EXPECT_EQ(c.limits.response_timeout, milliseconds(45'000));
+  EXPECT_EQ(c.limits.tunnel_timeout, milliseconds(600'000));
 
   ASSERT_EQ(c.upstreams.size(), 2u);
   const UpstreamConfig& u = c.upstreams[0];
