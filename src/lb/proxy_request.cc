@@ -30,13 +30,17 @@ const char* reason_phrase(int status) {
   return "Error";
 }
 
-// Frames a buffered body with Content-Length: the last CRLF of the head
-// moves after the new field.
+// Adds "Name: value" to a written head: the blank line moves after it.
+void add_field(std::string& head, std::string_view field) {
+  head.resize(head.size() - 2);
+  head.append(field).append("\r\n\r\n");
+}
+
+// Frames a buffered body with Content-Length.
 void add_content_length(std::string& head, std::size_t length) {
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, length);
-  head.resize(head.size() - 2);
-  head.append("Content-Length: ").append(digits, end).append("\r\n\r\n");
+  add_field(head, "Content-Length: " + std::string(digits, end));
 }
 
 bool method_has_body(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
@@ -68,7 +72,7 @@ void append_error_response(int status, std::string_view why, bool keep_alive, st
 asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits,
                                           const Snapshot& snapshot, Request& req) {
   ReadOutcome out;
-  s.unread_body = 0;
+  s.stream = {};
   s.client_failed = false;
   auto fail = [&out](int status, std::string why) {
     out.status = status;
@@ -130,7 +134,8 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
   }
   s.deadline.expires_after(limits.body_timeout);
   if (content_length && *content_length > kRetainedBody) {
-    s.unread_body = *content_length;  // streamed by the proxy once a server is chosen
+    s.stream.active = true;  // streamed once a server is chosen
+    s.stream.remaining = *content_length;
     add_content_length(req.head, *content_length);
     co_return out;
   }
@@ -147,21 +152,41 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
       if (ec) co_return fail(s.deadline.expired() ? 408 : kClosedQuietly, "request body not received in time");
     }
   } else if (chunked) {
-    http1::ChunkedDecoder decoder(limits.max_body_size);
+    // Keep the chunks as they come; a body that ends within kRetainedBody is
+    // decoded and sent with Content-Length (so it can be retried), a longer
+    // one is streamed with its chunked framing.
+    http1::ChunkedScanner scanner;
+    s.raw_body.clear();
     for (;;) {
-      std::size_t used = 0;
       http1::Error error = http1::Error::kNone;
-      const auto d = decoder.decode(s.in.data(), req.body, used, error);
-      s.in.consume(used);
-      if (d == http1::Decode::kDone) break;
-      if (d == http1::Decode::kTooLarge)
-        co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
-      if (d == http1::Decode::kError) co_return fail(400, http1::error_message(error));
+      const std::size_t n = scanner.scan(s.in.data(), error);
+      s.raw_body.append(s.in.data().substr(0, n));
+      s.in.consume(n);
+      if (error != http1::Error::kNone) co_return fail(400, http1::error_message(error));
+      if (scanner.done()) break;
+      if (s.raw_body.size() > kRetainedBody) {
+        if (s.raw_body.size() > limits.max_body_size)
+          co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
+        req.body.swap(s.raw_body);
+        s.stream.active = true;
+        s.stream.chunked = true;
+        s.stream.scanner = scanner;
+        s.stream.limit = limits.max_body_size - req.body.size();
+        add_field(req.head, "Transfer-Encoding: chunked");
+        co_return out;
+      }
       auto room = s.in.prepare(kReadSize);
-      auto [ec, n] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
+      auto [ec, n2] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
       if (ec) co_return fail(s.deadline.expired() ? 408 : kClosedQuietly, "request body not received in time");
-      s.in.commit(n);
+      s.in.commit(n2);
     }
+    http1::ChunkedDecoder decoder(limits.max_body_size);
+    std::size_t used = 0;
+    http1::Error error = http1::Error::kNone;
+    const auto d = decoder.decode(s.raw_body, req.body, used, error);
+    if (d == http1::Decode::kTooLarge)
+      co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
+    if (d != http1::Decode::kDone) co_return fail(400, http1::error_message(error));
   }
   if (!req.upgrade && (!req.body.empty() || method_has_body(req.method)))
     add_content_length(req.head, req.body.size());

@@ -40,10 +40,19 @@ struct Session {
   // request allocates no frame too large for Asio's frame recycling.
   net::http1::RequestHead request_head;
   net::http1::ResponseHead response_head;
-  // Bytes of a large request body not read yet: they are relayed from the
-  // client to the server as they come, and cannot be sent twice.
-  std::uint64_t unread_body = 0;
-  bool client_failed = false;  // the client went away or stalled mid-body
+  // The part of a large request body still on the client connection: it is
+  // relayed to the server as it comes, framing unchanged, and cannot be sent
+  // twice. `sent` counts what went out, so retries know whether they may.
+  struct BodyStream {
+    bool active = false;          // bytes of this request's body are still unread
+    bool chunked = false;         // else `remaining` bytes (Content-Length)
+    std::uint64_t remaining = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t limit = 0;      // max_body_size, counted on the wire for chunked
+    net::http1::ChunkedScanner scanner;
+  } stream;
+  std::string raw_body;        // a chunked body as read, before it is decoded or streamed
+  bool client_failed = false;  // the client went away, stalled or sent garbage mid-body
   bool linger = false;         // closing after an error: the client may still be sending
   // One deadline for whatever the session waits on; when it passes, the
   // client socket and the server socket in use are cancelled.
@@ -54,7 +63,7 @@ struct Session {
 struct Request {
   std::string head;          // request line and fields, rewritten (hop-by-hop gone, X-Forwarded-*)
   std::string body;          // whole, de-chunked, framed with Content-Length in `head`;
-                             // empty when the body is streamed (Session::unread_body)
+                             // for a streamed body, what was read of it before (sent first)
   std::string method;
   int version_minor = 1;
   bool idempotent = true;

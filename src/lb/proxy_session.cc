@@ -143,10 +143,12 @@ asio::awaitable<boost::system::error_code> read_response_head(Session& s, Upstre
 }
 
 // Relays the rest of a large request body from the client to the server.
-// A client that fails or stalls sets s.client_failed: not the server's fault.
+// A client that fails, stalls or sends a malformed or oversized chunked body
+// sets s.client_failed: not the server's fault.
 asio::awaitable<boost::system::error_code> stream_request_body(Session& s, UpstreamConn& conn,
                                                                const LimitsConfig& limits) {
-  while (s.unread_body > 0) {
+  Session::BodyStream& body = s.stream;
+  while (body.active) {
     if (s.in.empty()) {
       s.deadline.expires_after(limits.body_timeout);
       auto room = s.in.prepare(kReadSize);
@@ -157,12 +159,24 @@ asio::awaitable<boost::system::error_code> stream_request_body(Session& s, Upstr
       }
       s.in.commit(n);
     }
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.unread_body, s.in.size()));
+    std::size_t n = 0;
+    if (body.chunked) {
+      http1::Error error = http1::Error::kNone;
+      n = body.scanner.scan(s.in.data(), error);
+      if (error != http1::Error::kNone || body.sent + n > body.limit) {
+        s.client_failed = true;  // too late for a 400 or 413: the server has the head
+        co_return asio::error::make_error_code(asio::error::invalid_argument);
+      }
+    } else {
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(body.remaining, s.in.size()));
+    }
     s.deadline.expires_after(limits.body_timeout);
     auto [ec, written] = co_await asio::async_write(conn.socket, asio::buffer(s.in.data().data(), n), kTuple);
     if (ec) co_return ec;
     s.in.consume(n);
-    s.unread_body -= n;
+    body.sent += n;
+    if (body.chunked) body.active = !body.scanner.done();
+    else body.active = (body.remaining -= n) > 0;
   }
   co_return boost::system::error_code();
 }
@@ -185,7 +199,7 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
   // idle is simply sent again on a fresh one (below); others check first.
   x.conn = s.worker.pool().take(server, now(), limits.upstream_idle_timeout, !req.idempotent);
   s.deadline.expires_at(until);
-  const std::uint64_t unread_before = s.unread_body;
+  const std::uint64_t sent_before = s.stream.sent;
   for (int pass = 0; pass < 2; ++pass) {
     if (!x.conn) {
       if (up.max_connections_per_server > 0 &&
@@ -211,7 +225,7 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
     const std::array<asio::const_buffer, 2> message{asio::buffer(req.head), asio::buffer(req.body)};
     auto [wec, wn] = co_await asio::async_write(x.conn->socket, message, kTuple);
     x.ec = wec;
-    if (!wec && s.unread_body > 0) {
+    if (!wec && s.stream.active) {
       x.ec = co_await stream_request_body(s, *x.conn, limits);
       // The server's answer may take try_timeout after the upload, not from its start.
       s.deadline.expires_at(std::max(until, now() + up.retry.try_timeout));
@@ -219,7 +233,7 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
     if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, req.is_head, head, x.parse_error);
     // Only while no part of a streamed body went out: it cannot be sent twice.
     const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty() &&
-                       s.unread_body == unread_before;
+                       s.stream.sent == sent_before;
     if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure
   }
@@ -291,8 +305,8 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
                             bool keep_client, core::TimePoint started, const LimitsConfig& limits) {
   std::uint64_t tried = 0;
   // A streamed body can go to another server only while none of it was sent.
-  const std::uint64_t unread_at_start = s.unread_body;
-  auto body_kept = [&] { return s.unread_body == unread_at_start; };
+  const bool streamed = s.stream.active;
+  auto body_kept = [&] { return s.stream.sent == 0; };
   Outcome last = Outcome::kConnectFailed;
   int tries = 0;
   auto untried = [&](const std::vector<std::uint32_t>& ids) {
@@ -320,7 +334,7 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
 
     const core::TimePoint until = std::min(now() + up.retry.try_timeout, started + up.retry.timeout);
     const bool may_retry_status =
-        should_retry({req.method, Outcome::kRetryableStatus, tries, up.retry.tries, unread_at_start == 0,
+        should_retry({req.method, Outcome::kRetryableStatus, tries, up.retry.tries, !streamed,
                       elapsed(), up.retry.timeout, untried_left()});
     server.stats->active.fetch_add(1, std::memory_order_relaxed);
     server.stats->total.fetch_add(1, std::memory_order_relaxed);
@@ -340,7 +354,7 @@ asio::awaitable<bool> proxy(Session& s, const Snapshot& snap, const UpstreamView
       break;
   }
   // Body bytes still unread on the connection cannot be skipped safely.
-  if (s.unread_body > 0) keep_client = false;
+  if (s.stream.active) keep_client = false;
   if (tries == 0) {
     s.worker.shared().no_server.fetch_add(1, std::memory_order_relaxed);
     co_await send_error(s, 503, "no server available in upstream " + up.name, keep_client);
@@ -389,7 +403,7 @@ asio::awaitable<void> client_session(Worker& worker, tcp::socket socket) {
     const bool keep_client = req.keep_alive && !worker.draining();
     if (!got.upstream) {
       // A large body still unread on the connection: it cannot go on.
-      const bool keep = keep_client && s.unread_body == 0;
+      const bool keep = keep_client && !s.stream.active;
       co_await send_error(s, 404, "no route for this host and path", keep);
       if (!keep) break;
       continue;

@@ -62,6 +62,17 @@ class Proxy(h.LbTestCase):
         c.close()
         self.assertEqual(r.status, 200)
         self.assertEqual(r.getheader("X-Body-Md5"), hashlib.md5(b"".join(parts)).hexdigest())
+        # Over 64 KiB of chunks: streamed to the server with its framing.
+        big = [os.urandom(50000) for _ in range(10)]
+        c = self.conn(lb)
+        c.request("POST", "/upload", body=iter(big), encode_chunked=True,
+                  headers={"Transfer-Encoding": "chunked"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("X-Body-Length"), str(sum(map(len, big))))
+        self.assertEqual(r.getheader("X-Body-Md5"), hashlib.md5(b"".join(big)).hexdigest())
 
     def test_chunked_response_is_streamed_intact(self):
         a = self.backend("a")
