@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -111,10 +112,17 @@ asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> 
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<Shared> shared) {
+  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;  // EMFILE and friends: the connection is lost, the server goes on
+    if (ec) {
+      // Out of descriptors (EMFILE) and the like: wait instead of spinning;
+      // connections queue in the backlog meanwhile.
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kTuple);
+      continue;
+    }
     if (shared->connections >= shared->limits.max_connections) continue;  // socket closes here
     ++shared->connections;
     asio::co_spawn(acceptor.get_executor(), session(beast::tcp_stream(std::move(socket)), shared),
