@@ -93,6 +93,19 @@ struct ReadOutcome {
 boost::asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits,
                                                  const Snapshot& snapshot, Request& req);
 
+struct UpstreamConn;
+
+// After a 101: the bytes each side already sent go first, then both
+// directions run until one closes or neither moves for tunnel_timeout
+// (proxy_relay.cc).
+boost::asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn, const LimitsConfig& limits);
+
+// Relays the rest of a large request body (Session::stream) from the client
+// to the server. A client that fails, stalls or sends a malformed or
+// oversized chunked body sets s.client_failed: not the server's fault.
+boost::asio::awaitable<boost::system::error_code> stream_request_body(Session& s, UpstreamConn& conn,
+                                                                      const LimitsConfig& limits);
+
 // "HTTP/1.1 503 Service Unavailable" with a one-line text body saying why.
 void append_error_response(int status, std::string_view why, bool keep_alive, std::string& out);
 
