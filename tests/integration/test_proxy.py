@@ -32,6 +32,22 @@ class Proxy(h.LbTestCase):
                 self.assertIsNotNone(lb.wait_state(addr, "up", 5.0), lb.server(addr))
         return lb
 
+    def upgrade(self, lb):
+        """A WebSocket handshake through the LB: the socket, and any bytes
+        that came after the 101 head."""
+        s = socket.create_connection(h.split_addr(lb.listen), timeout=5)
+        s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        self.assertEqual(h.status_line_code(head), 101, head[:300])
+        return s, head.split(b"\r\n\r\n", 1)[1]
+
     def conn(self, lb, timeout=10):
         return http.client.HTTPConnection(*h.split_addr(lb.listen), timeout=timeout)
 
@@ -150,19 +166,8 @@ class Proxy(h.LbTestCase):
     def test_upgrade_is_tunnelled_both_ways(self):
         w = self.backend("w", mode="ws")
         lb = self.start([w.address])
-        s = socket.create_connection(h.split_addr(lb.listen), timeout=5)
+        s, extra = self.upgrade(lb)
         try:
-            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      b"Sec-WebSocket-Version: 13\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            self.assertEqual(h.status_line_code(head), 101, head[:300])
-            extra = head.split(b"\r\n\r\n", 1)[1]
             payload = os.urandom(200 * 1024)
             for msg in (b"hello", payload):
                 s.sendall(msg)
@@ -180,17 +185,8 @@ class Proxy(h.LbTestCase):
     def test_idle_tunnel_is_closed_after_tunnel_timeout(self):
         w = self.backend("w", mode="ws")
         lb = self.start([w.address], limits={"tunnel_timeout": "600ms"})
-        s = socket.create_connection(h.split_addr(lb.listen), timeout=5)
+        s, _ = self.upgrade(lb)
         try:
-            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                      b"Connection: Upgrade\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            self.assertEqual(h.status_line_code(head), 101, head[:300])
             s.sendall(b"ping")  # traffic keeps it open past the timeout
             time.sleep(0.4)
             s.sendall(b"ping")
