@@ -29,6 +29,16 @@ h+='</table>'}document.getElementById('u').innerHTML=h}
 tick();setInterval(tick,1000);</script></body></html>
 )";
 
+std::string worker_metrics(const WorkerShared& shared) {
+  std::string out =
+      "# HELP failover_lb_worker_connections Open client connections per worker thread.\n"
+      "# TYPE failover_lb_worker_connections gauge\n";
+  for (const Worker* w : shared.workers)
+    out += "failover_lb_worker_connections{worker=\"" + std::to_string(w->index()) + "\"} " +
+           std::to_string(w->connections()) + "\n";
+  return out;
+}
+
 std::string global_metrics(const WorkerShared& shared) {
   return "# HELP failover_lb_requests_total Client requests read.\n# TYPE failover_lb_requests_total counter\n"
          "failover_lb_requests_total " + std::to_string(shared.requests.load()) +
@@ -37,7 +47,8 @@ std::string global_metrics(const WorkerShared& shared) {
          "\n# HELP failover_lb_no_server_total Requests refused with 503: no server available.\n# TYPE failover_lb_no_server_total counter\n"
          "failover_lb_no_server_total " + std::to_string(shared.no_server.load()) +
          "\n# HELP failover_lb_client_connections Open client connections.\n# TYPE failover_lb_client_connections gauge\n"
-         "failover_lb_client_connections " + std::to_string(shared.client_connections.load()) + "\n";
+         "failover_lb_client_connections " + std::to_string(shared.client_connections.load()) + "\n" +
+         worker_metrics(shared);
 }
 
 // POST /upstreams/{name}/servers/{address}/{down|drain|up}

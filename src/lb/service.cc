@@ -53,6 +53,7 @@ int run(const LbOptions& options) {
   std::vector<std::unique_ptr<Worker>> workers;
   const int n = thread_count(config);
   for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(i, shared));
+  for (auto& w : workers) shared.workers.push_back(w.get());
 
   Control control(control_io, core::SteadyClock::instance(),
                   [&workers](std::shared_ptr<const Snapshot> snap) {

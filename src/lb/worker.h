@@ -27,6 +27,7 @@ struct WorkerShared {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> no_server{0};  // 503 because no server was available
+  std::vector<class Worker*> workers;         // all of them, set before they run
 };
 
 class Worker {
@@ -45,6 +46,9 @@ class Worker {
   // idle keep-alive connections.
   void drain();
   void stop();
+
+  // Open client connections on this worker (any thread may read it).
+  int connections() const { return connections_.load(std::memory_order_relaxed); }
 
   // --- worker thread only ---
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
@@ -66,6 +70,8 @@ class Worker {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  Worker& least_loaded();
+  void start_session(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> sweep_loop();
 
   int index_;
@@ -79,6 +85,7 @@ class Worker {
   bool draining_ = false;
   std::uint64_t rng_state_;
   std::unordered_set<boost::asio::ip::tcp::socket*> idle_clients_;
+  std::atomic<int> connections_{0};
 };
 
 // The client connection's coroutine (proxy_session.cc).
