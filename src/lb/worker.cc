@@ -1,5 +1,7 @@
 #include "lb/worker.h"
 
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -119,6 +121,12 @@ asio::awaitable<void> Worker::accept_loop() {
       tcp::socket moved(target.io_);
       boost::system::error_code assign_ec;
       moved.assign(protocol, fd, assign_ec);
+      if (assign_ec) {  // the descriptor is still ours alone: close it
+        ::close(fd);
+        target.connections_.fetch_sub(1, std::memory_order_relaxed);
+        target.shared_.client_connections.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
       target.start_session(std::move(moved));
     });
   }
