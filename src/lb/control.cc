@@ -148,7 +148,6 @@ bool Control::set_admin(std::string_view upstream, std::string_view address, Adm
 void Control::publish() {
   const core::TimePoint now = clock_.now();
   auto snap = std::make_shared<Snapshot>();
-  snap->generation = ++generation_;
   snap->routes = config_.routes;
   snap->limits = config_.limits;
   core::TimePoint wake = core::TimePoint::max();

@@ -113,7 +113,6 @@ class Control {
   Publish publish_;
   LbConfig config_;
   std::vector<Upstream> upstreams_;
-  std::uint64_t generation_ = 0;
   core::TimePoint started_;
   core::TimePoint next_republish_{core::TimePoint::max()};
 };

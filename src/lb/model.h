@@ -56,7 +56,6 @@ struct UpstreamView {
 };
 
 struct Snapshot {
-  std::uint64_t generation = 0;
   std::vector<UpstreamView> upstreams;
   std::vector<RouteConfig> routes;
   LimitsConfig limits;

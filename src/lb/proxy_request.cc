@@ -30,17 +30,17 @@ const char* reason_phrase(int status) {
   return "Error";
 }
 
-// Adds "Name: value" to a written head: the blank line moves after it.
-void add_field(std::string& head, std::string_view field) {
+// Adds "name: value" to a written head: the blank line moves after it.
+void add_field(std::string& head, std::string_view name, std::string_view value) {
   head.resize(head.size() - 2);
-  head.append(field).append("\r\n\r\n");
+  head.append(name).append(": ").append(value).append("\r\n\r\n");
 }
 
 // Frames a buffered body with Content-Length.
 void add_content_length(std::string& head, std::size_t length) {
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, length);
-  add_field(head, "Content-Length: " + std::string(digits, end));
+  add_field(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
 }
 
 bool method_has_body(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
@@ -172,7 +172,7 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
         s.stream.chunked = true;
         s.stream.scanner = scanner;
         s.stream.limit = limits.max_body_size - req.body.size();
-        add_field(req.head, "Transfer-Encoding: chunked");
+        add_field(req.head, "Transfer-Encoding", "chunked");
         co_return out;
       }
       auto room = s.in.prepare(kReadSize);
@@ -231,21 +231,6 @@ bool BodyFraming::done() const {
     case Kind::kUntilClose: return false;
   }
   return true;
-}
-
-void erase_field(std::string& head, std::string_view name) {
-  std::size_t line = head.find("\r\n") + 2;  // after the start line
-  while (line < head.size()) {
-    const std::size_t end = head.find("\r\n", line);
-    if (end == std::string::npos || end == line) return;  // the blank line ends the head
-    const std::string_view field(head.data() + line, end - line);
-    if (field.size() > name.size() && field[name.size()] == ':' &&
-        http1::iequals(field.substr(0, name.size()), name)) {
-      head.erase(line, end + 2 - line);
-      continue;
-    }
-    line = end + 2;
-  }
 }
 
 }  // namespace failover::lb

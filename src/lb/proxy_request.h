@@ -121,7 +121,6 @@ class BodyFraming {
   bool done() const;
   bool until_close() const { return kind_ == Kind::kUntilClose; }
   bool sized() const { return kind_ == Kind::kLength; }
-  bool chunked() const { return kind_ == Kind::kChunked; }
   bool decodes() const { return kind_ == Kind::kDechunk; }
   // For an HTTP/1.0 client, which cannot read chunked framing: the chunks'
   // data is sent bare and the end of the body is the connection closing.
@@ -135,8 +134,5 @@ class BodyFraming {
   net::http1::ChunkedDecoder decoder_{UINT64_MAX};
   bool decoded_all_ = false;
 };
-
-// Removes the field `name` from a head written by http1::write_*_head.
-void erase_field(std::string& head, std::string_view name);
 
 }  // namespace failover::lb

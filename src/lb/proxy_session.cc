@@ -215,7 +215,6 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
   const bool keep = keep_client && !framing.until_close() && !framing.decodes();
   s.out.clear();
   http1::write_response_head(head, keep, s.out, req.version_minor);
-  if (framing.decodes()) erase_field(s.out, "Transfer-Encoding");
   conn.buffer.consume(head.head_size);  // `head` is dead from here
 
   AttemptResult r = co_await relay_body(s, conn, framing, keep, limits);

@@ -131,7 +131,8 @@ void write_request_head(const RequestHead& req, std::string_view client_ip,
 
 // Writes the response for the client: "HTTP/1.1 STATUS REASON", the server's
 // fields minus hop-by-hop ones except Content-Length and Transfer-Encoding,
-// which stay as sent because the body is relayed unchanged. A 101 keeps
+// which stay as sent because the body is relayed unchanged (Transfer-Encoding
+// is left out for an HTTP/1.0 client: the caller de-chunks and closes). A 101 keeps
 // Upgrade and gets "Connection: upgrade"; otherwise "Connection: close" when
 // !keep_alive_to_client, and "Connection: keep-alive" when keeping an HTTP/1.0
 // client's connection (such a client assumes close without it). Appends to

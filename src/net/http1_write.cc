@@ -145,9 +145,13 @@ void write_response_head(const ResponseHead& res, bool keep_alive_to_client, std
     const Header& h = res.headers[i];
     switch (f.kind[i]) {
       // The body is relayed byte for byte, so its framing must reach the
-      // client as the server wrote it, whatever Connection says.
-      case Kind::kContentLength:
-      case Kind::kTransferEncoding: append_field(out, h.name, h.value); continue;
+      // client as the server wrote it, whatever Connection says; except that
+      // an HTTP/1.0 client cannot read chunked framing: it gets the data
+      // de-chunked, ended by the close.
+      case Kind::kContentLength: append_field(out, h.name, h.value); continue;
+      case Kind::kTransferEncoding:
+        if (client_version_minor != 0) append_field(out, h.name, h.value);
+        continue;
       case Kind::kUpgrade:
         if (switching) append_field(out, h.name, h.value);
         continue;

@@ -95,7 +95,9 @@ class AdminReload(h.LbTestCase):
 
         t = threading.Thread(target=slow)
         t.start()
-        time.sleep(0.4)
+        deadline = time.monotonic() + 5.0  # until the slow request is in flight
+        while lb.server(a.address)["requests"]["active"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.assertEqual(lb.admin_action("web", a.address, "drain").status, 200)
         self.assertEqual(lb.server(a.address)["requests"]["active"], 1)
         t.join(10)

@@ -161,5 +161,18 @@ TEST(Http1, WrittenResponseParsesBack) {
   EXPECT_EQ(value_of(back, "retry-after"), "1");
 }
 
+TEST(Http1, ResponseWriterLeavesChunkedFramingOutForHttp10Clients) {
+  const std::string text =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n";
+  ResponseHead h;
+  Error e;
+  ASSERT_EQ(parse_response(text, kMax, h, e), Parse::kDone);
+  std::string old_client, new_client;
+  write_response_head(h, false, old_client, 0);
+  write_response_head(h, true, new_client, 1);
+  EXPECT_EQ(old_client, "HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(new_client, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace failover::net::http1
