@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/depthguard.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -343,6 +344,27 @@ std::string address_problem(std::string_view address) {
     return "port must be between 1 and 65535";
   }
   return "";
+}
+
+YamlValue config_section(const std::string& text, const std::string& file, const std::string& name) {
+  YAML::Node root = parse_yaml(text, file);
+  if (!root.IsDefined() || root.IsNull())
+    fail_config(file, 1, "missing " + name + ": section (the file is empty)");
+  if (!root.IsMap()) {
+    fail_config(file, yaml_line(root),
+                "expected a map with a " + name + ": section, got " + yaml_kind(root));
+  }
+  YAML::Node section;
+  int key_line = 0;
+  for (const auto& kv : root) {
+    if (!kv.first.IsScalar() || kv.first.Scalar() != name) continue;
+    if (key_line) fail_config(file, yaml_line(kv.first), "duplicate key " + name);
+    section = kv.second;
+    key_line = std::max(yaml_line(kv.first), 1);
+  }
+  if (!key_line) fail_config(file, yaml_line(root), "missing " + name + ": section");
+  const int value_line = section.IsNull() ? 0 : yaml_line(section);
+  return YamlValue(section, file, name, value_line ? value_line : key_line);
 }
 
 }  // namespace failover::core

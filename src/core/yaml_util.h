@@ -135,6 +135,10 @@ class YamlMap {
   std::vector<Entry> entries_;
 };
 
+// The `name:` section of a role's config file; other roles' sections may
+// share the file. Missing, duplicated or not in a map: ConfigError.
+YamlValue config_section(const std::string& text, const std::string& file, const std::string& name);
+
 // Shared rules for "host:port" values in any role's config: host is an IPv4
 // literal, an IPv6 literal in brackets ("[::1]:80") or a DNS name; port is
 // 1..65535. Returns an empty string when valid, else what is wrong.

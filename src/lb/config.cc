@@ -149,7 +149,7 @@ LimitsConfig parse_limits(const YamlValue& v) {
 }
 
 LbConfig parse_lb(const YamlValue& v) {
-  YamlMap m(v, {"listen", "admin", "threads", "drain_timeout", "limits", "upstreams", "routes"});
+  YamlMap m(v, {"listen", "admin", "threads", "cpu_affinity", "drain_timeout", "limits", "upstreams", "routes"});
   LbConfig c;
   c.source = v.file;
   for (auto [key, field] : {std::pair{"listen", &c.listen}, std::pair{"admin", &c.admin}}) {
@@ -159,6 +159,11 @@ LbConfig parse_lb(const YamlValue& v) {
     check_address(a, *field);
   }
   c.threads = m.int_or("threads", c.threads, 0, 256);
+  if (m.has("cpu_affinity")) {
+    YamlValue a = m.required("cpu_affinity");
+    if (!core::parse_cpu_affinity(a.as_string(), c.cpu_affinity))
+      a.fail("cpu_affinity must be auto or off, not '" + a.as_string() + "'");
+  }
   c.drain_timeout = m.duration_or("drain_timeout", c.drain_timeout, milliseconds(0), kHour);
   if (m.has("limits")) c.limits = parse_limits(m.required("limits"));
 
@@ -209,27 +214,7 @@ const char* balance_name(Balance b) {
 
 LbConfig parse_lb_config(const std::string& yaml_text, const std::string& file_name) {
   try {
-    YAML::Node root = core::parse_yaml(yaml_text, file_name);
-    if (!root.IsDefined() || root.IsNull()) {
-      core::fail_config(file_name, 1, "missing lb: section (the file is empty)");
-    }
-    if (!root.IsMap()) {
-      core::fail_config(
-          file_name, core::yaml_line(root),
-          std::string("expected a map with an lb: section, got ") + core::yaml_kind(root));
-    }
-    // Other roles' sections (registry:, dns:, store:...) share the file.
-    YAML::Node lb;
-    int lb_line = 0;
-    for (const auto& kv : root) {
-      if (!kv.first.IsScalar() || kv.first.Scalar() != "lb") continue;
-      if (lb_line) core::fail_config(file_name, core::yaml_line(kv.first), "duplicate key lb");
-      lb = kv.second;
-      lb_line = std::max(core::yaml_line(kv.first), 1);
-    }
-    if (!lb_line) core::fail_config(file_name, core::yaml_line(root), "missing lb: section");
-    int value_line = lb.IsNull() ? 0 : core::yaml_line(lb);
-    return parse_lb(YamlValue(lb, file_name, "lb", value_line ? value_line : lb_line));
+    return parse_lb(core::config_section(yaml_text, file_name, "lb"));
   } catch (const YAML::Exception& e) {
     // Parsing already converted its errors; this is a backstop for node access.
     throw core::ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_affinity.h"
 #include "health/check_config.h"
 #include "health/passive_config.h"
 
@@ -66,6 +67,7 @@ struct LbConfig {
   std::string listen = "127.0.0.1:8080";
   std::string admin = "127.0.0.1:9080";
   int threads = 0;                                   // 0: one per core
+  core::CpuAffinity cpu_affinity = core::CpuAffinity::kAuto;  // pin workers to CPUs
   std::chrono::milliseconds drain_timeout{10'000};   // SIGTERM: time left to finish requests
   LimitsConfig limits;
   std::vector<UpstreamConfig> upstreams;             // at least one; names unique

@@ -48,7 +48,7 @@ asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn, const LimitsConfig&
 
 // Relays the rest of a large request body from the client to the server.
 // A client that fails, stalls or sends a malformed or oversized chunked body
-// sets s.client_failed: not the server's fault.
+// sets s.client_failed (and s.client_error): not the server's fault.
 asio::awaitable<boost::system::error_code> stream_request_body(Session& s, UpstreamConn& conn,
                                                                const LimitsConfig& limits) {
   Session::BodyStream& body = s.stream;
@@ -68,7 +68,8 @@ asio::awaitable<boost::system::error_code> stream_request_body(Session& s, Upstr
       http1::Error error = http1::Error::kNone;
       n = body.scanner.scan(s.in.data(), error);
       if (error != http1::Error::kNone || body.sent + n > body.limit) {
-        s.client_failed = true;  // too late for a 400 or 413: the server has the head
+        s.client_failed = true;
+        s.client_error = error != http1::Error::kNone ? 400 : 413;
         co_return asio::error::make_error_code(asio::error::invalid_argument);
       }
     } else {

@@ -74,6 +74,7 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
   ReadOutcome out;
   s.stream = {};
   s.client_failed = false;
+  s.client_error = 0;
   auto fail = [&out](int status, std::string why) {
     out.status = status;
     out.why = std::move(why);

@@ -53,6 +53,7 @@ struct Session {
   } stream;
   std::string raw_body;        // a chunked body as read, before it is decoded or streamed
   bool client_failed = false;  // the client went away, stalled or sent garbage mid-body
+  int client_error = 0;        // ...and deserves this answer (400, 413), none if 0
   bool linger = false;         // closing after an error: the client may still be sending
   // One deadline for whatever the session waits on; when it passes, the
   // client socket and the server socket in use are cancelled.
@@ -102,7 +103,10 @@ boost::asio::awaitable<void> tunnel(Session& s, UpstreamConn& conn, const Limits
 
 // Relays the rest of a large request body (Session::stream) from the client
 // to the server. A client that fails, stalls or sends a malformed or
-// oversized chunked body sets s.client_failed: not the server's fault.
+// oversized chunked body sets s.client_failed: not the server's fault; for
+// the last two it also sets s.client_error (400, 413), which the client is
+// told once the server connection is dropped: no byte of the response has
+// gone to the client yet.
 boost::asio::awaitable<boost::system::error_code> stream_request_body(Session& s, UpstreamConn& conn,
                                                                       const LimitsConfig& limits);
 

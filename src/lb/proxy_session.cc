@@ -183,7 +183,13 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
     r.server_failed = std::string_view(x.connect_cause) != "busy";
     co_return r;
   }
-  if (s.client_failed) co_return client_gone();
+  if (s.client_failed) {
+    if (s.client_error == 413)
+      co_await send_error(s, 413, "request body over " + std::to_string(limits.max_body_size) + " bytes", false);
+    else if (s.client_error != 0)
+      co_await send_error(s, s.client_error, "malformed chunked request body", false);
+    co_return client_gone();  // the server connection closes half-fed: it is not reused
+  }
   if (x.ec) {
     if (s.deadline.expired()) co_return failed(Outcome::kTimeout, "timeout");
     co_return failed(Outcome::kFailedAfterSend, "reset");

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/config_error.h"
+#include "core/cpu_affinity.h"
 #include "lb/admin.h"
 #include "lb/control.h"
 #include "lb/nginx_config.h"
@@ -118,7 +119,13 @@ int run(const LbOptions& options) {
   signals.async_wait(on_signal);
 
   std::vector<std::thread> threads;
-  for (auto& w : workers) threads.emplace_back([w = w.get()] { w->run(); });
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([w = workers[i].get(), i, n, mode = config.cpu_affinity] {
+      if (const int cpu = core::pin_worker_thread(mode, i, n); cpu >= 0)
+        spdlog::debug("worker {} pinned to CPU {}", i, cpu);
+      w->run();
+    });
+  }
   control_io.run();
   for (auto& w : workers) w->stop();
   for (auto& t : threads) t.join();

@@ -223,6 +223,18 @@ class Proxy(h.LbTestCase):
             self.assertEqual(r.header("X-Body-Md5"), hashlib.md5(body).hexdigest())
         r = h.http_request(lb.listen, "POST", "/upload", body=os.urandom(1100 * 1024))
         self.assertEqual(r.status, 413)
+        # A chunked body has no length up front: its head and first MiB have
+        # gone to the server when it crosses the limit. The client still
+        # gets a 413 (nothing of the response has reached it yet), and the
+        # half-fed server connection is dropped, not reused.
+        chunk = os.urandom(64 * 1024)
+        raw = (b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 18 + b"0\r\n\r\n")
+        got, _, closed = h.raw_exchange(lb.listen, raw, timeout=10)
+        self.assertEqual(h.status_line_code(got), 413, got[:200])
+        self.assertTrue(closed)
+        r = h.http_request(lb.listen, "POST", "/upload", body=body)
+        self.assertEqual((r.status, r.header("X-Body-Md5")), (200, hashlib.md5(body).hexdigest()))
 
     def test_post_answered_503_is_not_retried_but_get_is(self):
         bad = self.backend("bad", mode="status503")

@@ -145,6 +145,7 @@ TEST(LbConfig, FillsDefaults) {
   EXPECT_EQ(c.listen, d.listen);
   EXPECT_EQ(c.admin, d.admin);
   EXPECT_EQ(c.threads, 0);
+  EXPECT_EQ(c.cpu_affinity, failover::core::CpuAffinity::kAuto);
   EXPECT_EQ(c.drain_timeout, milliseconds(10'000));
   EXPECT_EQ(c.limits.client_connections, 10'000);
   EXPECT_EQ(c.limits.max_header_size, 16u * 1024);
@@ -420,6 +421,16 @@ TEST(LbConfig, RejectsThreadsOutOfRange) {
                 StartsWith("lb.yaml:5: lb.threads: must be between 0 and 256"))
         << t;
   }
+}
+
+TEST(LbConfig, ReadsCpuAffinity) {
+  const LbConfig c = parse_lb_config(with_upstream("      servers: [127.0.0.1:1]\n", "  cpu_affinity: \"off\"\n"), "lb.yaml");
+  EXPECT_EQ(c.cpu_affinity, failover::core::CpuAffinity::kOff);
+}
+
+TEST(LbConfig, RejectsUnknownCpuAffinity) {
+  EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n", "  cpu_affinity: always\n")),
+              StartsWith("lb.yaml:5: lb.cpu_affinity: cpu_affinity must be auto or off, not 'always'"));
 }
 
 TEST(LbConfig, RejectsLimitsOutOfRange) {
