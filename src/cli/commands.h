@@ -11,5 +11,7 @@ struct Command {
 };
 
 Command add_lb_command(CLI::App& app);
+Command add_registry_command(CLI::App& app);
+Command add_agent_command(CLI::App& app);
 
 }  // namespace failover::cli

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   cli::Command lb = cli::add_lb_command(app);
+  cli::Command registry = cli::add_registry_command(app);
+  cli::Command agent = cli::add_agent_command(app);
   CLI::App* help = app.add_subcommand("help", "Show this help");
 
   // CLI11 would print the help of the `help` subcommand itself once parsed.
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
-    if (lb.app->parsed()) return lb.run();
+    for (const cli::Command* c : {&lb, &registry, &agent})
+      if (c->app->parsed()) return c->run();
   } catch (const core::ConfigError& e) {
     std::cerr << e.what() << '\n';
     return core::kExitConfigError;

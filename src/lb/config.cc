@@ -7,6 +7,7 @@
 #include "core/config_error.h"
 #include "core/yaml_util.h"
 #include "health/check_yaml.h"
+#include "net/url.h"
 
 namespace failover::lb {
 namespace {
@@ -15,9 +16,6 @@ using core::YamlMap;
 using core::YamlValue;
 using std::chrono::milliseconds;
 
-// More servers than this in one upstream is almost certainly a generated file
-// gone wrong, and every server costs a health-check coroutine per thread.
-constexpr std::size_t kMaxServers = 64;
 constexpr int kMaxWeight = 1000;
 constexpr int kMaxTries = 10;
 constexpr milliseconds kHour{3'600'000};
@@ -76,17 +74,39 @@ RetryConfig parse_retry(const YamlValue& v) {
   return r;
 }
 
+DiscoveryConfig parse_discovery(const YamlValue& v) {
+  YamlMap m(v, {"registry", "service", "token"});
+  DiscoveryConfig d;
+  YamlValue registry = m.required("registry");
+  for (const YamlValue& u : registry.as_list_or_scalar()) {
+    const std::string url = u.as_string();
+    if (auto parsed = net::parse_http_url(url); !parsed.ok()) u.fail("bad URL \"" + url + "\": " + parsed.error);
+    d.registry.push_back(url);
+  }
+  if (d.registry.empty()) registry.fail("needs at least one registry URL");
+  YamlValue service = m.required("service");
+  d.service = service.as_string();
+  if (!core::plain_name(d.service)) service.fail(std::string("service name ") + core::kPlainNameRule);
+  d.token = m.string_or("token", "");
+  return d;
+}
+
+UpstreamConfig finish_upstream(const YamlMap& m, UpstreamConfig u);
+
 UpstreamConfig parse_upstream(const YamlValue& v) {
   YamlMap m(v, {"name", "balance", "servers", "check", "passive", "retry", "slow_start", "panic",
                 "discovery"});
-  if (m.has("discovery")) m.fail("discovery", "not supported yet");
   UpstreamConfig u;
   u.line = m.line();
   YamlValue name = m.required("name");
   u.name = name.as_string();
   if (!core::plain_name(u.name)) name.fail(core::kPlainNameRule);
   if (m.has("balance")) u.balance = parse_balance(m.required("balance"));
-  if (!m.has("servers")) m.fail("no servers (add a servers: list)");
+  if (m.has("discovery")) u.discovery = parse_discovery(m.required("discovery"));
+  if (!m.has("servers")) {
+    if (u.discovery) return finish_upstream(m, std::move(u));
+    m.fail("no servers (add a servers: list, or discovery:)");
+  }
   YamlValue servers = m.required("servers");
   std::map<std::string, int> seen;  // address -> line
   for (const YamlValue& sv : servers.as_list()) {
@@ -101,7 +121,12 @@ UpstreamConfig parse_upstream(const YamlValue& v) {
     }
     u.servers.push_back(std::move(s));
   }
-  if (u.servers.empty()) servers.fail("needs at least one server");
+  if (u.servers.empty() && !u.discovery) servers.fail("needs at least one server");
+  return finish_upstream(m, std::move(u));
+}
+
+// The keys every upstream may have, with or without a servers: list.
+UpstreamConfig finish_upstream(const YamlMap& m, UpstreamConfig u) {
   if (m.has("check")) u.check = health::parse_check_yaml(m.required("check"));
   if (m.has("passive")) u.passive = health::parse_passive_yaml(m.required("passive"));
   if (m.has("retry")) u.retry = parse_retry(m.required("retry"));

@@ -4,6 +4,7 @@
 // a bad file throws core::ConfigError ("file:line: what is wrong").
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,19 @@ struct RetryConfig {
   std::chrono::milliseconds try_timeout{1000};     // one attempt: connect to last byte of headers
 };
 
+// Servers that come and go with a registry service (failover registry).
+struct DiscoveryConfig {
+  std::vector<std::string> registry;  // registry URLs, http://host:port; the next is used when one fails
+  std::string service;
+  std::string token;                  // for registries that want one on reads too (optional)
+  bool operator==(const DiscoveryConfig&) const = default;
+};
+
 struct UpstreamConfig {
   std::string name;
   Balance balance = Balance::kRoundRobin;
-  std::vector<ServerConfig> servers;
+  std::vector<ServerConfig> servers;               // with discovery: fixed servers besides the registry's
+  std::optional<DiscoveryConfig> discovery;
   health::CheckConfig check;                       // check.enabled false without a `check:` block
   health::PassiveConfig passive;
   RetryConfig retry;
@@ -74,6 +84,9 @@ struct LbConfig {
   std::vector<RouteConfig> routes;                   // empty: the first upstream serves everything
   std::string source;                                // the file it came from
 };
+
+// At most this many servers in one upstream, discovered ones included.
+inline constexpr std::size_t kMaxServers = 64;
 
 // Reads `path` (YAML with an `lb:` section). Throws core::ConfigError.
 LbConfig load_lb_config(const std::string& path);

@@ -25,8 +25,8 @@ void Control::apply(const LbConfig& config) {
 
   std::vector<Upstream> next;
   for (const UpstreamConfig& uc : config.upstreams) {
-    Upstream up{uc, {}, false};
-    for (const ServerConfig& sc : uc.servers) {
+    Upstream up{with_discovered(uc), {}, false};
+    for (const ServerConfig& sc : up.config.servers) {
       auto it = old.find({uc.name, sc.address});
       if (it != old.end()) {
         auto server = it->second;
@@ -53,11 +53,37 @@ void Control::apply(const LbConfig& config) {
   for (auto& [key, server] : old) {
     server->removed = true;
     ++server->probe_epoch;
-    spdlog::info("upstream {} server {} removed by reload", key.first, key.second);
+    spdlog::info("upstream {} server {} removed", key.first, key.second);
   }
   upstreams_ = std::move(next);
   config_ = config;
   publish();
+}
+
+UpstreamConfig Control::with_discovered(const UpstreamConfig& uc) const {
+  UpstreamConfig merged = uc;
+  auto it = discovered_.find(uc.name);
+  if (!uc.discovery || it == discovered_.end()) return merged;
+  for (const ServerConfig& s : it->second) {
+    if (merged.servers.size() == kMaxServers) {
+      spdlog::warn("upstream {}: the registry lists more than {} servers; the rest are left out",
+                   uc.name, kMaxServers);
+      break;
+    }
+    const bool fixed = std::any_of(uc.servers.begin(), uc.servers.end(),
+                                   [&](const ServerConfig& f) { return f.address == s.address; });
+    if (!fixed) merged.servers.push_back(s);
+  }
+  return merged;
+}
+
+void Control::set_discovered(const std::string& upstream, std::vector<ServerConfig> servers) {
+  discovered_[upstream] = std::move(servers);
+  apply(config_);
+}
+
+void Control::set_discovery_state(const std::string& upstream, DiscoveryState state) {
+  discovery_state_[upstream] = std::move(state);
 }
 
 void Control::start_probe(const std::shared_ptr<ServerHealth>& server) {

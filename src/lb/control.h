@@ -80,6 +80,20 @@ class Control {
   // their ServerHealth; probes restart only where the check changed.
   void apply(const LbConfig& config);
 
+  // The servers a registry lists for `upstream` (discovery:), replacing the
+  // ones it listed before. They join the config's fixed servers; a server
+  // listed before and now keeps its health, as across a reload.
+  void set_discovered(const std::string& upstream, std::vector<ServerConfig> servers);
+
+  // What the discovery of an upstream last heard, for /status.
+  struct DiscoveryState {
+    std::string registry;       // the registry URL in use
+    std::uint64_t index = 0;    // the service's index at the last answer
+    bool protected_mode = false;
+    std::string error;          // the last failure; empty after a good answer
+  };
+  void set_discovery_state(const std::string& upstream, DiscoveryState state);
+
   // A worker saw an attempt fail. Counts toward passive ejection.
   void on_failure(const std::shared_ptr<ServerHealth>& server, std::string cause);
 
@@ -104,6 +118,8 @@ class Control {
     bool panic = false;
   };
 
+  // `uc` with the servers its registry lists added.
+  UpstreamConfig with_discovered(const UpstreamConfig& uc) const;
   void publish();
   void start_probe(const std::shared_ptr<ServerHealth>& server);
   void schedule_republish(core::TimePoint at);
@@ -112,6 +128,8 @@ class Control {
   const core::Clock& clock_;
   Publish publish_;
   LbConfig config_;
+  std::map<std::string, std::vector<ServerConfig>> discovered_;  // upstream -> servers from its registry
+  std::map<std::string, DiscoveryState> discovery_state_;
   std::vector<Upstream> upstreams_;
   core::TimePoint started_;
   core::TimePoint next_republish_{core::TimePoint::max()};

@@ -12,6 +12,7 @@
 #include "core/cpu_affinity.h"
 #include "lb/admin.h"
 #include "lb/control.h"
+#include "lb/discovery.h"
 #include "lb/nginx_config.h"
 #include "lb/worker.h"
 #include "net/endpoint.h"
@@ -64,6 +65,8 @@ int run(const LbOptions& options) {
   shared.control_io = &control_io;
   shared.control = &control;
   control.apply(config);
+  Discovery discovery(control_io, control);
+  discovery.apply(config);
 
   const auto listen = *net::resolve_endpoint(config.listen);
   const auto admin = *net::resolve_endpoint(config.admin);
@@ -92,6 +95,7 @@ int run(const LbOptions& options) {
         next.listen = control.config().listen;
         next.admin = control.config().admin;
         control.apply(next);
+        discovery.apply(next);
         spdlog::info("reload: new config in use ({} upstreams)", next.upstreams.size());
       } catch (const core::ConfigError& e) {
         spdlog::error("reload refused, the running config stays: {}", e.what());

@@ -81,11 +81,21 @@ std::string Control::status_json() const {
   for (const Upstream& up : upstreams_) {
     json::array servers;
     for (const auto& s : up.servers) servers.push_back(server_json(*s, now));
-    ups.push_back(json::object{{"name", up.config.name},
-                               {"balance", balance_name(up.config.balance)},
-                               {"panic", up.panic},
-                               {"panic_enabled", up.config.panic},
-                               {"servers", std::move(servers)}});
+    json::object o{{"name", up.config.name},
+                   {"balance", balance_name(up.config.balance)},
+                   {"panic", up.panic},
+                   {"panic_enabled", up.config.panic},
+                   {"servers", std::move(servers)}};
+    if (up.config.discovery) {
+      auto it = discovery_state_.find(up.config.name);
+      const DiscoveryState d = it == discovery_state_.end() ? DiscoveryState{} : it->second;
+      o["discovery"] = json::object{{"service", up.config.discovery->service},
+                                    {"registry", d.registry},
+                                    {"index", d.index},
+                                    {"protected", d.protected_mode},
+                                    {"error", d.error}};
+    }
+    ups.push_back(std::move(o));
   }
   json::object root{{"role", "lb"},
                     {"version", FAILOVER_VERSION},

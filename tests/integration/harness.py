@@ -431,6 +431,69 @@ class Lb:
         self._err.close()
 
 
+# ---------------------------------------------------------------- other roles
+
+class Node:
+    """`failover ROLE --config FILE` (registry, agent, ...) with a generated
+    config; waits until `wait_addr` (host:port) accepts, when given."""
+
+    def __init__(self, binary, role, config, wait_addr=None, args=(), timeout=10.0):
+        self.binary, self.role, self.config = os.path.abspath(binary), role, config
+        self.dir = tempdir()
+        self.config_path = os.path.join(self.dir, role + ".yaml")
+        self.stderr_path = os.path.join(self.dir, role + ".stderr")
+        with open(self.config_path, "w") as f:
+            f.write(to_yaml(config) + "\n")
+        self.argv = [self.binary, role, "--config", self.config_path] + list(args)
+        self.wait_addr = wait_addr
+        self.proc = None
+        self.exit_before_close = None
+        self.start(timeout)
+
+    def start(self, timeout=10.0):
+        self._err = open(self.stderr_path, "ab")
+        self.proc = spawn(self.argv, stderr=self._err)
+        self.pid = self.proc.pid
+        if self.wait_addr:
+            host, port = split_addr(self.wait_addr)
+            if not wait_port(port, host, timeout, self.proc):
+                raise AssertionError("failover %s did not listen on %s (exit %s)\n%s"
+                                     % (self.role, self.wait_addr, self.proc.poll(), self.log()))
+        return self
+
+    def log(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig=signal.SIGKILL):
+        """SIGKILL (a crash) by default; waits for the exit."""
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(10)
+
+    def terminate(self, timeout=10.0):
+        """SIGTERM and wait: returns the exit status."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.proc.poll()
+
+    def close(self):
+        if self.proc is not None:
+            self.exit_before_close = self.proc.poll()
+            reap(self.proc)
+            self._err.close()
+
+
 # ---------------------------------------------------------------- backends
 
 class Backend:
@@ -671,6 +734,12 @@ class LbTestCase(unittest.TestCase):
         self._lbs.append(lb)
         return lb
 
+    def node(self, role, config, wait_addr=None, **kw):
+        """Another role of the binary; its stderr is printed if the test fails."""
+        n = Node(BINARY, role, config, wait_addr, **kw)
+        self._lbs.append(n)
+        return n
+
     def assert_alive(self, lb):
         """Fails with the LB's exit status (e.g. -11: SIGSEGV) if it died."""
         self.assertTrue(lb.alive(), "failover lb died: exit %s" % lb.proc.poll())
@@ -691,7 +760,7 @@ class LbTestCase(unittest.TestCase):
         for lb in self._lbs:
             lb.close()
             if failed:
-                sys.stderr.write("\n----- failover lb stderr (%s; exit %s) -----\n%s\n----- end -----\n"
+                sys.stderr.write("\n----- failover stderr (%s; exit %s) -----\n%s\n----- end -----\n"
                                  % (" ".join(lb.argv), lb.exit_before_close, lb.log()[-20000:]))
 
     def _failed(self):

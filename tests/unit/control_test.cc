@@ -178,3 +178,48 @@ TEST_F(LbControl, StatusSaysWhyAServerIsDown) {
 
 }  // namespace
 }  // namespace failover::lb
+
+namespace failover::lb {
+namespace {
+
+constexpr const char* kDiscovered = R"(    - name: web
+      servers: [127.0.0.1:1]
+      discovery: {registry: [http://127.0.0.1:8500], service: web}
+      check: {interval: 100, rise: 2, fall: 3, timeout: 50}
+)";
+
+ServerConfig at(const std::string& address) {
+  ServerConfig s;
+  s.address = address;
+  return s;
+}
+
+TEST_F(LbControl, DiscoveredServersJoinTheFixedOnesAndKeepTheirHealth) {
+  load(kDiscovered);
+  EXPECT_EQ(control_.servers("web")->size(), 1u);
+  control_.set_discovered("web", {at("127.0.0.1:2"), at("127.0.0.1:3"), at("127.0.0.1:1")});
+  ASSERT_EQ(control_.servers("web")->size(), 3u) << "a fixed server listed again is not doubled";
+  EXPECT_EQ(serving().size(), 3u);
+  // 127.0.0.1:2 fails its checks; a new registry answer must not revive it.
+  for (int i = 0; i < 3; ++i) control_.on_check(server(1), refused());
+  EXPECT_EQ(serving().size(), 2u);
+  control_.set_discovered("web", {at("127.0.0.1:2"), at("127.0.0.1:4")});
+  ASSERT_EQ(control_.servers("web")->size(), 3u);
+  EXPECT_EQ(server(1).config.address, "127.0.0.1:2");
+  EXPECT_EQ(server(1).state_name(clock_.now()), "down");
+  EXPECT_EQ(server(2).config.address, "127.0.0.1:4");
+  // An instance the registry dropped is gone; the fixed one stays.
+  control_.set_discovered("web", {});
+  ASSERT_EQ(control_.servers("web")->size(), 1u);
+  EXPECT_EQ(server(0).config.address, "127.0.0.1:1");
+}
+
+TEST_F(LbControl, DiscoveredServersSurviveAReload) {
+  load(kDiscovered);
+  control_.set_discovered("web", {at("127.0.0.1:2")});
+  load(kDiscovered);
+  EXPECT_EQ(control_.servers("web")->size(), 2u);
+}
+
+}  // namespace
+}  // namespace failover::lb

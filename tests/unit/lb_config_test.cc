@@ -450,10 +450,28 @@ TEST(LbConfig, RejectsLimitsOutOfRange) {
   }
 }
 
-TEST(LbConfig, RejectsDiscoveryForNow) {
-  EXPECT_THAT(error_of(with_upstream(
-                  "      discovery: {registry: [http://127.0.0.1:8500], service: web}\n")),
-              StartsWith("lb.yaml:4: lb.upstreams[0].discovery: not supported yet"));
+TEST(LbConfig, ReadsDiscoveryWithoutServers) {
+  const LbConfig c = parse_lb_config(
+      "lb:\n  upstreams:\n    - name: web\n"
+      "      discovery: {registry: [http://127.0.0.1:8500, http://127.0.0.1:8501], service: web}\n",
+      "lb.yaml");
+  ASSERT_TRUE(c.upstreams[0].discovery);
+  EXPECT_TRUE(c.upstreams[0].servers.empty());
+  EXPECT_EQ(c.upstreams[0].discovery->registry.size(), 2u);
+  EXPECT_EQ(c.upstreams[0].discovery->service, "web");
+}
+
+TEST(LbConfig, RejectsBadDiscovery) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"{registry: [https://x:1], service: web}", "lb.upstreams[0].discovery.registry[0]: bad URL"},
+      {"{registry: [http://x:1], service: 'a b'}", "lb.upstreams[0].discovery.service: service name"},
+      {"{service: web}", "lb.upstreams[0].discovery: missing key registry"},
+      {"{registry: http://x:1, service: web, tag: a}", "lb.upstreams[0].discovery: unknown key tag"},
+  };
+  for (auto [discovery, message] : cases) {
+    const std::string yaml = "lb:\n  upstreams:\n    - name: web\n      discovery: " + std::string(discovery) + "\n";
+    EXPECT_THAT(error_of(yaml), StartsWith(std::string("lb.yaml:4: ") + message)) << discovery;
+  }
 }
 
 TEST(LbConfig, ReportsMalformedYamlAtItsLine) {

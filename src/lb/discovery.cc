@@ -1,0 +1,134 @@
+#include "lb/discovery.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+#include "client/registry_client.h"
+#include "core/yaml_util.h"
+#include "lb/control.h"
+
+namespace failover::lb {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kWait{30'000};       // one blocking query
+constexpr milliseconds kRetryPause{1'000};  // after every registry failed
+
+std::string meta_string(const boost::json::object& meta, std::string_view key) {
+  const boost::json::value* v = meta.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+}  // namespace
+
+bool server_from_instance(const client::ServiceInstance& instance, ServerConfig& out) {
+  const bool v6 = instance.address.find(':') != std::string::npos;
+  out = ServerConfig{};
+  out.address = (v6 ? "[" + instance.address + "]" : instance.address) + ":" + std::to_string(instance.port);
+  if (!core::address_problem(out.address).empty()) return false;
+  boost::system::error_code ec;
+  const boost::json::value meta = boost::json::parse(instance.meta, ec);
+  if (!ec && meta.is_object()) {
+    const std::string weight = meta_string(meta.as_object(), "weight");
+    int w = 0;
+    auto [ptr, err] = std::from_chars(weight.data(), weight.data() + weight.size(), w);
+    if (!weight.empty() && err == std::errc() && ptr == weight.data() + weight.size() && w >= 1 && w <= 1000)
+      out.weight = w;
+    out.backup = meta_string(meta.as_object(), "backup") == "true";
+  }
+  return true;
+}
+
+struct Discovery::Watch {
+  std::string upstream;
+  DiscoveryConfig config;
+  client::RegistryClient client;
+  bool stopped = false;
+
+  Watch(asio::io_context& io, std::string name, DiscoveryConfig c)
+      : upstream(std::move(name)), config(std::move(c)), client(io.get_executor(), config.registry, config.token) {}
+};
+
+namespace {
+
+asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, Control& control) {
+  std::uint64_t index = 0;
+  std::string index_from;  // the registry whose numbering `index` is in
+  std::vector<std::string> last;  // addresses handed to control, to skip no-op updates
+  bool first = true;
+  for (;;) {
+    // Indexes are per registry node: after a move, start from 0 there.
+    if (w->client.current() != index_from) index = 0;
+    client::ServiceResult r = co_await w->client.watch(w->config.service, index, kWait);
+    if (w->stopped) co_return;
+    Control::DiscoveryState state{w->client.current(), r.state.index, r.state.protected_mode, r.error};
+    if (!r.ok() && r.code != client::Code::kNotFound) {
+      state.index = index;
+      control.set_discovery_state(w->upstream, state);
+      spdlog::warn("upstream {}: discovery of {} failed, keeping {} servers: {}", w->upstream,
+                   w->config.service, last.size(), r.error);
+      asio::steady_timer pause(co_await asio::this_coro::executor, kRetryPause);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (w->stopped) co_return;
+      continue;
+    }
+    index = r.state.index;
+    index_from = w->client.current();
+    std::vector<ServerConfig> servers;
+    std::vector<std::string> addresses;
+    for (const client::ServiceInstance& i : r.state.instances) {
+      ServerConfig s;
+      if (!server_from_instance(i, s)) {
+        spdlog::warn("upstream {}: instance {} has an unusable address {}", w->upstream, i.id, i.address);
+        continue;
+      }
+      addresses.push_back(s.address + "/" + std::to_string(s.weight) + (s.backup ? "b" : ""));
+      servers.push_back(std::move(s));
+    }
+    control.set_discovery_state(w->upstream, state);
+    if (first || addresses != last) {
+      spdlog::info("upstream {}: {} servers from registry service {} (index {}{})", w->upstream,
+                   servers.size(), w->config.service, index, r.state.protected_mode ? ", protected" : "");
+      control.set_discovered(w->upstream, std::move(servers));
+      last = std::move(addresses);
+      first = false;
+    }
+  }
+}
+
+}  // namespace
+
+Discovery::Discovery(asio::io_context& control_io, Control& control) : io_(control_io), control_(control) {}
+
+Discovery::~Discovery() {
+  for (auto& [name, w] : watches_) w->stopped = true;
+}
+
+void Discovery::apply(const LbConfig& config) {
+  std::map<std::string, std::shared_ptr<Watch>> next;
+  for (const UpstreamConfig& u : config.upstreams) {
+    if (!u.discovery) continue;
+    auto it = watches_.find(u.name);
+    if (it != watches_.end() && it->second->config == *u.discovery) {
+      next[u.name] = it->second;  // unchanged: keeps its place and its servers
+      continue;
+    }
+    auto w = std::make_shared<Watch>(io_, u.name, *u.discovery);
+    next[u.name] = w;
+    asio::co_spawn(io_, follow(w, control_), asio::detached);
+  }
+  for (auto& [name, w] : watches_)
+    if (!next.contains(name) || next[name] != w) w->stopped = true;
+  watches_ = std::move(next);
+}
+
+}  // namespace failover::lb

@@ -1,0 +1,27 @@
+#pragma once
+// "http://host:port/prefix" as written in config files (registry and etcd
+// addresses), split into what an HttpClient needs.
+#include <string>
+#include <string_view>
+
+namespace failover::net {
+
+struct HttpUrl {
+  std::string host_port;  // "127.0.0.1:8500", "[::1]:8500", "example.com:80"
+  std::string base_path;  // "" or "/prefix", never ending in '/': callers append "/v1/..."
+};
+
+struct UrlResult {
+  HttpUrl url;
+  std::string error;  // empty when `url` is valid
+  bool ok() const { return error.empty(); }
+};
+
+// Accepts "http://HOST[:PORT][/PATH]" (scheme case-insensitive, port 80 when
+// absent, HOST an IPv4 address, a [bracketed] IPv6 address or a name).
+// Refuses, with a message naming the problem: https (no TLS here), other
+// schemes, user info, an empty host, a bad port, a query or fragment, and
+// spaces or control characters anywhere.
+UrlResult parse_http_url(std::string_view text);
+
+}  // namespace failover::net

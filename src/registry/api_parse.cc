@@ -1,0 +1,351 @@
+#include "registry/api_parse.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "core/units.h"
+#include "core/yaml_util.h"
+
+namespace failover::registry {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxIdLength = 128;
+constexpr std::size_t kMaxAddressLength = 253;  // a DNS name at most
+constexpr std::size_t kMaxMetaKeys = 64;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// nullopt on a broken escape ("%4", "%zz").
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;  // "%" or "%4" at the end
+    const int hi = hex_value(s[i + 1]);
+    const int lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// Splits "a/b/c" into its segments; empty segments are kept ("a//b").
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t slash = path.find('/', start);
+    out.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) return out;
+    start = slash + 1;
+  }
+}
+
+std::optional<json::object> parse_object(std::string_view body, std::string& error) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) {
+    error = "body is not valid JSON: " + ec.message();
+    return std::nullopt;
+  }
+  if (!v.is_object()) {
+    error = "body must be a JSON object";
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+// Every key of `o` must be one of `allowed`: a typo is an error, not a
+// silently ignored field.
+std::string unknown_key(const json::object& o, std::initializer_list<std::string_view> allowed) {
+  for (const auto& kv : o) {
+    bool known = false;
+    for (auto a : allowed) known = known || kv.key() == a;
+    if (!known) return "unknown field \"" + std::string(kv.key()) + "\"";
+  }
+  return "";
+}
+
+std::optional<std::int64_t> integer(const json::value& v) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.as_uint64());
+  return std::nullopt;
+}
+
+std::string key_problem(const json::object& o, std::string_view field, std::string& out,
+                        std::string (*problem)(std::string_view)) {
+  std::string quoted = "\"";
+  quoted.append(field).append("\"");
+  const json::value* v = o.if_contains(field);
+  if (!v) return "missing field " + quoted;
+  if (!v->is_string()) return quoted + " must be a string";
+  out = std::string(v->as_string());
+  const std::string p = problem(out);
+  return p.empty() ? p : quoted + ": " + p;
+}
+
+// The fields of an instance, shared by registrations and peer changes.
+std::string read_spec(const json::object& o, const InstanceLimits& limits, InstanceSpec& spec) {
+  const json::value* address = o.if_contains("address");
+  if (!address || !address->is_string() || address->as_string().empty())
+    return "\"address\" must be a non-empty string";
+  if (address->as_string().size() > kMaxAddressLength) return "\"address\" is too long";
+  for (char c : address->as_string())
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '/')
+      return "\"address\" must be an IP or a host name";
+  spec.address = std::string(address->as_string());
+
+  const json::value* port = o.if_contains("port");
+  const auto p = port ? integer(*port) : std::nullopt;
+  if (!p || *p < 1 || *p > 65535) return "\"port\" must be an integer from 1 to 65535";
+  spec.port = static_cast<int>(*p);
+
+  spec.ttl = limits.default_ttl;
+  if (const json::value* ttl = o.if_contains("ttl_ms")) {
+    const auto t = integer(*ttl);
+    if (!t || *t < limits.min_ttl.count() || *t > limits.max_ttl.count()) {
+      return "\"ttl_ms\" must be an integer from " + std::to_string(limits.min_ttl.count()) +
+             " to " + std::to_string(limits.max_ttl.count());
+    }
+    spec.ttl = milliseconds(*t);
+  }
+
+  spec.meta = "{}";
+  if (const json::value* meta = o.if_contains("meta")) {
+    if (!meta->is_object()) return "\"meta\" must be an object of strings";
+    if (meta->as_object().size() > kMaxMetaKeys) return "\"meta\" has too many keys";
+    for (const auto& kv : meta->as_object())
+      if (!kv.value().is_string()) return "\"meta\" values must be strings";
+    spec.meta = json::serialize(*meta);
+    if (spec.meta.size() > limits.max_meta_bytes) return "\"meta\" is too large";
+  }
+  return "";
+}
+
+std::string to_string_problem(std::string_view name) { return service_name_problem(name); }
+std::string to_id_problem(std::string_view id) { return instance_id_problem(id); }
+
+}  // namespace
+
+std::string service_name_problem(std::string_view name) {
+  return core::plain_name(name) ? "" : std::string("service name ") + core::kPlainNameRule;
+}
+
+std::string instance_id_problem(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) return "instance id must be 1 to 128 characters";
+  for (char c : id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e) return "instance id must not contain spaces or control characters";
+    if (c == '/' || c == '?' || c == '#' || c == '%')
+      return "instance id must not contain '/', '?', '#' or '%'";
+  }
+  return "";
+}
+
+Parsed<Route> parse_route(std::string_view path) {
+  using Kind = Route::Kind;
+  if (path == "/v1/services") return Parsed<Route>::ok({Kind::kServices, {}, {}});
+  if (path == "/v1/heartbeats") return Parsed<Route>::ok({Kind::kHeartbeats, {}, {}});
+  if (path == "/v1/internal/replicate") return Parsed<Route>::ok({Kind::kReplicate, {}, {}});
+  if (path == "/v1/internal/dump") return Parsed<Route>::ok({Kind::kDump, {}, {}});
+  constexpr std::string_view kPrefix = "/v1/services/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return Parsed<Route>::fail("");
+  const std::vector<std::string_view> parts = segments(path.substr(kPrefix.size()));
+
+  Route r;
+  auto service = percent_decode(parts[0]);
+  if (!service) return Parsed<Route>::fail("bad percent-encoding in the service name");
+  if (std::string p = service_name_problem(*service); !p.empty()) return Parsed<Route>::fail(p);
+  r.service = std::move(*service);
+  if (parts.size() == 1) {
+    r.kind = Kind::kService;
+    return Parsed<Route>::ok(std::move(r));
+  }
+  if (parts[1] != "instances" || parts.size() < 3) return Parsed<Route>::fail("");
+  // Anything past the id but "/heartbeat" means the id held a '/'.
+  const bool heartbeat = parts.size() == 4 && parts[3] == "heartbeat";
+  if (parts.size() > 4 || (parts.size() == 4 && !heartbeat))
+    return Parsed<Route>::fail("instance id must not contain '/', '?', '#' or '%'");
+  auto id = percent_decode(parts[2]);
+  if (!id) return Parsed<Route>::fail("bad percent-encoding in the instance id");
+  if (std::string p = instance_id_problem(*id); !p.empty()) return Parsed<Route>::fail(p);
+  r.id = std::move(*id);
+  r.kind = heartbeat ? Kind::kHeartbeat : Kind::kInstance;
+  return Parsed<Route>::ok(std::move(r));
+}
+
+Parsed<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits) {
+  std::string error;
+  auto o = parse_object(body, error);
+  if (!o) return Parsed<InstanceSpec>::fail(error);
+  if (error = unknown_key(*o, {"address", "port", "ttl_ms", "meta"}); !error.empty())
+    return Parsed<InstanceSpec>::fail(error);
+  InstanceSpec spec;
+  if (error = read_spec(*o, limits, spec); !error.empty()) return Parsed<InstanceSpec>::fail(error);
+  return Parsed<InstanceSpec>::ok(std::move(spec));
+}
+
+Parsed<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items) {
+  using Result = Parsed<std::vector<InstanceKey>>;
+  std::string error;
+  auto o = parse_object(body, error);
+  if (!o) return Result::fail(error);
+  if (error = unknown_key(*o, {"instances"}); !error.empty()) return Result::fail(error);
+  const json::value* list = o->if_contains("instances");
+  if (!list || !list->is_array()) return Result::fail("\"instances\" must be a list");
+  if (list->as_array().size() > max_items)
+    return Result::fail("more than " + std::to_string(max_items) + " instances in one request");
+  std::vector<InstanceKey> keys;
+  keys.reserve(list->as_array().size());
+  for (const json::value& item : list->as_array()) {
+    if (!item.is_object()) return Result::fail("each of \"instances\" must be an object");
+    const json::object& i = item.as_object();
+    if (error = unknown_key(i, {"service", "id"}); !error.empty()) return Result::fail(error);
+    InstanceKey k;
+    if (error = key_problem(i, "service", k.service, to_string_problem); !error.empty())
+      return Result::fail(error);
+    if (error = key_problem(i, "id", k.id, to_id_problem); !error.empty()) return Result::fail(error);
+    keys.push_back(std::move(k));
+  }
+  return Result::ok(std::move(keys));
+}
+
+Parsed<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits) {
+  using Result = Parsed<std::vector<Change>>;
+  std::string error;
+  auto o = parse_object(body, error);
+  if (!o) return Result::fail(error);
+  const json::value* list = o->if_contains("changes");
+  if (!list || !list->is_array()) return Result::fail("\"changes\" must be a list");
+  std::vector<Change> changes;
+  changes.reserve(list->as_array().size());
+  for (const json::value& item : list->as_array()) {
+    if (!item.is_object()) return Result::fail("each change must be an object");
+    const json::object& c = item.as_object();
+    Change change;
+    const json::value* op = c.if_contains("op");
+    if (!op || !op->is_string() ||
+        (op->as_string() != "put" && op->as_string() != "remove" && op->as_string() != "fail"))
+      return Result::fail("\"op\" must be \"put\", \"remove\" or \"fail\"");
+    if (error = key_problem(c, "service", change.service, to_string_problem); !error.empty())
+      return Result::fail(error);
+    if (error = key_problem(c, "id", change.id, to_id_problem); !error.empty())
+      return Result::fail(error);
+    if (op->as_string() == "remove") {
+      change.kind = Change::Kind::kRemove;
+    } else if (op->as_string() == "fail") {
+      change.kind = Change::Kind::kFail;
+    } else {
+      if (error = read_spec(c, limits, change.spec); !error.empty()) return Result::fail(error);
+      const json::value* lease = c.if_contains("lease_ms");
+      const auto left = lease ? integer(*lease) : std::nullopt;
+      // Negative: the lease already ran out there (the instance is unhealthy).
+      if (!left || *left > limits.max_ttl.count() || *left < -limits.max_ttl.count() * 4)
+        return Result::fail("\"lease_ms\" must be an integer within the ttl limits");
+      change.lease_left = milliseconds(*left);
+    }
+    changes.push_back(std::move(change));
+  }
+  return Result::ok(std::move(changes));
+}
+
+std::string changes_json(const std::vector<Change>& changes) {
+  json::array list;
+  list.reserve(changes.size());
+  for (const Change& c : changes) {
+    json::object o;
+    o["op"] = c.kind == Change::Kind::kPut ? "put" : c.kind == Change::Kind::kFail ? "fail" : "remove";
+    o["service"] = c.service;
+    o["id"] = c.id;
+    if (c.kind == Change::Kind::kPut) {
+      o["address"] = c.spec.address;
+      o["port"] = c.spec.port;
+      o["ttl_ms"] = c.spec.ttl.count();
+      boost::system::error_code ec;
+      json::value meta = json::parse(c.spec.meta, ec);
+      o["meta"] = ec ? json::value(json::object()) : std::move(meta);
+      o["lease_ms"] = c.lease_left.count();
+    }
+    list.push_back(std::move(o));
+  }
+  return json::serialize(json::object{{"changes", std::move(list)}});
+}
+
+Parsed<ServiceQuery> parse_service_query(std::string_view query, milliseconds max_wait) {
+  using Result = Parsed<ServiceQuery>;
+  ServiceQuery q;
+  q.wait = max_wait;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (key == "index") {
+      std::uint64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || ptr != value.data() + value.size())
+        return Result::fail("index must be a non-negative integer");
+      q.index = n;
+    } else if (key == "wait") {
+      const auto d = core::parse_duration(value);
+      if (!d || d->count() < 1) return Result::fail("wait must be a duration such as 30s or 500ms");
+      q.wait = std::min(*d, max_wait);
+    } else if (key == "all") {
+      if (value != "" && value != "1" && value != "true" && value != "0" && value != "false")
+        return Result::fail("all must be 1, true, 0 or false");
+      q.all = value == "" || value == "1" || value == "true";
+    } else {
+      return Result::fail("unknown query parameter \"" + std::string(key) +
+                          "\" (expected index, wait or all)");
+    }
+  }
+  return Result::ok(q);
+}
+
+std::optional<bool> parse_heartbeat_query(std::string_view query) {
+  if (query.empty() || query == "healthy=true") return true;
+  if (query == "healthy=false") return false;
+  return std::nullopt;
+}
+
+std::string service_json(const ServiceView& view) {
+  std::string out;
+  out.reserve(64 + view.instances.size() * 96);
+  out += "{\"index\":" + std::to_string(view.index) +
+         ",\"protected\":" + (view.protected_mode ? "true" : "false");
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.4g", view.healthy_ratio);
+  out += ",\"healthy_ratio\":";
+  out += ratio;
+  out += ",\"instances\":[";
+  bool first = true;
+  for (const Instance* i : view.instances) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":" + json::serialize(json::string(i->id)) +
+           ",\"address\":" + json::serialize(json::string(i->spec.address)) +
+           ",\"port\":" + std::to_string(i->spec.port) + ",\"meta\":" + i->spec.meta +
+           ",\"healthy\":" + (i->healthy ? "true" : "false") + '}';
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace failover::registry

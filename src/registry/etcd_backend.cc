@@ -1,0 +1,395 @@
+#include "registry/etcd_backend.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "net/http_client.h"
+#include "net/url.h"
+#include "registry/etcd_codec.h"
+
+namespace failover::registry {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kCallTimeout{3'000};
+constexpr milliseconds kMirrorWait{1'000};   // a write waits this long at most to show in queries
+constexpr milliseconds kResyncPause{500};    // after the watch broke
+constexpr std::size_t kMaxBatch = 1'000;     // keepalives in one request (etcd answers 1000 in ~8 ms)
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t whole_seconds(milliseconds d) { return std::max<std::int64_t>(1, (d.count() + 999) / 1000); }
+
+// Wakes every coroutine parked on it (a steady_timer that never expires by
+// itself; cancel() is the signal).
+struct Signal {
+  asio::steady_timer timer;
+  explicit Signal(asio::any_io_executor ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::awaitable<void> wait() { co_await timer.async_wait(kTuple); }
+  void notify() { timer.cancel(); timer.expires_at(asio::steady_timer::time_point::max()); }
+};
+
+// The keepalives queued while the previous request was in flight, sent as
+// one request: etcd's gateway costs 20 times less per keepalive that way.
+struct KeepaliveBatch {
+  std::vector<etcd::LeaseId> ids;
+  std::unordered_map<etcd::LeaseId, std::int64_t> ttl;  // after the reply; 0: lease gone
+  bool done = false;
+  bool failed = false;
+  Signal finished;
+  explicit KeepaliveBatch(asio::any_io_executor ex) : finished(ex) {}
+};
+
+}  // namespace
+
+struct EtcdBackend::Impl {
+  asio::io_context& io;
+  Registry& mirror;
+  const RegistryConfig& config;
+  std::string prefix;
+  std::vector<net::HttpUrl> endpoints;
+  std::size_t current = 0;
+  net::HttpClient http;
+  std::string last_error;
+
+  struct Leases {
+    etcd::LeaseId alive = 0;  // ttl: healthy while it lives
+    etcd::LeaseId spec = 0;   // ttl + deregister_after: the instance key
+    InstanceSpec instance;
+  };
+  std::unordered_map<std::string, Leases> leases;  // "service/id" -> leases this node knows
+
+  // The mirror: instances seen in etcd, and which of them have an alive key.
+  std::set<std::pair<std::string, std::string>> alive;
+  etcd::Revision applied = 0;  // the revision the mirror has reached
+  Signal mirror_moved;
+
+  std::shared_ptr<KeepaliveBatch> open_batch;
+  bool batch_in_flight = false;
+  Signal batch_ready;
+
+  Impl(asio::io_context& io_, Registry& m, const RegistryConfig& c)
+      : io(io_), mirror(m), config(c), prefix(c.backend.prefix), http(io_.get_executor()),
+        mirror_moved(io_.get_executor()), batch_ready(io_.get_executor()) {
+    for (const auto& e : c.backend.endpoints) endpoints.push_back(net::parse_http_url(e).url);
+  }
+
+  static std::string key_of(const std::string& service, const std::string& id) { return service + '/' + id; }
+
+  // POSTs to the current endpoint; on a transport failure or a 5xx, to the
+  // next ones in turn. Returns the reply of the first that answered.
+  asio::awaitable<net::HttpResult> call(std::string_view path, std::string body) {
+    net::HttpResult r;
+    for (std::size_t tried = 0; tried < endpoints.size(); ++tried) {
+      const net::HttpUrl& e = endpoints[current];
+      // Named, not braced in the co_await: GCC 12 destroys such temporaries twice.
+      net::ClientRequest req{"POST", e.base_path + std::string(path), {}, body};
+      r = co_await http.request(e.host_port, std::move(req), kCallTimeout);
+      if (r.ok() && r.response.status < 500) {
+        last_error.clear();
+        co_return r;
+      }
+      last_error = "etcd " + e.host_port + ": " +
+                   (r.ok() ? "status " + std::to_string(r.response.status) + " " + r.response.body : r.error);
+      current = (current + 1) % endpoints.size();
+    }
+    co_return r;
+  }
+
+  // Waits until the mirror has applied `revision` (bounded): a client that
+  // registers and then queries sees its own write.
+  asio::awaitable<void> mirror_reached(etcd::Revision revision) {
+    asio::steady_timer limit(io, kMirrorWait);
+    const auto until = std::chrono::steady_clock::now() + kMirrorWait;
+    while (applied < revision && std::chrono::steady_clock::now() < until) {
+      asio::steady_timer tick(io, milliseconds(5));
+      co_await tick.async_wait(kTuple);
+    }
+  }
+
+  milliseconds deregister_after(const InstanceSpec& spec) const {
+    return config.options.deregister_after.count() > 0 ? config.options.deregister_after : 3 * spec.ttl;
+  }
+
+  asio::awaitable<etcd::LeaseId> grant(std::int64_t seconds) {
+    const net::HttpResult r = co_await call(etcd::kLeaseGrantPath, etcd::lease_grant_request(seconds));
+    if (!r.ok() || r.response.status != 200) co_return 0;
+    auto g = etcd::parse_lease_grant(r.response.body);
+    co_return g ? g->id : 0;
+  }
+
+  asio::awaitable<Status> put(const std::string& service, const std::string& id, const InstanceSpec& spec) {
+    const bool known = mirror.query(service, false).has_value();
+    if (!known && mirror.services().size() >= config.options.max_services) co_return Status::kTooMany;
+    Leases l;
+    l.instance = spec;
+    l.alive = co_await grant(whole_seconds(spec.ttl));
+    l.spec = l.alive ? co_await grant(whole_seconds(spec.ttl + deregister_after(spec))) : 0;
+    if (!l.alive || !l.spec) co_return Status::kUnavailable;
+    const std::string value = etcd::encode_instance_value({spec.address, spec.port, spec.ttl.count(), spec.meta});
+    const std::vector<etcd::TxnOp> ops{
+        {etcd::TxnOp::Kind::kPut, etcd::instance_key(prefix, service, id), value, l.spec},
+        {etcd::TxnOp::Kind::kPut, etcd::alive_key(prefix, service, id), "", l.alive}};
+    const net::HttpResult r = co_await call(etcd::kTxnPath, etcd::txn_request(ops));
+    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
+    auto reply = etcd::parse_write_reply(r.response.body);
+    if (!reply) co_return Status::kUnavailable;
+    // The replaced leases would delete the new keys when they ran out.
+    const auto old = leases.find(key_of(service, id));
+    const bool existed = old != leases.end() || mirror_has(service, id);
+    if (old != leases.end()) {
+      for (etcd::LeaseId gone : {old->second.alive, old->second.spec})
+        co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));
+    }
+    leases[key_of(service, id)] = l;
+    co_await mirror_reached(reply->header.revision);
+    co_return existed ? Status::kOk : Status::kCreated;
+  }
+
+  bool mirror_has(const std::string& service, const std::string& id) const {
+    const auto view = mirror.query(service, false);
+    if (!view) return false;
+    for (const Instance* i : view->instances)
+      if (i->id == id) return true;
+    return false;
+  }
+
+  // The leases of an instance another node registered: read from its keys.
+  asio::awaitable<std::optional<Leases>> find_leases(const std::string& service, const std::string& id) {
+    if (auto it = leases.find(key_of(service, id)); it != leases.end()) co_return it->second;
+    const net::HttpResult r =
+        co_await call(etcd::kRangePath, etcd::range_prefix_request(etcd::service_prefix(prefix, service)));
+    if (!r.ok() || r.response.status != 200) co_return std::nullopt;
+    auto range = etcd::parse_range(r.response.body);
+    if (!range) co_return std::nullopt;
+    Leases l;
+    for (const auto& kv : range->kvs) {
+      auto k = etcd::split_key(prefix, kv.key);
+      if (!k || k->id != id) continue;
+      if (k->kind == etcd::KeyKind::kAlive) l.alive = kv.lease;
+      if (k->kind == etcd::KeyKind::kInstance) {
+        l.spec = kv.lease;
+        if (auto v = etcd::decode_instance_value(kv.value))
+          l.instance = {v->address, v->port, milliseconds(v->ttl_ms), v->meta};
+      }
+    }
+    if (!l.spec) co_return Leases{};  // no instance key: unknown
+    leases[key_of(service, id)] = l;
+    co_return l;
+  }
+
+  // Queues `ids` for the next keepalive request and waits for its answer.
+  asio::awaitable<std::shared_ptr<KeepaliveBatch>> keepalive(std::vector<etcd::LeaseId> ids) {
+    if (!open_batch || open_batch->ids.size() >= kMaxBatch)
+      open_batch = std::make_shared<KeepaliveBatch>(io.get_executor());
+    auto batch = open_batch;
+    batch->ids.insert(batch->ids.end(), ids.begin(), ids.end());
+    batch_ready.notify();
+    while (!batch->done) co_await batch->finished.wait();
+    co_return batch;
+  }
+
+  // Sends one batch at a time; what queues meanwhile goes in the next.
+  asio::awaitable<void> keepalive_sender() {
+    for (;;) {
+      while (!open_batch || open_batch->ids.empty()) co_await batch_ready.wait();
+      auto batch = std::move(open_batch);
+      open_batch.reset();
+      const net::HttpResult r = co_await call(etcd::kLeaseKeepAlivePath, etcd::lease_keepalive_request(batch->ids));
+      auto replies = r.ok() && r.response.status == 200 ? etcd::parse_lease_keepalive_body(r.response.body)
+                                                        : etcd::Result<std::vector<etcd::LeaseKeepAlive>>(etcd::Error{"no reply"});
+      if (replies) {
+        for (const auto& k : *replies) batch->ttl[k.id] = k.ttl;
+      } else {
+        batch->failed = true;
+      }
+      batch->done = true;
+      batch->finished.notify();
+    }
+  }
+
+  asio::awaitable<Status> heartbeat(const std::string& service, const std::string& id) {
+    std::optional<Leases> l = co_await find_leases(service, id);
+    if (!l) co_return Status::kUnavailable;
+    if (!l->spec) co_return Status::kNotFound;
+    std::vector<etcd::LeaseId> ids{l->alive, l->spec};
+    auto batch = co_await keepalive(std::move(ids));
+    if (batch->failed) co_return Status::kUnavailable;
+    if (batch->ttl[l->spec] <= 0) {  // the instance key is gone (removed, or expired long ago)
+      leases.erase(key_of(service, id));
+      co_return Status::kNotFound;
+    }
+    if (batch->ttl[l->alive] <= 0) {
+      // Unhealthy (its ttl passed, or a failed check): a heartbeat revives it.
+      l->alive = co_await grant(whole_seconds(l->instance.ttl));
+      if (!l->alive) co_return Status::kUnavailable;
+      const net::HttpResult r = co_await call(etcd::kPutPath, etcd::put_request(etcd::alive_key(prefix, service, id), "", l->alive));
+      if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
+      leases[key_of(service, id)] = *l;
+      if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
+    }
+    co_return Status::kOk;
+  }
+
+  asio::awaitable<Status> remove(const std::string& service, const std::string& id) {
+    const std::vector<etcd::TxnOp> ops{{etcd::TxnOp::Kind::kDelete, etcd::instance_key(prefix, service, id), "", 0},
+                                       {etcd::TxnOp::Kind::kDelete, etcd::alive_key(prefix, service, id), "", 0}};
+    const net::HttpResult r = co_await call(etcd::kTxnPath, etcd::txn_request(ops));
+    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
+    auto reply = etcd::parse_write_reply(r.response.body);
+    if (!reply) co_return Status::kUnavailable;
+    const bool existed = mirror_has(service, id);
+    if (auto it = leases.find(key_of(service, id)); it != leases.end()) {
+      for (etcd::LeaseId gone : {it->second.alive, it->second.spec})
+        co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));
+      leases.erase(key_of(service, id));
+    }
+    co_await mirror_reached(reply->header.revision);
+    co_return existed ? Status::kOk : Status::kNotFound;
+  }
+
+  asio::awaitable<Status> fail(const std::string& service, const std::string& id) {
+    if (!mirror_has(service, id)) co_return Status::kNotFound;
+    const net::HttpResult r =
+        co_await call(etcd::kDeleteRangePath, etcd::delete_range_request(etcd::alive_key(prefix, service, id)));
+    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
+    if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
+    co_return Status::kOk;
+  }
+
+  // ------------------------------------------------------------ the mirror
+
+  void apply_instance(const std::string& service, const std::string& id, const etcd::InstanceValue& v) {
+    Change c;
+    c.service = service;
+    c.id = id;
+    c.spec = {v.address, v.port, milliseconds(v.ttl_ms), v.meta};
+    c.lease_left = alive.contains({service, id}) ? c.spec.ttl : milliseconds(-1);
+    mirror.apply(c);
+  }
+
+  void set_health(const std::string& service, const std::string& id, bool healthy) {
+    if (healthy) alive.insert({service, id});
+    else alive.erase({service, id});
+    const auto view = mirror.query(service, false);
+    if (!view) return;
+    for (const Instance* i : view->instances) {
+      if (i->id != id) continue;
+      Change c{Change::Kind::kPut, service, id, i->spec, healthy ? i->spec.ttl : milliseconds(-1)};
+      mirror.apply(c);
+      return;
+    }
+  }
+
+  void apply_event(const etcd::Event& e) {
+    auto k = etcd::split_key(prefix, e.kv.key);
+    if (!k) return;
+    if (k->kind == etcd::KeyKind::kAlive) {
+      set_health(k->service, k->id, e.type == etcd::Event::Type::kPut);
+    } else if (e.type == etcd::Event::Type::kDelete) {
+      mirror.apply({Change::Kind::kRemove, k->service, k->id, {}, milliseconds(0)});
+    } else if (auto v = etcd::decode_instance_value(e.kv.value)) {
+      apply_instance(k->service, k->id, *v);
+    }
+  }
+
+  // Loads everything under the prefix into the mirror (dropping what etcd
+  // no longer has) and returns the revision it was read at; 0 on failure.
+  asio::awaitable<etcd::Revision> load() {
+    const net::HttpResult r = co_await call(etcd::kRangePath, etcd::range_prefix_request(etcd::services_prefix(prefix)));
+    if (!r.ok() || r.response.status != 200) co_return 0;
+    auto range = etcd::parse_range(r.response.body);
+    if (!range) co_return 0;
+    alive.clear();
+    std::set<std::pair<std::string, std::string>> present;
+    for (const auto& kv : range->kvs)
+      if (auto k = etcd::split_key(prefix, kv.key); k && k->kind == etcd::KeyKind::kAlive) alive.insert({k->service, k->id});
+    for (const auto& kv : range->kvs) {
+      auto k = etcd::split_key(prefix, kv.key);
+      if (!k || k->kind != etcd::KeyKind::kInstance) continue;
+      if (auto v = etcd::decode_instance_value(kv.value)) {
+        apply_instance(k->service, k->id, *v);
+        present.insert({k->service, k->id});
+      }
+    }
+    for (const Change& c : mirror.dump())
+      if (!present.contains({c.service, c.id})) mirror.apply({Change::Kind::kRemove, c.service, c.id, {}, milliseconds(0)});
+    applied = range->header.revision;
+    co_return applied;
+  }
+
+  // Load, then follow the watch; after any break, load again and resume.
+  asio::awaitable<void> follow() {
+    for (;;) {
+      const etcd::Revision from = co_await load();
+      if (from == 0) {
+        spdlog::warn("etcd: cannot read {} ({}), retrying", prefix, last_error);
+        asio::steady_timer pause(io, kResyncPause);
+        co_await pause.async_wait(kTuple);
+        continue;
+      }
+      const net::HttpUrl& e = endpoints[current];
+      std::string buffer;
+      bool broken = false;
+      net::StreamOptions options;
+      options.head_timeout = kCallTimeout;
+      net::ClientRequest watch{"POST", e.base_path + std::string(etcd::kWatchPath), {},
+                               etcd::watch_create_request(etcd::services_prefix(prefix), from + 1)};
+      const auto ec = co_await http.stream(
+          e.host_port, std::move(watch),
+          [&](std::string_view piece) {
+            for (const std::string& m : etcd::take_stream_messages(buffer, piece)) {
+              auto msg = etcd::parse_watch_message(m);
+              if (!msg || msg->canceled) {
+                broken = true;
+                return false;
+              }
+              for (const auto& ev : msg->events) apply_event(ev);
+              if (msg->header.revision > applied) applied = msg->header.revision;
+            }
+            return buffer.size() < (16u << 20);
+          },
+          options);
+      spdlog::warn("etcd: watch on {} ended ({}), reloading", e.host_port,
+                   broken ? "canceled or bad message" : ec.message());
+      current = (current + 1) % endpoints.size();
+      asio::steady_timer pause(io, kResyncPause);
+      co_await pause.async_wait(kTuple);
+    }
+  }
+};
+
+EtcdBackend::EtcdBackend(asio::io_context& io, Registry& mirror, const RegistryConfig& config)
+    : impl_(std::make_shared<Impl>(io, mirror, config)) {}
+
+EtcdBackend::~EtcdBackend() = default;
+
+void EtcdBackend::start() {
+  asio::co_spawn(impl_->io, [impl = impl_]() { return impl->follow(); }, asio::detached);
+  asio::co_spawn(impl_->io, [impl = impl_]() { return impl->keepalive_sender(); }, asio::detached);
+}
+
+asio::awaitable<Status> EtcdBackend::put(const std::string& service, const std::string& id, const InstanceSpec& spec) {
+  co_return co_await impl_->put(service, id, spec);
+}
+asio::awaitable<Status> EtcdBackend::heartbeat(const std::string& service, const std::string& id) {
+  co_return co_await impl_->heartbeat(service, id);
+}
+asio::awaitable<Status> EtcdBackend::remove(const std::string& service, const std::string& id) {
+  co_return co_await impl_->remove(service, id);
+}
+asio::awaitable<Status> EtcdBackend::fail(const std::string& service, const std::string& id) {
+  co_return co_await impl_->fail(service, id);
+}
+std::string EtcdBackend::last_error() const { return impl_->last_error; }
+
+}  // namespace failover::registry

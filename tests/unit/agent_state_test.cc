@@ -1,0 +1,61 @@
+// The agent's decisions for one instance, driven by hand.
+#include <gtest/gtest.h>
+
+#include "agent/instance_state.h"
+
+namespace failover::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(AgentState, RegistersOnceTheCheckPassesThenHeartbeatsEveryThirdOfTtl) {
+  core::ManualClock clock;
+  InstanceState s(milliseconds(900), true, 2, 2);
+  EXPECT_EQ(s.due(clock.now()), Action::kNone);  // not checked yet: nothing to say
+  EXPECT_EQ(s.on_probe(true, clock.now()), Action::kNone);  // rise 2: one is not enough
+  EXPECT_EQ(s.on_probe(true, clock.now()), Action::kRegister);
+  s.on_result(Action::kRegister, Outcome::kOk, clock.now());
+  EXPECT_TRUE(s.registered());
+  EXPECT_EQ(s.due(clock.now()), Action::kNone);
+  clock.advance(milliseconds(299));
+  EXPECT_EQ(s.due(clock.now()), Action::kNone);
+  clock.advance(milliseconds(1));
+  EXPECT_EQ(s.due(clock.now()), Action::kHeartbeat);
+  s.on_result(Action::kHeartbeat, Outcome::kOk, clock.now());
+  EXPECT_EQ(s.next_due(), clock.now() + milliseconds(300));
+}
+
+TEST(AgentState, ReportsAFailedCheckAtOnceAndStaysSilent) {
+  core::ManualClock clock;
+  InstanceState s(milliseconds(900), true, 1, 2);
+  s.on_result(s.on_probe(true, clock.now()), Outcome::kOk, clock.now());
+  EXPECT_EQ(s.on_probe(false, clock.now()), Action::kNone);  // fall 2
+  EXPECT_EQ(s.on_probe(false, clock.now()), Action::kReportFailed);
+  s.on_result(Action::kReportFailed, Outcome::kOk, clock.now());
+  clock.advance(milliseconds(5000));
+  EXPECT_EQ(s.due(clock.now()), Action::kNone);  // no heartbeat for a failing service
+  EXPECT_EQ(s.on_probe(true, clock.now()), Action::kHeartbeat);  // back: heartbeat revives it
+}
+
+TEST(AgentState, RegistersAgainWhenTheRegistryForgot) {
+  core::ManualClock clock;
+  InstanceState s(milliseconds(900), false, 1, 1);  // no check: always healthy
+  EXPECT_EQ(s.due(clock.now()), Action::kRegister);
+  s.on_result(Action::kRegister, Outcome::kOk, clock.now());
+  clock.advance(milliseconds(300));
+  s.on_result(Action::kHeartbeat, Outcome::kNotFound, clock.now());
+  EXPECT_FALSE(s.registered());
+  EXPECT_EQ(s.due(clock.now()), Action::kRegister);
+}
+
+TEST(AgentState, RetriesAfterAHeartbeatIntervalWhenNoRegistryAnswers) {
+  core::ManualClock clock;
+  InstanceState s(milliseconds(900), false, 1, 1);
+  s.on_result(Action::kRegister, Outcome::kFailed, clock.now());
+  EXPECT_EQ(s.due(clock.now()), Action::kNone);
+  clock.advance(milliseconds(300));
+  EXPECT_EQ(s.due(clock.now()), Action::kRegister);
+}
+
+}  // namespace
+}  // namespace failover::agent

@@ -1,0 +1,298 @@
+#include "client/registry_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "net/http_server.h"
+
+namespace failover::client {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+unsigned short free_port() {
+  asio::io_context io;
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+std::string dead_url() { return "http://127.0.0.1:" + std::to_string(free_port()); }
+
+// A registry stand-in: records every request and answers with `reply`
+// (200 {} unless a test sets it), after `delay`.
+class FakeRegistry {
+ public:
+  explicit FakeRegistry(asio::io_context& io) : port_(free_port()) {
+    net::serve_http(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_),
+                    [this](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+                      seen.push_back(req);
+                      if (delay.count() > 0) {
+                        asio::steady_timer t(co_await asio::this_coro::executor, delay);
+                        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                      }
+                      co_return reply(req);
+                    });
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  std::vector<net::HttpRequest> seen;
+  std::function<net::HttpResponse(const net::HttpRequest&)> reply = [](const net::HttpRequest&) {
+    return net::HttpResponse::json(200, "{}");
+  };
+  std::chrono::milliseconds delay{0};
+
+ private:
+  unsigned short port_;
+};
+
+net::HttpResponse answer(int status, std::string body) { return net::HttpResponse::json(status, std::move(body)); }
+
+class RegistryClientTest : public ::testing::Test {
+ protected:
+  template <class T>
+  T run(asio::awaitable<T> a) {
+    std::optional<T> out;
+    io_.restart();
+    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
+      EXPECT_FALSE(e) << "the coroutine threw";
+      out = std::move(v);
+      io_.stop();
+    });
+    io_.run();
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(T{});
+  }
+
+  asio::io_context io_;
+  FakeRegistry registry_{io_};
+};
+
+TEST_F(RegistryClientTest, RegisterSendsTheSpecAsJsonWithTheToken) {
+  registry_.reply = [](const net::HttpRequest&) { return answer(201, R"({"index":7})"); };
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
+  InstanceSpec spec;
+  spec.address = "127.0.0.1";
+  spec.port = 18081;
+  spec.ttl = 1000ms;
+  spec.meta = R"({"zone":"a"})";
+  auto r = run(client.register_instance("web", "web-1", spec));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.http_status, 201);
+  EXPECT_EQ(r.index, 7u);
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  const auto& req = registry_.seen[0];
+  EXPECT_EQ(req.method, "PUT");
+  EXPECT_EQ(req.target, "/v1/services/web/instances/web-1");
+  EXPECT_EQ(req.header("Authorization"), "Bearer secret");
+  EXPECT_EQ(req.header("Content-Type"), "application/json");
+  EXPECT_EQ(json::parse(req.body), json::parse(R"({"address":"127.0.0.1","port":18081,"ttl_ms":1000,"meta":{"zone":"a"}})"));
+}
+
+TEST_F(RegistryClientTest, WritesWithoutTokenCarryNoAuthorization) {
+  RegistryClient client(io_.get_executor(), {registry_.url()});
+  ASSERT_TRUE(run(client.heartbeat("web", "web-1")).ok());
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].header("Authorization"), "");
+}
+
+TEST_F(RegistryClientTest, HeartbeatOfAnUnknownInstanceIsNotFound) {
+  registry_.reply = [](const net::HttpRequest&) {
+    return net::HttpResponse::error(404, "unknown instance web/web-1");
+  };
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
+  auto r = run(client.heartbeat("web", "web-1"));
+  EXPECT_EQ(r.code, Code::kNotFound);
+  EXPECT_EQ(r.http_status, 404);
+  EXPECT_NE(r.error.find("unknown instance web/web-1"), std::string::npos) << r.error;
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].method, "PUT");
+  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web/instances/web-1/heartbeat");
+  EXPECT_EQ(registry_.seen[0].body, "");
+  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
+}
+
+TEST_F(RegistryClientTest, HeartbeatManyReportsTheUnknownOnes) {
+  registry_.reply = [](const net::HttpRequest&) {
+    return answer(200, R"({"renewed":1,"unknown":[{"service":"web","id":"web-2"}]})");
+  };
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
+  auto r = run(client.heartbeat_many({{"web", "web-1"}, {"web", "web-2"}}));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.renewed, 1);
+  EXPECT_EQ(r.unknown, (std::vector<InstanceKey>{{"web", "web-2"}}));
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].method, "POST");
+  EXPECT_EQ(registry_.seen[0].target, "/v1/heartbeats");
+  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
+  EXPECT_EQ(json::parse(registry_.seen[0].body),
+            json::parse(R"({"instances":[{"service":"web","id":"web-1"},{"service":"web","id":"web-2"}]})"));
+}
+
+TEST_F(RegistryClientTest, DeregisterSendsDelete) {
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
+  ASSERT_TRUE(run(client.deregister("web", "web-1")).ok());
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].method, "DELETE");
+  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web/instances/web-1");
+  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
+}
+
+TEST_F(RegistryClientTest, GetParsesTheServiceAndSendsNoToken) {
+  registry_.reply = [](const net::HttpRequest&) {
+    return answer(200, R"({"index":12,"protected":true,"healthy_ratio":0.5,"instances":[
+        {"id":"web-1","address":"127.0.0.1","port":18081,"meta":{"zone":"a"},"healthy":true},
+        {"id":"web-2","address":"127.0.0.2","port":18082,"meta":{},"healthy":false}]})");
+  };
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
+  auto r = run(client.get("web"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.state.index, 12u);
+  EXPECT_TRUE(r.state.protected_mode);
+  EXPECT_DOUBLE_EQ(r.state.healthy_ratio, 0.5);
+  ASSERT_EQ(r.state.instances.size(), 2u);
+  EXPECT_EQ(r.state.instances[0].id, "web-1");
+  EXPECT_EQ(r.state.instances[0].address, "127.0.0.1");
+  EXPECT_EQ(r.state.instances[0].port, 18081);
+  EXPECT_EQ(json::parse(r.state.instances[0].meta), json::parse(R"({"zone":"a"})"));
+  EXPECT_TRUE(r.state.instances[0].healthy);
+  EXPECT_FALSE(r.state.instances[1].healthy);
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].method, "GET");
+  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web");
+  EXPECT_EQ(registry_.seen[0].header("Authorization"), "");
+}
+
+TEST_F(RegistryClientTest, UnknownServiceIsAnEmptyNotFound) {
+  registry_.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(404, "unknown service"); };
+  RegistryClientOptions options;
+  options.unknown_service_delay = 100ms;
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
+  auto r = run(client.get("web"));
+  EXPECT_EQ(r.code, Code::kNotFound);
+  EXPECT_EQ(r.state.index, 0u);
+  EXPECT_TRUE(r.state.instances.empty());
+
+  // A watch does not spin on it: it waits a little before returning.
+  const auto start = Clock::now();
+  r = run(client.watch("web", 0, 30s));
+  EXPECT_EQ(r.code, Code::kNotFound);
+  EXPECT_GE(Clock::now() - start, 90ms);
+}
+
+TEST_F(RegistryClientTest, WatchPassesIndexAndWaitAndParsesTheReply) {
+  registry_.reply = [](const net::HttpRequest&) {
+    return answer(200, R"({"index":43,"instances":[{"id":"a","address":"10.0.0.1","port":80}]})");
+  };
+  RegistryClient client(io_.get_executor(), {registry_.url() + "/reg/"});
+  auto r = run(client.watch("web", 42, 1500ms));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.state.index, 43u);
+  ASSERT_EQ(r.state.instances.size(), 1u);
+  EXPECT_EQ(r.state.instances[0].meta, "{}");
+  EXPECT_TRUE(r.state.instances[0].healthy);
+  ASSERT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen[0].target, "/reg/v1/services/web?index=42&wait=1500ms");
+}
+
+TEST_F(RegistryClientTest, WatchTimeoutIsWaitPlusMargin) {
+  registry_.delay = 300ms;  // holds the query as a blocking query would
+  registry_.reply = [](const net::HttpRequest&) { return answer(200, R"({"index":5,"instances":[]})"); };
+  RegistryClientOptions options;
+  options.request_timeout = 100ms;
+  options.watch_margin = 300ms;
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
+  auto r = run(client.watch("web", 5, 250ms));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.state.index, 5u);
+  // A plain get uses request_timeout: the same delay is a failure there.
+  EXPECT_EQ(run(client.get("web")).code, Code::kUnavailable);
+}
+
+TEST_F(RegistryClientTest, FailsOverFromADeadUrlAndStaysOnTheLiveOne) {
+  const std::string dead = dead_url();
+  RegistryClient client(io_.get_executor(), {dead, registry_.url()});
+  EXPECT_EQ(client.current(), dead);
+  auto r = run(client.heartbeat("web", "web-1"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(client.current(), registry_.url());
+  ASSERT_TRUE(run(client.heartbeat("web", "web-1")).ok());
+  EXPECT_EQ(client.current(), registry_.url());
+  EXPECT_EQ(registry_.seen.size(), 2u);
+}
+
+TEST_F(RegistryClientTest, FailsOverOnA5xx) {
+  FakeRegistry broken(io_);
+  broken.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(503, "starting"); };
+  RegistryClient client(io_.get_executor(), {broken.url(), registry_.url()});
+  auto r = run(client.deregister("web", "web-1"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(client.current(), registry_.url());
+  EXPECT_EQ(broken.seen.size(), 1u);
+  EXPECT_EQ(registry_.seen.size(), 1u);
+}
+
+TEST_F(RegistryClientTest, AFourHundredDoesNotMove) {
+  FakeRegistry other(io_);
+  registry_.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(401, "bad token"); };
+  RegistryClient client(io_.get_executor(), {registry_.url(), other.url()}, "wrong");
+  auto r = run(client.heartbeat("web", "web-1"));
+  EXPECT_EQ(r.code, Code::kRejected);
+  EXPECT_EQ(r.http_status, 401);
+  EXPECT_NE(r.error.find("bad token"), std::string::npos) << r.error;
+  EXPECT_EQ(client.current(), registry_.url());
+  EXPECT_TRUE(other.seen.empty());
+}
+
+TEST_F(RegistryClientTest, EveryUrlDownIsUnavailable) {
+  const std::string a = dead_url(), b = dead_url();
+  RegistryClient client(io_.get_executor(), {a, b});
+  auto r = run(client.heartbeat("web", "web-1"));
+  EXPECT_EQ(r.code, Code::kUnavailable);
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_NE(r.error.find(a), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find(b), std::string::npos) << r.error;
+}
+
+TEST_F(RegistryClientTest, MalformedReplyIsABadReply) {
+  registry_.reply = [](const net::HttpRequest&) { return answer(200, R"({"index":"x"})"); };
+  RegistryClient client(io_.get_executor(), {registry_.url()});
+  EXPECT_EQ(run(client.get("web")).code, Code::kBadReply);
+}
+
+TEST_F(RegistryClientTest, BadNamesAndMetaAreRefusedBeforeSending) {
+  RegistryClient client(io_.get_executor(), {registry_.url()});
+  EXPECT_EQ(run(client.heartbeat("web", "a/b")).code, Code::kRejected);
+  EXPECT_EQ(run(client.deregister("", "x")).code, Code::kRejected);
+  EXPECT_EQ(run(client.get("we b")).code, Code::kRejected);
+  InstanceSpec spec;
+  spec.address = "h";
+  spec.port = 1;
+  spec.meta = "[1]";
+  EXPECT_EQ(run(client.register_instance("web", "w1", spec)).code, Code::kRejected);
+  EXPECT_TRUE(registry_.seen.empty());
+}
+
+TEST_F(RegistryClientTest, RefusesBadUrlsAtConstruction) {
+  EXPECT_THROW(RegistryClient(io_.get_executor(), {}), std::invalid_argument);
+  EXPECT_THROW(RegistryClient(io_.get_executor(), {"https://127.0.0.1:8500"}), std::invalid_argument);
+  EXPECT_THROW(RegistryClient(io_.get_executor(), {registry_.url(), "127.0.0.1:8500"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace failover::client
