@@ -66,7 +66,10 @@ void Replication::start() {
 // Sends what is pending in batches; parks when there is nothing; backs off
 // while the peer fails, keeping (and coalescing) what it could not send.
 asio::awaitable<void> Replication::sender(Peer& peer) {
-  net::HttpClient client(co_await asio::this_coro::executor);
+  // The executor first: GCC 12 destroys the braced default options twice
+  // when the constructor call holds a co_await.
+  const auto executor = co_await asio::this_coro::executor;
+  net::HttpClient client(executor);
   milliseconds backoff = kRetryMin;
   for (;;) {
     if (peer.order.empty()) {
@@ -114,7 +117,10 @@ asio::awaitable<void> Replication::sender(Peer& peer) {
 }
 
 asio::awaitable<void> Replication::fill(Registry& registry, milliseconds timeout) {
-  net::HttpClient client(co_await asio::this_coro::executor);
+  // The executor first: GCC 12 destroys the braced default options twice
+  // when the constructor call holds a co_await.
+  const auto executor = co_await asio::this_coro::executor;
+  net::HttpClient client(executor);
   for (auto& p : peers_) {
     net::ClientRequest req{"GET", p->url.base_path + "/v1/internal/dump", {}, {}};
     const net::HttpResult r = co_await client.request(p->url.host_port, std::move(req), timeout);

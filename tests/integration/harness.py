@@ -451,6 +451,8 @@ class Node:
         self.start(timeout)
 
     def start(self, timeout=10.0):
+        if getattr(self, "_err", None):
+            self._err.close()  # a restart after kill()
         self._err = open(self.stderr_path, "ab")
         self.proc = spawn(self.argv, stderr=self._err)
         self.pid = self.proc.pid

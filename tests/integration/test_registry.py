@@ -230,12 +230,16 @@ class RegistryTest(h.LbTestCase):
             ("PUT", "/v1/services/bad%20name/instances/w1", {"address": "x", "port": 80}, 400),
             ("GET", "/v1/services/web?index=abc", None, 400),
             ("POST", "/v1/heartbeats", {"instances": "all"}, 400),
-            ("PUT", "/v1/services/web/instances/w1", b"{\"address\":\"" + b"x" * (2 << 20) + b"\"}", 413),
         ]
         for method, path, body, want in cases:
             resp = r.call(method, path, body)
             self.assertEqual(resp.status, want, "%s %s -> %s %r" % (method, path, resp.status, resp.body[:200]))
             self.assertIn("error", resp.json(), resp.body[:200])
+        # A body over max_body_size (1 MiB): refused from its Content-Length.
+        raw, _, _ = h.raw_exchange(r.listen, b"PUT /v1/services/web/instances/w1 HTTP/1.1\r\nHost: x\r\n"
+                                   b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+                                   b"Content-Length: 3000000\r\n\r\n", timeout=5, read_until_close=False)
+        self.assertEqual(h.status_line_code(raw), 413, raw[:200])
         self.assertTrue(r.node.alive())
 
     # ------------------------------------------------------------ peers
