@@ -129,6 +129,7 @@ struct EtcdBackend::Impl {
 
   asio::awaitable<Status> put(const std::string& service, const std::string& id, const InstanceSpec& spec) {
     const bool known = mirror.query(service, false).has_value();
+    const bool existed = mirror_has(service, id);  // before: the watch may show the write first
     if (!known && mirror.services().size() >= config.options.max_services) co_return Status::kTooMany;
     Leases l;
     l.instance = spec;
@@ -145,7 +146,6 @@ struct EtcdBackend::Impl {
     if (!reply) co_return Status::kUnavailable;
     // The replaced leases would delete the new keys when they ran out.
     const auto old = leases.find(key_of(service, id));
-    const bool existed = old != leases.end() || mirror_has(service, id);
     if (old != leases.end()) {
       for (etcd::LeaseId gone : {old->second.alive, old->second.spec})
         co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));
@@ -207,6 +207,7 @@ struct EtcdBackend::Impl {
       const net::HttpResult r = co_await call(etcd::kLeaseKeepAlivePath, etcd::lease_keepalive_request(batch->ids));
       auto replies = r.ok() && r.response.status == 200 ? etcd::parse_lease_keepalive_body(r.response.body)
                                                         : etcd::Result<std::vector<etcd::LeaseKeepAlive>>(etcd::Error{"no reply"});
+      spdlog::debug("etcd: keepalive of {} leases: {}", batch->ids.size(), r.ok() ? r.response.body.substr(0, 400) : r.error);
       if (replies) {
         for (const auto& k : *replies) batch->ttl[k.id] = k.ttl;
       } else {
@@ -241,13 +242,13 @@ struct EtcdBackend::Impl {
   }
 
   asio::awaitable<Status> remove(const std::string& service, const std::string& id) {
+    const bool existed = mirror_has(service, id);  // before: the watch may apply the delete first
     const std::vector<etcd::TxnOp> ops{{etcd::TxnOp::Kind::kDelete, etcd::instance_key(prefix, service, id), "", 0},
                                        {etcd::TxnOp::Kind::kDelete, etcd::alive_key(prefix, service, id), "", 0}};
     const net::HttpResult r = co_await call(etcd::kTxnPath, etcd::txn_request(ops));
     if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
     auto reply = etcd::parse_write_reply(r.response.body);
     if (!reply) co_return Status::kUnavailable;
-    const bool existed = mirror_has(service, id);
     if (auto it = leases.find(key_of(service, id)); it != leases.end()) {
       for (etcd::LeaseId gone : {it->second.alive, it->second.spec})
         co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));

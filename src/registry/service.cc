@@ -65,7 +65,9 @@ int run(const RegistryRunOptions& options) {
   const RegistryConfig config = load_config(options);
   std::signal(SIGPIPE, SIG_IGN);
   asio::io_context io{1};
-  Registry registry(core::SteadyClock::instance(), config.options);
+  RegistryOptions registry_options = config.options;
+  registry_options.mirror = config.backend.type == BackendType::kEtcd;  // etcd keeps the leases
+  Registry registry(core::SteadyClock::instance(), registry_options);
 
   std::unique_ptr<Replication> replication;
   std::unique_ptr<Backend> backend;
