@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
@@ -108,12 +109,10 @@ struct EtcdBackend::Impl {
   // Waits until the mirror has applied `revision` (bounded): a client that
   // registers and then queries sees its own write.
   asio::awaitable<void> mirror_reached(etcd::Revision revision) {
+    using namespace asio::experimental::awaitable_operators;
     asio::steady_timer limit(io, kMirrorWait);
-    const auto until = std::chrono::steady_clock::now() + kMirrorWait;
-    while (applied < revision && std::chrono::steady_clock::now() < until) {
-      asio::steady_timer tick(io, milliseconds(5));
-      co_await tick.async_wait(kTuple);
-    }
+    while (applied < revision && limit.expiry() > asio::steady_timer::clock_type::now())
+      co_await (mirror_moved.wait() || limit.async_wait(kTuple));
   }
 
   milliseconds deregister_after(const InstanceSpec& spec) const {
@@ -207,7 +206,6 @@ struct EtcdBackend::Impl {
       const net::HttpResult r = co_await call(etcd::kLeaseKeepAlivePath, etcd::lease_keepalive_request(batch->ids));
       auto replies = r.ok() && r.response.status == 200 ? etcd::parse_lease_keepalive_body(r.response.body)
                                                         : etcd::Result<std::vector<etcd::LeaseKeepAlive>>(etcd::Error{"no reply"});
-      spdlog::debug("etcd: keepalive of {} leases: {}", batch->ids.size(), r.ok() ? r.response.body.substr(0, 400) : r.error);
       if (replies) {
         for (const auto& k : *replies) batch->ttl[k.id] = k.ttl;
       } else {
@@ -229,7 +227,8 @@ struct EtcdBackend::Impl {
       leases.erase(key_of(service, id));
       co_return Status::kNotFound;
     }
-    if (batch->ttl[l->alive] <= 0) {
+    // A live lease whose key is gone (deleted by hand) also needs a new key.
+    if (batch->ttl[l->alive] <= 0 || !alive.contains({service, id})) {
       // Unhealthy (its ttl passed, or a failed check): a heartbeat revives it.
       l->alive = co_await grant(whole_seconds(l->instance.ttl));
       if (!l->alive) co_return Status::kUnavailable;
@@ -258,13 +257,17 @@ struct EtcdBackend::Impl {
     co_return existed ? Status::kOk : Status::kNotFound;
   }
 
+  // Revokes the alive lease (etcd deletes its key): the next heartbeat then
+  // finds the lease gone and puts a new one, as after an expiry.
   asio::awaitable<Status> fail(const std::string& service, const std::string& id) {
-    if (!mirror_has(service, id)) co_return Status::kNotFound;
-    const net::HttpResult r =
-        co_await call(etcd::kDeleteRangePath, etcd::delete_range_request(etcd::alive_key(prefix, service, id)));
-    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
-    if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
-    co_return Status::kOk;
+    std::optional<Leases> l = co_await find_leases(service, id);
+    if (!l) co_return Status::kUnavailable;
+    if (!l->spec) co_return Status::kNotFound;
+    const net::HttpResult r = co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(l->alive));
+    if (!r.ok()) co_return Status::kUnavailable;
+    if (r.response.status == 200)
+      if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
+    co_return Status::kOk;  // a 404: the lease had run out already
   }
 
   // ------------------------------------------------------------ the mirror
@@ -325,6 +328,7 @@ struct EtcdBackend::Impl {
     for (const Change& c : mirror.dump())
       if (!present.contains({c.service, c.id})) mirror.apply({Change::Kind::kRemove, c.service, c.id, {}, milliseconds(0)});
     applied = range->header.revision;
+    mirror_moved.notify();
     co_return applied;
   }
 
@@ -356,6 +360,7 @@ struct EtcdBackend::Impl {
               }
               for (const auto& ev : msg->events) apply_event(ev);
               if (msg->header.revision > applied) applied = msg->header.revision;
+              mirror_moved.notify();
             }
             return buffer.size() < (16u << 20);
           },
