@@ -45,44 +45,43 @@ AgentService parse_service(const YamlValue& v) {
   return s;
 }
 
+AgentConfig parse_agent(const YamlValue& section) {
+  YamlMap m(section, {"registry", "token", "admin", "services"});
+  AgentConfig c;
+  c.source = section.file;
+  YamlValue registry = m.required("registry");
+  for (const YamlValue& u : registry.as_list_or_scalar()) {
+    const std::string url = u.as_string();
+    if (auto parsed = net::parse_http_url(url); !parsed.ok())
+      u.fail("bad URL \"" + url + "\": " + parsed.error);
+    c.registry.push_back(url);
+  }
+  c.token = m.string_or("token", "");
+  if (m.has("admin")) {
+    YamlValue a = m.required("admin");
+    c.admin = a.as_string();
+    if (std::string p = core::address_problem(c.admin); !p.empty())
+      a.fail("bad address \"" + c.admin + "\": " + p);
+  }
+  YamlValue services = m.required("services");
+  std::map<std::pair<std::string, std::string>, int> seen;
+  for (const YamlValue& sv : services.as_list()) {
+    AgentService s = parse_service(sv);
+    auto [it, fresh] = seen.emplace(std::pair{s.name, s.id}, s.line);
+    if (!fresh)
+      sv.fail("duplicate service " + s.name + " id " + s.id + " (first on line " +
+              std::to_string(it->second) + ")");
+    c.services.push_back(std::move(s));
+  }
+  if (c.services.empty()) services.fail("needs at least one service");
+  if (c.services.size() > kMaxServices) services.fail("more than 256 services");
+  return c;
+}
+
 }  // namespace
 
 AgentConfig parse_agent_config(const std::string& yaml_text, const std::string& file_name) {
-  try {
-    const YamlValue section = core::config_section(yaml_text, file_name, "agent");
-    YamlMap m(section, {"registry", "token", "admin", "services"});
-    AgentConfig c;
-    c.source = file_name;
-    YamlValue registry = m.required("registry");
-    for (const YamlValue& u : registry.as_list_or_scalar()) {
-      const std::string url = u.as_string();
-      if (auto parsed = net::parse_http_url(url); !parsed.ok())
-        u.fail("bad URL \"" + url + "\": " + parsed.error);
-      c.registry.push_back(url);
-    }
-    c.token = m.string_or("token", "");
-    if (m.has("admin")) {
-      YamlValue a = m.required("admin");
-      c.admin = a.as_string();
-      if (std::string p = core::address_problem(c.admin); !p.empty())
-        a.fail("bad address \"" + c.admin + "\": " + p);
-    }
-    YamlValue services = m.required("services");
-    std::map<std::pair<std::string, std::string>, int> seen;
-    for (const YamlValue& sv : services.as_list()) {
-      AgentService s = parse_service(sv);
-      auto [it, fresh] = seen.emplace(std::pair{s.name, s.id}, s.line);
-      if (!fresh)
-        sv.fail("duplicate service " + s.name + " id " + s.id + " (first on line " +
-                std::to_string(it->second) + ")");
-      c.services.push_back(std::move(s));
-    }
-    if (c.services.empty()) services.fail("needs at least one service");
-    if (c.services.size() > kMaxServices) services.fail("more than 256 services");
-    return c;
-  } catch (const YAML::Exception& e) {
-    throw core::ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1, "invalid YAML: " + e.msg);
-  }
+  return core::parse_section(yaml_text, file_name, "agent", parse_agent);
 }
 
 AgentConfig load_agent_config(const std::string& path) {

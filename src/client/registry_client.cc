@@ -276,17 +276,17 @@ asio::awaitable<RegisterResult> RegistryClient::register_instance(std::string se
 }
 
 asio::awaitable<Result> RegistryClient::heartbeat(std::string service, std::string id) {
-  if (!valid_name(service) || !valid_name(id))
-    co_return rejected<Result>("bad service or id: \"" + service + "\" / \"" + id + "\"");
-  auto answer = co_await impl_->call("PUT", instance_path(service, id) + "/heartbeat", "",
-                                     impl_->options.request_timeout);
-  co_return answer.result;
+  return beat(std::move(service), std::move(id), "/heartbeat");
 }
 
 asio::awaitable<Result> RegistryClient::report_failed(std::string service, std::string id) {
+  return beat(std::move(service), std::move(id), "/heartbeat?healthy=false");
+}
+
+asio::awaitable<Result> RegistryClient::beat(std::string service, std::string id, std::string_view suffix) {
   if (!valid_name(service) || !valid_name(id))
     co_return rejected<Result>("bad service or id: \"" + service + "\" / \"" + id + "\"");
-  auto answer = co_await impl_->call("PUT", instance_path(service, id) + "/heartbeat?healthy=false", "",
+  auto answer = co_await impl_->call("PUT", instance_path(service, id) + std::string(suffix), "",
                                      impl_->options.request_timeout);
   co_return answer.result;
 }

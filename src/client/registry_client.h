@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace failover::client {
@@ -140,6 +141,9 @@ class RegistryClient {
   const std::string& current() const;
 
  private:
+  // PUT .../{id}{suffix}: a heartbeat or a failed check.
+  boost::asio::awaitable<Result> beat(std::string service, std::string id, std::string_view suffix);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -22,7 +22,12 @@ std::string clip(std::string_view s) {
   return s.size() > kMax ? std::string(s.substr(0, kMax)) + "..." : std::string(s);
 }
 
-std::string quoted(std::string_view s) { return "\"" + clip(s) + "\""; }
+std::string quoted(std::string_view s) {
+  std::string out = "\"";  // built by appending: GCC 12 warns falsely on "\"" + string
+  out += clip(s);
+  out += '"';
+  return out;
+}
 
 std::string format_size(std::uint64_t n) {
   constexpr std::pair<std::uint64_t, const char*> kUnits[] = {

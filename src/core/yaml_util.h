@@ -9,6 +9,8 @@
 //   retry.tries = m.int_or("tries", 3, 1, 10);
 #include <yaml-cpp/yaml.h>
 
+#include "core/config_error.h"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -138,6 +140,19 @@ class YamlMap {
 // The `name:` section of a role's config file; other roles' sections may
 // share the file. Missing, duplicated or not in a map: ConfigError.
 YamlValue config_section(const std::string& text, const std::string& file, const std::string& name);
+
+// parse(config_section(...)), with any yaml-cpp exception that escapes the
+// helpers here (a backstop for direct node access) turned into a
+// ConfigError at its line. Every role's config loader is this.
+template <class Parse>
+auto parse_section(const std::string& text, const std::string& file, const std::string& name,
+                   Parse parse) {
+  try {
+    return parse(config_section(text, file, name));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file, e.mark.line >= 0 ? e.mark.line + 1 : 1, "invalid YAML: " + e.msg);
+  }
+}
 
 // Shared rules for "host:port" values in any role's config: host is an IPv4
 // literal, an IPv6 literal in brackets ("[::1]:80") or a DNS name; port is

@@ -238,13 +238,7 @@ const char* balance_name(Balance b) {
 }
 
 LbConfig parse_lb_config(const std::string& yaml_text, const std::string& file_name) {
-  try {
-    return parse_lb(core::config_section(yaml_text, file_name, "lb"));
-  } catch (const YAML::Exception& e) {
-    // Parsing already converted its errors; this is a backstop for node access.
-    throw core::ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1,
-                            "invalid YAML: " + e.msg);
-  }
+  return core::parse_section(yaml_text, file_name, "lb", parse_lb);
 }
 
 LbConfig load_lb_config(const std::string& path) {

@@ -85,12 +85,7 @@ RegistryConfig parse_registry(const YamlValue& v) {
 }  // namespace
 
 RegistryConfig parse_registry_config(const std::string& yaml_text, const std::string& file_name) {
-  try {
-    return parse_registry(core::config_section(yaml_text, file_name, "registry"));
-  } catch (const YAML::Exception& e) {
-    throw core::ConfigError(file_name, e.mark.line >= 0 ? e.mark.line + 1 : 1,
-                            "invalid YAML: " + e.msg);
-  }
+  return core::parse_section(yaml_text, file_name, "registry", parse_registry);
 }
 
 RegistryConfig load_registry_config(const std::string& path) {

@@ -141,6 +141,16 @@ def wait_port(port, host="127.0.0.1", timeout=5.0, proc=None):
     return False
 
 
+def wait_for(predicate, timeout, poll=0.01):
+    """Seconds until predicate() was true, or None after `timeout`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if predicate():
+            return time.monotonic() - t0
+        time.sleep(poll)
+    return None
+
+
 def split_addr(addr):
     host, port = addr.rsplit(":", 1)
     return host, int(port)

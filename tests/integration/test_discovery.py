@@ -60,12 +60,7 @@ class Discovery(h.LbTestCase):
         return {s["address"]: s["state"] for s in lb.status()["upstreams"][0]["servers"]}
 
     def wait_for(self, predicate, timeout, poll=0.02):
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if predicate():
-                return time.monotonic() - t0
-            time.sleep(poll)
-        return None
+        return h.wait_for(predicate, timeout, poll)
 
     def wait_lb_has(self, lb, addresses, timeout=8.0):
         took = self.wait_for(lambda: set(a for a, st in self.lb_servers(lb).items() if st == "up")

@@ -66,12 +66,7 @@ class RegistryTest(h.LbTestCase):
         return Registry(node, listen)
 
     def wait_for(self, predicate, timeout, poll=0.01):
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if predicate():
-                return time.monotonic() - t0
-            time.sleep(poll)
-        return None
+        return h.wait_for(predicate, timeout, poll)
 
     # ------------------------------------------------------------ leases
 
