@@ -51,6 +51,7 @@ demo: build
 bench: build
 	@scripts/install-deps --bench
 	@bench/lb/run --binary $(BUILD_DIR)/failover
+	@bench/registry/run --binary $(BUILD_DIR)/failover --loadgen $(BUILD_DIR)/registry_loadgen
 
 clean:
 	rm -rf build build-san-* $(FUZZ_DIR)

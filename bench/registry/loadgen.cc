@@ -54,6 +54,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kGoDiscardLimit = 256 * 1024;  // net/http maxPostHandlerReadBytes
 
 // ---------------------------------------------------------------- options
 
@@ -367,6 +368,14 @@ asio::awaitable<void> LoadGen::send_heartbeats(Conn& c, std::vector<Item> items)
     // Back-to-back request objects on one keepalive stream: one reply line each.
     target = "/v3/lease/keepalive";
     for (const Item& it : items) body += "{\"ID\":\"" + lease_[it.instance] + "\"}";
+    // etcd 3.4's gateway runs on Go's HTTP/1 server, which discards the
+    // unread rest of a request body (up to 256 KiB) when the first reply
+    // line is written: the keep-alives not yet decoded are dropped, never
+    // renewed (measured: 126..1000 of 1000 answered). A body whose unread
+    // rest is still over 256 KiB at that point is not discarded, so trailing
+    // whitespace (which the JSON decoder skips) keeps every keep-alive. It
+    // costs etcd about 1.4 ms of CPU per batch and the connection.
+    if (items.size() > 1) body.append(kGoDiscardLimit + 1, ' ');
   } else if (items.size() == 1) {
     const int i = items[0].instance;
     target = "/v1/services/" + service(i % o_.services) + "/instances/" + instance_id(i) + "/heartbeat";

@@ -149,9 +149,10 @@ asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::
   if (!q) co_return HttpResponse::error(400, q.error);
   if (q.value->index) {
     ++counters_.blocking_queries;
-    // An index from the future (another peer, or before our restart) is
-    // answered at once, so the caller learns our numbering.
-    if (*q.value->index <= registry_.index()) {
+    // Index 0 asks for the state now (as Consul's); an index from the
+    // future (another peer's, or from before our restart) is answered at
+    // once too, so the caller learns our numbering.
+    if (*q.value->index > 0 && *q.value->index <= registry_.index()) {
       asio::steady_timer timer(executor_);
       timer.expires_after(q.value->wait);
       const Registry::WatchId id = registry_.watch(service, *q.value->index, [&timer] { timer.cancel(); });
