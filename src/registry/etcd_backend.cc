@@ -222,7 +222,11 @@ struct EtcdBackend::Impl {
     if (!l->spec) co_return Status::kNotFound;
     std::vector<etcd::LeaseId> ids{l->alive, l->spec};
     auto batch = co_await keepalive(std::move(ids));
-    if (batch->failed) co_return Status::kUnavailable;
+    // etcd's gateway may leave the end of a batch unanswered (it drops the
+    // unread rest of a request body once it starts replying): a lease with
+    // no reply line was not renewed, so say so rather than "ok".
+    if (batch->failed || !batch->ttl.contains(l->alive) || !batch->ttl.contains(l->spec))
+      co_return Status::kUnavailable;
     if (batch->ttl[l->spec] <= 0) {  // the instance key is gone (removed, or expired long ago)
       leases.erase(key_of(service, id));
       co_return Status::kNotFound;
