@@ -13,5 +13,8 @@ struct Command {
 Command add_lb_command(CLI::App& app);
 Command add_registry_command(CLI::App& app);
 Command add_agent_command(CLI::App& app);
+Command add_dns_command(CLI::App& app);
+Command add_resolve_command(CLI::App& app);  // resolve_command.cc
+Command add_get_command(CLI::App& app);      // resolve_command.cc
 
 }  // namespace failover::cli

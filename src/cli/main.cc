@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   cli::Command lb = cli::add_lb_command(app);
   cli::Command registry = cli::add_registry_command(app);
   cli::Command agent = cli::add_agent_command(app);
+  cli::Command dns = cli::add_dns_command(app);
+  cli::Command resolve = cli::add_resolve_command(app);
+  cli::Command get = cli::add_get_command(app);
   CLI::App* help = app.add_subcommand("help", "Show this help");
 
   // CLI11 would print the help of the `help` subcommand itself once parsed.
@@ -42,7 +45,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
-    for (const cli::Command* c : {&lb, &registry, &agent})
+    for (const cli::Command* c : {&lb, &registry, &agent, &dns, &resolve, &get})
       if (c->app->parsed()) return c->run();
   } catch (const core::ConfigError& e) {
     std::cerr << e.what() << '\n';

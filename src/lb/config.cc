@@ -7,7 +7,6 @@
 #include "core/config_error.h"
 #include "core/yaml_util.h"
 #include "health/check_yaml.h"
-#include "net/url.h"
 
 namespace failover::lb {
 namespace {
@@ -74,23 +73,6 @@ RetryConfig parse_retry(const YamlValue& v) {
   return r;
 }
 
-DiscoveryConfig parse_discovery(const YamlValue& v) {
-  YamlMap m(v, {"registry", "service", "token"});
-  DiscoveryConfig d;
-  YamlValue registry = m.required("registry");
-  for (const YamlValue& u : registry.as_list_or_scalar()) {
-    const std::string url = u.as_string();
-    if (auto parsed = net::parse_http_url(url); !parsed.ok()) u.fail("bad URL \"" + url + "\": " + parsed.error);
-    d.registry.push_back(url);
-  }
-  if (d.registry.empty()) registry.fail("needs at least one registry URL");
-  YamlValue service = m.required("service");
-  d.service = service.as_string();
-  if (!core::plain_name(d.service)) service.fail(std::string("service name ") + core::kPlainNameRule);
-  d.token = m.string_or("token", "");
-  return d;
-}
-
 UpstreamConfig finish_upstream(const YamlMap& m, UpstreamConfig u);
 
 UpstreamConfig parse_upstream(const YamlValue& v) {
@@ -102,7 +84,7 @@ UpstreamConfig parse_upstream(const YamlValue& v) {
   u.name = name.as_string();
   if (!core::plain_name(u.name)) name.fail(core::kPlainNameRule);
   if (m.has("balance")) u.balance = parse_balance(m.required("balance"));
-  if (m.has("discovery")) u.discovery = parse_discovery(m.required("discovery"));
+  if (m.has("discovery")) u.discovery = client::parse_discovery_yaml(m.required("discovery"));
   if (!m.has("servers")) {
     if (u.discovery) return finish_upstream(m, std::move(u));
     m.fail("no servers (add a servers: list, or discovery:)");

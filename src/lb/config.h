@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "client/discovery_config.h"
 #include "core/cpu_affinity.h"
 #include "health/check_config.h"
 #include "health/passive_config.h"
@@ -33,12 +34,7 @@ struct RetryConfig {
 };
 
 // Servers that come and go with a registry service (failover registry).
-struct DiscoveryConfig {
-  std::vector<std::string> registry;  // registry URLs, http://host:port; the next is used when one fails
-  std::string service;
-  std::string token;                  // for registries that want one on reads too (optional)
-  bool operator==(const DiscoveryConfig&) const = default;
-};
+using client::DiscoveryConfig;
 
 struct UpstreamConfig {
   std::string name;

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <sstream>
 
+#include "core/prometheus.h"
+#include "health/probe_json.h"
 #include "lb/control.h"
 
 namespace failover::lb {
@@ -12,12 +14,7 @@ namespace json = boost::json;
 namespace {
 
 json::object check_json(const CheckRecord& c, core::TimePoint now) {
-  return {{"ago_ms", core::millis_between(c.at, now)},
-          {"ok", c.result.ok},
-          {"cause", health::cause_name(c.result.cause)},
-          {"status", c.result.status},
-          {"latency_ms", c.result.latency.count()},
-          {"detail", c.result.detail}};
+  return health::probe_json(c.result, c.at, now);
 }
 
 json::object server_json(const ServerHealth& s, core::TimePoint now) {
@@ -62,16 +59,7 @@ json::object server_json(const ServerHealth& s, core::TimePoint now) {
   };
 }
 
-// Prometheus label values escape backslash, quote and newline.
-std::string label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
-    out += c;
-  }
-  return out;
-}
+std::string label(std::string_view v) { return core::prometheus_label(v); }
 
 }  // namespace
 

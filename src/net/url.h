@@ -1,8 +1,11 @@
 #pragma once
 // "http://host:port/prefix" as written in config files (registry and etcd
 // addresses), split into what an HttpClient needs.
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace failover::net {
 
@@ -23,5 +26,12 @@ struct UrlResult {
 // schemes, user info, an empty host, a bad port, a query or fragment, and
 // spaces or control characters anywhere.
 UrlResult parse_http_url(std::string_view text);
+
+// "%2F" -> "/". nullopt on a broken escape ("%4", "%zz"). '+' stays '+'.
+std::optional<std::string> percent_decode(std::string_view s);
+
+// "a=1&b&&c=" -> {a,1} {b,""} {c,""}: the pairs of a query string as sent,
+// empty pairs skipped; values are not decoded.
+std::vector<std::pair<std::string_view, std::string_view>> split_query(std::string_view query);
 
 }  // namespace failover::net

@@ -5,6 +5,7 @@
 
 #include "core/units.h"
 #include "core/yaml_util.h"
+#include "net/url.h"
 
 namespace failover::registry {
 namespace {
@@ -15,32 +16,6 @@ using std::chrono::milliseconds;
 constexpr std::size_t kMaxIdLength = 128;
 constexpr std::size_t kMaxAddressLength = 253;  // a DNS name at most
 constexpr std::size_t kMaxMetaKeys = 64;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// nullopt on a broken escape ("%4", "%zz").
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;  // "%" or "%4" at the end
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 // Splits "a/b/c" into its segments; empty segments are kept ("a//b").
 std::vector<std::string_view> segments(std::string_view path) {
@@ -167,7 +142,7 @@ Parsed<Route> parse_route(std::string_view path) {
   const std::vector<std::string_view> parts = segments(path.substr(kPrefix.size()));
 
   Route r;
-  auto service = percent_decode(parts[0]);
+  auto service = net::percent_decode(parts[0]);
   if (!service) return Parsed<Route>::fail("bad percent-encoding in the service name");
   if (std::string p = service_name_problem(*service); !p.empty()) return Parsed<Route>::fail(p);
   r.service = std::move(*service);
@@ -180,7 +155,7 @@ Parsed<Route> parse_route(std::string_view path) {
   const bool heartbeat = parts.size() == 4 && parts[3] == "heartbeat";
   if (parts.size() > 4 || (parts.size() == 4 && !heartbeat))
     return Parsed<Route>::fail("instance id must not contain '/', '?', '#' or '%'");
-  auto id = percent_decode(parts[2]);
+  auto id = net::percent_decode(parts[2]);
   if (!id) return Parsed<Route>::fail("bad percent-encoding in the instance id");
   if (std::string p = instance_id_problem(*id); !p.empty()) return Parsed<Route>::fail(p);
   r.id = std::move(*id);
@@ -289,14 +264,7 @@ Parsed<ServiceQuery> parse_service_query(std::string_view query, milliseconds ma
   using Result = Parsed<ServiceQuery>;
   ServiceQuery q;
   q.wait = max_wait;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+  for (const auto& [key, value] : net::split_query(query)) {
     if (key == "index") {
       std::uint64_t n = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);

@@ -1,0 +1,115 @@
+#include "dns/httpdns.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "net/hmac.h"
+#include "net/http_server.h"
+#include "net/url.h"
+
+namespace failover::dns {
+namespace {
+
+constexpr std::size_t kMaxHostParam = 4096;
+
+bool host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// "WWW.example.com." -> "www.example.com"; "" when it is not a host name.
+std::string normal_host(std::string_view h) {
+  if (h.ends_with('.')) h.remove_suffix(1);
+  if (h.empty() || h.size() > 253 || !std::all_of(h.begin(), h.end(), host_char)) return "";
+  std::string out(h);
+  std::size_t label = 0;
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '.') {
+      if (label == 0) return "";  // an empty label: "a..b" or ".a"
+      label = 0;
+    } else if (++label > 63) {
+      return "";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts) {
+  HttpdnsParse r;
+  bool seen_host = false, seen_t = false, seen_s = false;
+  for (const auto& [key, raw] : net::split_query(query)) {
+    bool* seen = key == "host" ? &seen_host : key == "t" ? &seen_t : key == "s" ? &seen_s : nullptr;
+    if (!seen) continue;  // SDKs' own parameters
+    if (*seen) return {"parameter " + std::string(key) + " is given twice", {}};
+    *seen = true;
+    std::optional<std::string> value = net::percent_decode(raw);
+    if (!value) return {"bad percent-encoding in " + std::string(key), {}};
+    if (key == "host") {
+      if (value->size() > kMaxHostParam) return {"host is too long", {}};
+      r.query.host_param = *value;
+    } else if (key == "t") {
+      long long t = 0;
+      auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), t);
+      if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || t < 0)
+        return {"t must be the expiry time in unix seconds", {}};
+      r.query.t = t;
+    } else {
+      r.query.s = *value;
+    }
+  }
+  if (!seen_host || r.query.host_param.empty()) return {"missing host (GET /d?host=www.example.com)", {}};
+  std::string_view rest = r.query.host_param;
+  for (;;) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view one = rest.substr(0, comma);
+    const std::string host = normal_host(one);
+    if (host.empty()) return {"'" + std::string(one) + "' is not a host name", {}};
+    if (std::find(r.query.hosts.begin(), r.query.hosts.end(), host) == r.query.hosts.end()) {
+      if (r.query.hosts.size() == max_hosts)
+        return {"at most " + std::to_string(max_hosts) + " hosts in one request", {}};
+      r.query.hosts.push_back(host);
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return r;
+}
+
+std::string check_signature(const std::string& secret, const HttpdnsQuery& q, long long now_unix) {
+  if (!q.t || q.s.empty()) return "this server wants signed requests: add t=EXPIRY&s=HMAC-SHA256(secret, host + t)";
+  if (*q.t < now_unix) return "the signature expired (t is in the past)";
+  std::string s = q.s;
+  for (char& c : s)
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  const std::string expected = net::hmac_sha256_hex(secret, q.host_param + std::to_string(*q.t));
+  if (!net::constant_time_equal(s, expected)) return "bad signature";
+  return "";
+}
+
+HttpdnsReply httpdns_reply(const ZoneSnapshot& zone, const HttpdnsQuery& q) {
+  HttpdnsReply r;
+  r.body = "{";
+  bool any_known = false;
+  for (const std::string& host : q.hosts) {
+    if (r.body.size() > 1) r.body += ',';
+    r.body += net::json_quote(host);
+    r.body += ':';
+    if (const NameAnswer* a = zone.find_text(host)) {
+      r.body += a->httpdns_json;
+      any_known = true;
+    } else {
+      r.body += R"({"error":"unknown host"})";
+    }
+  }
+  r.body += '}';
+  if (!any_known) {
+    r.status = 404;
+    r.body = "{\"error\":" + net::json_quote("unknown host " + q.host_param) + "}";
+  }
+  return r;
+}
+
+}  // namespace failover::dns

@@ -1,0 +1,130 @@
+#pragma once
+// The names `failover dns` answers for and the health of the load balancers
+// behind them. `Zone` is the state machine, owned by the control thread: it
+// takes probe results and target lists (from the config or a registry) and
+// says when the answers changed. No I/O. What the responders read is a
+// `ZoneSnapshot`, built by the control thread and never changed afterwards,
+// so the UDP threads read it without a lock.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "dns/config.h"
+#include "health/probe.h"
+#include "health/rise_fall.h"
+#include "net/dns_codec.h"
+
+namespace failover::dns {
+
+// What one name answers now: only healthy targets, or all of them in panic.
+struct NameAnswer {
+  std::string name;                      // "www.example.com"
+  std::uint32_t ttl = 0;                 // seconds
+  bool panic = false;                    // no target is healthy; answering all of them
+  std::vector<std::string> ips, ipsv6;   // the answered addresses, in target order, no duplicates
+  // A and AAAA records, the list written twice in a row: the responder turns
+  // the answer round by taking n records from a rotating offset, with no copy.
+  std::vector<net::dns::Record> a_ring, aaaa_ring;
+  net::dns::Record soa, ns;
+  std::string httpdns_json;              // {"ips":[...],"ttl":60} (+ "ipsv6" when there are v6 targets)
+  bool has_v6_targets = false;
+
+  std::span<const net::dns::Record> a(unsigned rotation) const { return ring(a_ring, ips.size(), rotation); }
+  std::span<const net::dns::Record> aaaa(unsigned rotation) const { return ring(aaaa_ring, ipsv6.size(), rotation); }
+
+ private:
+  static std::span<const net::dns::Record> ring(const std::vector<net::dns::Record>& r, std::size_t n,
+                                                unsigned rotation) {
+    if (n == 0) return {};
+    return {r.data() + rotation % n, n};
+  }
+};
+
+struct ZoneSnapshot {
+  std::uint32_t serial = 0;  // the SOA serial: one more for every change of an answer
+  // By the name's lower-case wire form (net::dns::Name::lowered().wire()).
+  std::unordered_map<std::string, NameAnswer> names;
+
+  // The name `wire_lower` itself, or nothing.
+  const NameAnswer* find(std::string_view wire_lower) const;
+  // The configured name that is `wire_lower` or closest above it ("a.www.x"
+  // finds "www.x"), or nothing when none is.
+  const NameAnswer* find_enclosing(std::string_view wire_lower) const;
+  // By text as in config and HTTPDNS ("WWW.example.com." works too).
+  const NameAnswer* find_text(std::string_view name) const;
+};
+
+struct CheckRecord {
+  core::TimePoint at;
+  health::ProbeResult result;
+};
+
+// One target of one name, as the control thread keeps it.
+struct TargetHealth {
+  Target target;
+  health::RiseFall rise_fall;
+  core::TimePoint state_since;
+  std::deque<CheckRecord> checks;  // the last kHistory, oldest first
+  static constexpr std::size_t kHistory = 5;
+
+  bool up() const { return rise_fall.up(); }
+  // Why it is in its state, for /status: "active check failed 3 times in a
+  // row (last: refused); up again after 2 passing checks (0 so far)".
+  std::string reason(bool check_enabled) const;
+};
+
+struct NameHealth {
+  DomainConfig config;
+  std::vector<TargetHealth> targets;  // config targets, or the registry's instances
+  bool panic = false;
+};
+
+// What one probe result did, for the log.
+struct Observed {
+  bool answer_changed = false;
+  health::Change change = health::Change::kNone;
+  bool panic_started = false, panic_ended = false;
+};
+
+class Zone {
+ public:
+  Zone(const DnsConfig& config, const core::Clock& clock);
+
+  // Takes the result of a probe of `target_key` ("ip:port") of `name`.
+  // Unknown names or targets (removed meanwhile) are ignored.
+  Observed observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r);
+
+  // Replaces the targets of `name` (a registry's instances). Targets that
+  // stay keep their health; new ones start up, as a new LB server does.
+  // Returns whether the answer changed.
+  bool set_targets(const std::string& name, std::vector<Target> targets);
+
+  // The answers now; a new object each call (the caller publishes it).
+  std::shared_ptr<const ZoneSnapshot> snapshot() const;
+
+  const std::vector<NameHealth>& names() const { return names_; }
+  const DnsConfig& config() const { return config_; }
+  std::uint32_t serial() const { return serial_; }
+
+ private:
+  NameHealth* find(const std::string& name);
+  // Recomputes the panic flag; returns {started, ended}.
+  std::pair<bool, bool> update_panic(NameHealth& n);
+
+  DnsConfig config_;
+  const core::Clock& clock_;
+  std::vector<NameHealth> names_;
+  std::uint32_t serial_;
+};
+
+// The targets a name answers now: the healthy ones, or all of them in panic
+// (when `panic` is on), or none. In target order.
+std::vector<const Target*> answered_targets(const NameHealth& n, bool panic_allowed);
+
+}  // namespace failover::dns

@@ -1,0 +1,274 @@
+// The DNS server's state machine: which targets a name answers as probes
+// come in, panic, registry targets, and what the responder and HTTPDNS say.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "dns/httpdns.h"
+#include "dns/responder.h"
+#include "dns/zone.h"
+#include "net/hmac.h"
+
+namespace failover::dns {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace wire = net::dns;
+
+health::ProbeResult pass() { return {true, health::Cause::kOk, 200, {}, ""}; }
+health::ProbeResult refused() { return {false, health::Cause::kRefused, 0, {}, "refused"}; }
+
+DnsConfig two_lbs(bool panic = true) {
+  DnsConfig c;
+  c.ttl = 60;
+  c.panic = panic;
+  DomainConfig d;
+  d.name = "www.example.com";
+  d.targets = {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.12:8080"), *parse_target("[::1]:8080")};
+  d.check.enabled = true;
+  d.check.rise = 2;
+  d.check.fall = 3;
+  c.domains.push_back(d);
+  return c;
+}
+
+std::vector<std::string> ips_of(const Zone& z) { return z.snapshot()->find_text("www.example.com")->ips; }
+
+TEST(DnsZone, TargetLeavesAnswerAfterFallFailuresAndReturnsAfterRise) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));  // new targets start up
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused()).answer_changed);
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused()).answer_changed);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));  // 2 of fall=3: still answered
+  const Observed down = z.observe("www.example.com", "127.0.0.11:8080", refused());
+  EXPECT_TRUE(down.answer_changed);
+  EXPECT_EQ(down.change, health::Change::kDown);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", pass()).answer_changed);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));  // 1 of rise=2
+  EXPECT_TRUE(z.observe("www.example.com", "127.0.0.11:8080", pass()).answer_changed);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));
+}
+
+TEST(DnsZone, AllDownAnswersAllInPanicAndNoneWithout) {
+  for (bool panic : {true, false}) {
+    core::ManualClock clock;
+    Zone z(two_lbs(panic), clock);
+    Observed last;
+    for (const char* t : {"127.0.0.11:8080", "127.0.0.12:8080", "[::1]:8080"})
+      for (int i = 0; i < 3; ++i) last = z.observe("www.example.com", t, refused());
+    EXPECT_TRUE(last.panic_started);
+    const NameAnswer& a = *z.snapshot()->find_text("www.example.com");
+    EXPECT_TRUE(a.panic);
+    EXPECT_EQ(a.ips.size(), panic ? 2u : 0u);
+    EXPECT_EQ(a.ipsv6.size(), panic ? 1u : 0u);
+    z.observe("www.example.com", "127.0.0.12:8080", pass());
+    EXPECT_TRUE(z.observe("www.example.com", "127.0.0.12:8080", pass()).panic_ended);
+    EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));
+  }
+}
+
+TEST(DnsZone, UnknownTargetsAndNamesAreIgnored) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  EXPECT_FALSE(z.observe("www.example.com", "10.0.0.1:80", refused()).answer_changed);
+  EXPECT_FALSE(z.observe("other.example.com", "127.0.0.11:8080", refused()).answer_changed);
+}
+
+TEST(DnsZone, RegistryTargetsKeepTheHealthOfThoseThatStay) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  EXPECT_TRUE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")}));
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.13"));  // .11 still down, .13 new and up
+  EXPECT_FALSE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")}));
+}
+
+TEST(DnsZone, SerialGrowsWithEveryChangeOfAnAnswer) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  const std::uint32_t before = z.snapshot()->serial;
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  EXPECT_EQ(z.snapshot()->serial, before + 1);
+  EXPECT_EQ(std::get<wire::Soa>(z.snapshot()->find_text("www.example.com")->soa.data).serial, before + 1);
+}
+
+TEST(DnsZone, StatusExplainsADownTarget) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  EXPECT_EQ(z.names()[0].targets[0].reason(true),
+            "active check failed 3 times in a row (last: refused); up again after 2 passing checks (0 so far)");
+}
+
+// ---------------------------------------------------------------- responder
+
+std::vector<std::uint8_t> query(std::string_view name, std::uint16_t qtype, std::uint16_t qclass = wire::kClassIN) {
+  std::vector<std::uint8_t> q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  const wire::Name n = *wire::Name::from_text(name);
+  q.insert(q.end(), n.wire().begin(), n.wire().end());
+  for (std::uint16_t v : {qtype, qclass}) {
+    q.push_back(v >> 8);
+    q.push_back(v & 0xff);
+  }
+  return q;
+}
+
+wire::Message ask(const Zone& z, std::string_view name, std::uint16_t qtype, unsigned rotation = 0,
+                  std::uint16_t qclass = wire::kClassIN) {
+  std::vector<std::uint8_t> out;
+  const Response r = respond(*z.snapshot(), query(name, qtype, qclass), Transport::kUdp, rotation, out);
+  EXPECT_TRUE(r.send);
+  return *wire::parse_message(out);
+}
+
+std::string a_text(const wire::Record& r) {
+  const auto& a = std::get<wire::A>(r.data).address;
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." + std::to_string(a[3]);
+}
+
+TEST(DnsResponder, AnswersHealthyTargetsOnlyAndTurnsThem) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  wire::Message m = ask(z, "WWW.example.COM", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 0);
+  EXPECT_TRUE(m.header.aa);
+  ASSERT_EQ(m.answers.size(), 2u);
+  EXPECT_EQ(a_text(m.answers[0]), "127.0.0.11");
+  EXPECT_EQ(m.answers[0].ttl, 60u);
+  m = ask(z, "www.example.com", wire::kTypeA, 1);
+  EXPECT_EQ(a_text(m.answers[0]), "127.0.0.12");  // turned by one
+  EXPECT_EQ(a_text(m.answers[1]), "127.0.0.11");
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  for (unsigned rot = 0; rot < 4; ++rot) {
+    m = ask(z, "www.example.com", wire::kTypeA, rot);
+    ASSERT_EQ(m.answers.size(), 1u);  // a down target is never answered
+    EXPECT_EQ(a_text(m.answers[0]), "127.0.0.12");
+  }
+  m = ask(z, "www.example.com", wire::kTypeAAAA);
+  ASSERT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(m.answers[0].type(), wire::kTypeAAAA);
+}
+
+TEST(DnsResponder, SoaNsNodataNxdomainRefused) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  wire::Message m = ask(z, "www.example.com", wire::kTypeSOA);
+  ASSERT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(std::get<wire::Soa>(m.answers[0].data).mname.text(), "ns.www.example.com");
+  m = ask(z, "www.example.com", wire::kTypeNS);
+  ASSERT_EQ(m.answers.size(), 1u);
+  m = ask(z, "www.example.com", 16 /* TXT */);  // NODATA: no error, SOA in authority
+  EXPECT_EQ(m.header.rcode, 0);
+  EXPECT_TRUE(m.answers.empty());
+  ASSERT_EQ(m.authority.size(), 1u);
+  EXPECT_EQ(m.authority[0].type(), wire::kTypeSOA);
+  m = ask(z, "x.www.example.com", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 3);  // NXDOMAIN below our name
+  EXPECT_TRUE(m.header.aa);
+  EXPECT_EQ(m.authority.size(), 1u);
+  m = ask(z, "example.com", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 5);  // not ours: REFUSED
+  EXPECT_FALSE(m.header.aa);
+  m = ask(z, "www.example.com", wire::kTypeA, 0, wire::kClassCH);
+  EXPECT_EQ(m.header.rcode, 5);
+  m = ask(z, "www.example.com", wire::kTypeAXFR);
+  EXPECT_EQ(m.header.rcode, 5);
+  m = ask(z, "www.example.com", wire::kTypeANY);
+  EXPECT_EQ(m.answers.size(), 3u);
+}
+
+TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  std::vector<std::uint8_t> out;
+  std::vector<std::uint8_t> q = query("www.example.com", wire::kTypeA);
+  q.resize(q.size() - 3);  // truncated question
+  Response r = respond(*z.snapshot(), q, Transport::kUdp, 0, out);
+  EXPECT_TRUE(r.send);
+  EXPECT_EQ(r.rcode, wire::Rcode::kFormErr);
+  q = query("www.example.com", wire::kTypeA);
+  q[2] |= 0x80;  // QR: a response, never answered
+  EXPECT_FALSE(respond(*z.snapshot(), q, Transport::kUdp, 0, out).send);
+  EXPECT_FALSE(respond(*z.snapshot(), std::vector<std::uint8_t>(5, 0), Transport::kUdp, 0, out).send);
+}
+
+TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
+  core::ManualClock clock;
+  DnsConfig c;
+  DomainConfig d;
+  d.name = "big.example.com";
+  for (int i = 1; i <= 64; ++i) d.targets.push_back(*parse_target("10.0.0." + std::to_string(i)));
+  c.domains.push_back(d);
+  Zone z(c, clock);
+  std::vector<std::uint8_t> out;
+  const Response udp = respond(*z.snapshot(), query("big.example.com", wire::kTypeA), Transport::kUdp, 0, out);
+  EXPECT_TRUE(udp.truncated);
+  EXPECT_LE(out.size(), 512u);
+  const Response tcp = respond(*z.snapshot(), query("big.example.com", wire::kTypeA), Transport::kTcp, 0, out);
+  EXPECT_FALSE(tcp.truncated);
+  EXPECT_EQ(wire::parse_message(out)->answers.size(), 64u);
+}
+
+// ---------------------------------------------------------------- HTTPDNS
+
+TEST(Httpdns, AnswersTheCloudShape) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  HttpdnsParse p = parse_httpdns_query("host=www.example.com", 32);
+  ASSERT_TRUE(p.ok());
+  HttpdnsReply r = httpdns_reply(*z.snapshot(), p.query);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"www.example.com":{"ips":["127.0.0.11","127.0.0.12"],"ipsv6":["::1"],"ttl":60}})");
+}
+
+TEST(Httpdns, SeveralHostsAndUnknownOnes) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  HttpdnsParse p = parse_httpdns_query("host=WWW.example.com.%2Cnope.org,www.example.com&ip=1.2.3.4", 32);
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_THAT(p.query.hosts, ElementsAre("www.example.com", "nope.org"));
+  HttpdnsReply r = httpdns_reply(*z.snapshot(), p.query);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr(R"("nope.org":{"error":"unknown host"})"));
+  r = httpdns_reply(*z.snapshot(), parse_httpdns_query("host=nope.org", 32).query);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("unknown host nope.org"));
+}
+
+TEST(Httpdns, BadQueriesSayWhatIsWrong) {
+  EXPECT_THAT(parse_httpdns_query("", 32).error, HasSubstr("missing host"));
+  EXPECT_THAT(parse_httpdns_query("host=", 32).error, HasSubstr("missing host"));
+  EXPECT_THAT(parse_httpdns_query("host=a&host=b", 32).error, HasSubstr("twice"));
+  EXPECT_THAT(parse_httpdns_query("host=%zz", 32).error, HasSubstr("percent"));
+  EXPECT_THAT(parse_httpdns_query("host=a..b", 32).error, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a,,b", 32).error, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a%00b", 32).error, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=" + std::string(64, 'a') + ".com", 32).error, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a,b,c", 2).error, HasSubstr("at most 2"));
+  EXPECT_THAT(parse_httpdns_query("host=a&t=soon", 32).error, HasSubstr("unix seconds"));
+}
+
+TEST(Httpdns, SignatureIsCheckedAndExpires) {
+  const std::string secret = "s3cret";
+  const long long now = 1'800'000'000;
+  const std::string t = std::to_string(now + 60);
+  const std::string s = net::hmac_sha256_hex(secret, "www.example.com" + t);
+  HttpdnsParse p = parse_httpdns_query("host=www.example.com&t=" + t + "&s=" + s, 32);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(check_signature(secret, p.query, now), "");
+  EXPECT_EQ(check_signature(secret, p.query, now + 61), "the signature expired (t is in the past)");
+  EXPECT_EQ(check_signature("other", p.query, now), "bad signature");
+  p.query.host_param = "evil.example.com";  // the signature covers the host
+  EXPECT_EQ(check_signature(secret, p.query, now), "bad signature");
+  EXPECT_THAT(check_signature(secret, parse_httpdns_query("host=a", 32).query, now), HasSubstr("signed requests"));
+}
+
+TEST(Hmac, MatchesRfc4231TestCase2) {
+  EXPECT_EQ(net::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+}  // namespace
+}  // namespace failover::dns
