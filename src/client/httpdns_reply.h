@@ -1,0 +1,76 @@
+#pragma once
+// The HTTPDNS wire contract as the resolver sees it (docs: ../shared/DESIGN.md,
+// "DNS"): the request target, signed or not, and the JSON reply
+//   {"www.example.com":{"ips":["127.0.0.11"],"ipsv6":["::1"],"ttl":60}}
+// Plain functions on strings, no I/O and no Asio, so the fuzz build links
+// them. Any thread.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace failover::client {
+
+// One name's answer. Addresses are in canonical text form (inet_ntop), each
+// once, in the order the server gave them.
+struct HostAnswer {
+  std::vector<std::string> ips;    // IPv4
+  std::vector<std::string> ipsv6;  // IPv6
+  std::chrono::seconds ttl{0};
+  bool empty() const { return ips.empty() && ipsv6.empty(); }
+  bool operator==(const HostAnswer&) const = default;
+};
+
+// A server's TTL above this is taken as this: an answer that could never
+// expire would outlive every failover the server makes.
+inline constexpr std::chrono::seconds kMaxTtl{86'400};
+// More addresses than this for one name is a broken reply, not an answer.
+inline constexpr std::size_t kMaxAddresses = 256;
+
+// Host names the resolver sends: 1..253 characters of letters, digits, '-',
+// '_' and '.', no empty label, no label over 63. Anything else would need
+// escaping in the query string, and the signature covers the host exactly
+// as sent, so such names are refused rather than encoded.
+bool valid_host_name(std::string_view host);
+
+// Lower case, without a trailing dot: the form used as the cache key and
+// sent to the server (DNS names are case-insensitive).
+std::string normalize_host(std::string_view host);
+
+// "/d?host=HOST", and with a secret "&t=EXPIRY&s=HEX(HMAC-SHA256(secret,
+// HOST + EXPIRY))", EXPIRY in Unix seconds. `host` must be valid_host_name().
+std::string httpdns_target(std::string_view host, std::string_view secret, std::int64_t expiry_unix);
+
+// One key of a reply: an answer, or why there is none.
+struct HostReply {
+  std::string host;                   // the key as the server wrote it
+  std::optional<HostAnswer> answer;   // set when usable
+  std::string error;                  // "unknown host", "empty answer (no ips)", "bad ips", ...
+};
+
+struct ReplyParse {
+  std::vector<HostReply> hosts;
+  std::string error;  // set when the body as a whole is not a reply; `hosts` is then empty
+  bool ok() const { return error.empty(); }
+  // The entry for `host` (compared case-insensitively), or nullptr.
+  const HostReply* find(std::string_view host) const;
+};
+
+// Parses a reply body. Strict about what the resolver relies on: every value
+// an object; "ips" (required) and "ipsv6" (optional) arrays of valid
+// addresses of their family, at most kMaxAddresses; "ttl" (required) a
+// non-negative integer, capped at kMaxTtl. A value {"error":"..."} is that
+// host's error; a body {"error":"..."} is the reply's. An answer with no
+// address at all is an error ("empty answer"): the caller treats it as a
+// failed server, never as "the name has no IPs". Unknown keys are ignored,
+// as other HTTPDNS services add their own.
+ReplyParse parse_httpdns_reply(std::string_view body);
+
+// The reply shape for one host, as the server would write it, with the
+// given TTL: {"HOST":{"ips":[...],"ttl":N}} plus "ipsv6" when there are any.
+std::string format_httpdns_reply(std::string_view host, const HostAnswer& answer,
+                                 std::chrono::seconds ttl);
+
+}  // namespace failover::client

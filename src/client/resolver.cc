@@ -1,0 +1,365 @@
+#include "client/resolver.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "client/httpdns_reply.h"
+#include "client/resolver_cache.h"
+#include "client/resolver_cache_file.h"
+#include "client/resolver_policy.h"
+#include "client/system_resolver.h"
+#include "net/endpoint.h"
+#include "net/http_client.h"
+
+namespace failover::client {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The server's {"error":"..."}, else the start of the body.
+std::string message_of(const net::ClientResponse& res) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(res.body, ec);
+  if (!ec && v.is_object())
+    if (const auto* e = v.as_object().if_contains("error"); e && e->is_string())
+      return std::string(e->as_string());
+  return res.body.substr(0, 200);
+}
+
+// What one round over the HTTPDNS servers found.
+struct Fetch {
+  bool ok = false;
+  HostAnswer answer;
+  std::string server;
+  std::vector<std::string> failures;
+};
+
+// A fetch in progress for one host; lookups that miss meanwhile wait on it
+// instead of asking the servers again (single flight). The timer is the
+// wake-up: cancelled when the fetch ends, and its expiry bounds the wait
+// should the fetch never end.
+struct Flight {
+  explicit Flight(const asio::any_io_executor& ex) : wake(ex) {}
+  asio::steady_timer wake;
+  std::optional<Fetch> result;
+};
+
+seconds ceil_seconds(milliseconds ms) { return std::chrono::ceil<seconds>(ms); }
+
+}  // namespace
+
+const char* source_name(Source source) {
+  switch (source) {
+    case Source::kHttpdns: return "httpdns";
+    case Source::kCache: return "cache";
+    case Source::kPersisted: return "persisted";
+    case Source::kSystem: return "system";
+    case Source::kLiteral: return "literal";
+  }
+  return "unknown";
+}
+
+std::string Resolution::describe() const {
+  std::string out;
+  switch (source) {
+    case Source::kHttpdns: out = "httpdns " + server; break;
+    case Source::kCache: out = "cache (from httpdns " + server + ")"; break;
+    case Source::kPersisted: out = "persisted"; break;
+    case Source::kSystem: out = "system (c-ares)"; break;
+    case Source::kLiteral: out = "literal"; break;
+  }
+  if (stale) out = "stale " + out + ", refreshing";
+  return out;
+}
+
+struct Resolver::Impl {
+  Impl(asio::any_io_executor ex, ResolverOptions opts)
+      : executor(ex),
+        options(std::move(opts)),
+        http(ex),
+        cache({options.max_stale, options.refresh_retry}),
+        rotation(options.httpdns.size(), options.server_backoff),
+        rng(options.seed ? options.seed : std::random_device{}()),
+        system(std::make_shared<const SystemResolver>(options.dns_servers, options.system_timeout)) {
+    if (options.httpdns.empty()) throw std::invalid_argument("resolver: no HTTPDNS server given");
+    for (const auto& s : options.httpdns)
+      if (!net::split_host_port(s)) throw std::invalid_argument("resolver: bad HTTPDNS address \"" + s + "\"");
+    if (options.max_retries < 0) throw std::invalid_argument("resolver: max_retries must be >= 0");
+    if (!options.clock) throw std::invalid_argument("resolver: no clock");
+    load_cache_file();
+  }
+
+  void load_cache_file() {
+    if (options.cache_file.empty()) return;
+    bool missing = false;
+    const auto text = read_small_file(options.cache_file, kMaxCacheFileSize, missing, cache_error);
+    if (missing || !cache_error.empty()) return;
+    auto parsed = parse_cache_file(text);
+    if (!parsed.ok()) {
+      cache_error = options.cache_file + ": " + parsed.error;
+      return;
+    }
+    cache.load(parsed.entries, options.clock->now(), unix_now_ms());
+  }
+
+  void persist() {
+    if (options.cache_file.empty()) return;
+    const auto text = serialize_cache_file(cache.to_persist(options.clock->now(), unix_now_ms()));
+    if (auto why = write_file_atomically(options.cache_file, text); !why.empty())
+      spdlog::warn("resolver: cannot persist the cache: {}", why);
+  }
+
+  // Registers the flight before any suspension, so that a lookup that runs
+  // between now and the fetch's first co_await finds it.
+  std::shared_ptr<Flight> start_flight(const std::string& host) {
+    auto f = std::make_shared<Flight>(executor);
+    const auto bound = options.request_timeout * static_cast<int>(options.httpdns.size()) + milliseconds(1'000);
+    f->wake.expires_after(bound);
+    flights[host] = f;
+    return f;
+  }
+
+  static asio::awaitable<Fetch> ask_servers(std::shared_ptr<Impl> self, std::string host);
+  static asio::awaitable<Fetch> run_flight(std::shared_ptr<Impl> self, std::string host,
+                                           std::shared_ptr<Flight> flight);
+  static asio::awaitable<Resolution> resolve(std::shared_ptr<Impl> self, std::string host);
+  static asio::awaitable<ConnectResult> connect(std::shared_ptr<Impl> self, std::string host,
+                                                std::uint16_t port, std::vector<std::string> avoid);
+  static asio::awaitable<SystemAnswer> ask_system(std::shared_ptr<Impl> self, std::string host);
+
+  asio::any_io_executor executor;
+  ResolverOptions options;
+  net::HttpClient http;
+  ResolverCache cache;
+  ServerRotation rotation;
+  std::mt19937_64 rng;
+  std::shared_ptr<const SystemResolver> system;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
+  std::string cache_error;
+  // c-ares blocks; a thread of its own keeps the io thread free. Declared
+  // last so it is joined first, while everything else is still there.
+  asio::thread_pool system_thread{1};
+};
+
+asio::awaitable<Fetch> Resolver::Impl::ask_servers(std::shared_ptr<Impl> self, std::string host) {
+  Fetch out;
+  const auto& o = self->options;
+  for (const std::size_t idx : self->rotation.order(o.clock->now())) {
+    const std::string& server = o.httpdns[idx];
+    net::ClientRequest req;
+    req.target = httpdns_target(host, o.secret, unix_now_ms() / 1000 + o.signature_ttl.count());
+    auto res = co_await self->http.request(server, std::move(req), o.request_timeout);
+    if (res.ec == asio::error::operation_aborted) {
+      out.failures.push_back(server + ": cancelled");
+      co_return out;
+    }
+    std::string why;
+    bool server_fault = true;  // a 4xx is the server's answer, not its failure
+    if (!res.ok()) {
+      why = res.error;
+    } else if (res.response.status == 200) {
+      const auto reply = parse_httpdns_reply(res.response.body);
+      const HostReply* entry = reply.ok() ? reply.find(host) : nullptr;
+      if (!reply.ok()) why = "bad reply: " + reply.error;
+      else if (!entry) why = "reply without " + host;
+      else if (!entry->answer) why = entry->error;  // an empty answer is a failure, not "no IPs"
+      else {
+        self->rotation.succeeded(idx);
+        out.ok = true;
+        out.answer = *entry->answer;
+        out.server = server;
+        co_return out;
+      }
+    } else {
+      why = std::to_string(res.response.status) + " " + message_of(res.response);
+      server_fault = res.response.status >= 500;
+    }
+    out.failures.push_back(server + ": " + why);
+    if (server_fault) self->rotation.failed(idx, o.clock->now());
+  }
+  co_return out;
+}
+
+asio::awaitable<Fetch> Resolver::Impl::run_flight(std::shared_ptr<Impl> self, std::string host,
+                                                  std::shared_ptr<Flight> flight) {
+  auto fetch = co_await ask_servers(self, host);
+  const auto now = self->options.clock->now();
+  if (fetch.ok) {
+    self->cache.stored(host, fetch.answer, fetch.server, now);
+    self->persist();
+  } else {
+    self->cache.fetch_failed(host, now);
+  }
+  flight->result = fetch;
+  if (auto it = self->flights.find(host); it != self->flights.end() && it->second == flight)
+    self->flights.erase(it);
+  flight->wake.cancel();
+  co_return fetch;
+}
+
+asio::awaitable<SystemAnswer> Resolver::Impl::ask_system(std::shared_ptr<Impl> self, std::string host) {
+  // Only the SystemResolver goes to the other thread, never the Impl.
+  auto job = [system = self->system, host]() -> asio::awaitable<SystemAnswer> {
+    co_return system->resolve(host);
+  };
+  auto answer = co_await asio::co_spawn(self->system_thread.get_executor(), std::move(job), asio::use_awaitable);
+  co_return answer;
+}
+
+asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, std::string raw) {
+  Resolution r;
+  std::string_view literal = raw;
+  if (literal.size() > 2 && literal.front() == '[' && literal.back() == ']') literal = literal.substr(1, literal.size() - 2);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(std::string(literal), ec);
+  if (!ec) {
+    r.host = address.to_string();
+    (address.is_v4() ? r.ips : r.ipsv6).push_back(r.host);
+    r.source = Source::kLiteral;
+    co_return r;
+  }
+  r.host = normalize_host(raw);
+  if (!valid_host_name(r.host)) {
+    r.error = "bad host name \"" + raw.substr(0, 300) + "\"";
+    co_return r;
+  }
+  const auto look = self->cache.lookup(r.host, self->options.clock->now());
+  if (look.cached) {
+    r.ips = look.cached->answer.ips;
+    r.ipsv6 = look.cached->answer.ipsv6;
+    r.server = look.cached->server;
+    r.source = look.cached->persisted ? Source::kPersisted : Source::kCache;
+    r.stale = look.freshness == Freshness::kStale;
+    r.ttl = r.stale ? seconds(0) : ceil_seconds(look.ttl_left);
+    if (look.fetch)  // stale: hand it out now, refresh behind the caller's back
+      asio::co_spawn(self->executor, run_flight(self, r.host, self->start_flight(r.host)), asio::detached);
+    co_return r;
+  }
+
+  Fetch fetch;
+  if (look.fetch) {
+    fetch = co_await run_flight(self, r.host, self->start_flight(r.host));
+  } else if (auto it = self->flights.find(r.host); it != self->flights.end()) {
+    auto flight = it->second;
+    co_await flight->wake.async_wait(kTuple);
+    fetch = flight->result.value_or(Fetch{false, {}, {}, {"waited for another lookup of " + r.host + ", in vain"}});
+  } else {  // marked as fetching with no flight: only if a fetch died; start again
+    fetch = co_await run_flight(self, r.host, self->start_flight(r.host));
+  }
+  r.failures = fetch.failures;
+  if (fetch.ok) {
+    r.ips = fetch.answer.ips;
+    r.ipsv6 = fetch.answer.ipsv6;
+    r.ttl = fetch.answer.ttl;
+    r.server = fetch.server;
+    r.source = Source::kHttpdns;
+    co_return r;
+  }
+  auto sys = co_await ask_system(self, r.host);
+  if (!sys.ok()) {
+    std::string servers;
+    for (const auto& f : fetch.failures) servers += (servers.empty() ? "" : "; ") + f;
+    r.error = "could not resolve " + r.host + ": no HTTPDNS answer (" + servers + "), then " + sys.error;
+    co_return r;
+  }
+  r.ips = std::move(sys.ips);
+  r.ipsv6 = std::move(sys.ipsv6);
+  r.ttl = sys.ttl;
+  r.source = Source::kSystem;
+  co_return r;
+}
+
+asio::awaitable<ConnectResult> Resolver::Impl::connect(std::shared_ptr<Impl> self, std::string host,
+                                                       std::uint16_t port, std::vector<std::string> avoid) {
+  using namespace asio::experimental::awaitable_operators;
+  ConnectResult out;
+  out.resolution = co_await resolve(self, std::move(host));
+  if (!out.resolution.ok()) {
+    out.error = out.resolution.error;
+    co_return out;
+  }
+  const auto budget = static_cast<std::size_t>(self->options.max_retries) + 1;
+  const auto attempts = avoid.size() >= budget ? 0 : budget - avoid.size();
+  const auto order = connect_order(out.resolution.ips, out.resolution.ipsv6, avoid, attempts, self->rng);
+  for (const auto& ip : order) {
+    const tcp::endpoint ep(asio::ip::make_address(ip), port);
+    tcp::socket socket(self->executor);
+    asio::steady_timer timer(self->executor, self->options.connect_timeout);
+    // Named operands: GCC 12 mishandles some temporaries in a co_await expression.
+    auto connecting = socket.async_connect(ep, kTuple);
+    auto expiring = timer.async_wait(kTuple);
+    auto done = co_await (std::move(connecting) || std::move(expiring));
+    std::string why;
+    if (done.index() == 0) {
+      auto [ec] = std::get<0>(done);
+      if (!ec) {
+        out.ip = ip;
+        out.socket.emplace(std::move(socket));
+        co_return out;
+      }
+      why = ec.message();
+    } else {
+      why = "timed out after " + std::to_string(self->options.connect_timeout.count()) + "ms";
+    }
+    out.failed.push_back({ip, std::move(why)});
+  }
+  out.error = order.empty() ? "no IP of " + out.resolution.host + " left to try"
+                            : "could not connect to " + out.resolution.host + " on any of " +
+                                  std::to_string(order.size()) + " IPs tried";
+  co_return out;
+}
+
+Resolver::Resolver(asio::any_io_executor executor, ResolverOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+
+Resolver::~Resolver() = default;
+
+asio::awaitable<Resolution> Resolver::resolve(std::string host) {
+  return Impl::resolve(impl_, std::move(host));
+}
+
+asio::awaitable<ConnectResult> Resolver::connect(std::string host, std::uint16_t port,
+                                                 std::vector<std::string> avoid) {
+  return Impl::connect(impl_, std::move(host), port, std::move(avoid));
+}
+
+asio::awaitable<void> Resolver::settle(milliseconds timeout) {
+  auto self = impl_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!self->flights.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto flight = self->flights.begin()->second;
+    asio::steady_timer limit(self->executor, deadline);
+    auto ended = flight->wake.async_wait(kTuple);
+    auto expired = limit.async_wait(kTuple);
+    using namespace asio::experimental::awaitable_operators;
+    co_await (std::move(ended) || std::move(expired));
+    if (!flight->result) break;  // our limit or the flight's own bound passed first
+  }
+}
+
+const std::string& Resolver::cache_file_error() const { return impl_->cache_error; }
+
+const std::string& Resolver::current_server() const { return impl_->options.httpdns[impl_->rotation.current()]; }
+
+}  // namespace failover::client
