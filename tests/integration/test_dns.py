@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""`failover dns` in front of two real `failover lb` processes on 127.0.0.11
+and 127.0.0.12 (one name, two zones). What clients see when one LB is
+SIGKILLed and restarted: it leaves the HTTPDNS and the DNS answers within
+fall x interval + timeout and comes back after rise probes; a client
+holding the old answer (`failover get` with its cache) still gets every
+request through on the other IP. Also: panic, DNS over TCP, signed
+HTTPDNS requests, and bad input of every kind."""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from harness import log  # noqa: E402
+
+NAME = "www.example.com"
+INTERVAL, RISE, FALL, TIMEOUT = 200, 2, 3, 200  # ms
+LEAVE_BOUND = (FALL * INTERVAL + TIMEOUT) / 1000.0
+RETURN_BOUND = (RISE * INTERVAL + INTERVAL) / 1000.0
+SLACK = 0.3  # s: process scheduling on a loaded 2-core machine
+
+
+# ---------------------------------------------------------------- a tiny DNS client
+
+def dns_query(name, qtype=1, qid=None):
+    qid = random.randrange(65536) if qid is None else qid
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def _skip_name(msg, i):
+    while True:
+        n = msg[i]
+        if n == 0:
+            return i + 1
+        if n & 0xC0 == 0xC0:
+            return i + 2
+        i += 1 + n
+
+
+def parse_reply(msg):
+    """(rcode, tc, [(type, rdata bytes)] of the answer section)."""
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", msg[:12])
+    i = 12
+    for _ in range(qd):
+        i = _skip_name(msg, i) + 4
+    answers = []
+    for _ in range(an):
+        i = _skip_name(msg, i)
+        rtype, _cls, _ttl, rdlen = struct.unpack("!HHIH", msg[i:i + 10])
+        answers.append((rtype, msg[i + 10:i + 10 + rdlen]))
+        i += 10 + rdlen
+    return flags & 0xF, bool(flags & 0x0200), answers
+
+
+def udp_exchange(addr, packet, timeout=1.0):
+    host, port = h.split_addr(addr)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(packet, (host, port))
+        return s.recvfrom(65535)[0]
+
+
+def tcp_exchange(addr, packets, timeout=2.0):
+    """Several queries on one TCP connection; the replies in order."""
+    host, port = h.split_addr(addr)
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(b"".join(struct.pack("!H", len(p)) + p for p in packets))
+        replies, buf = [], b""
+        while len(replies) < len(packets):
+            chunk = s.recv(65535)
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                n = struct.unpack("!H", buf[:2])[0]
+                replies.append(buf[2:2 + n])
+                buf = buf[2 + n:]
+        return replies
+
+
+def a_records(addr, name=NAME):
+    rcode, _, answers = parse_reply(udp_exchange(addr, dns_query(name)))
+    return rcode, sorted(socket.inet_ntoa(r) for t, r in answers if t == 1)
+
+
+class DnsNode:
+    def __init__(self, test, domains, **extra):
+        self.http = "127.0.0.1:%d" % h.free_port()
+        self.dns = "127.0.0.1:%d" % h.free_port()
+        cfg = {"http_listen": self.http, "dns_listen": self.dns, "ttl": 5, "threads": 2, "domains": domains}
+        cfg.update(extra)
+        self.node = test.node("dns", {"dns": cfg}, wait_addr=self.http)
+
+    def httpdns(self, query, timeout=2.0):
+        return h.http_request(self.http, "GET", "/d?" + query, timeout=timeout)
+
+    def ips(self, name=NAME):
+        r = self.httpdns("host=" + name)
+        return sorted(json.loads(r.body)[name]["ips"])
+
+    def status(self):
+        return json.loads(h.http_request(self.http, "GET", "/status").body)
+
+
+class DnsFailover(h.LbTestCase):
+    def start_lb(self, ip, port, backend):
+        up = h.upstream("web", [backend.address], check={"interval": 500, "rise": 1, "fall": 2,
+                                                         "timeout": 300, "type": "http", "uri": "/health"})
+        listen = "%s:%d" % (ip, port)
+        return self.node("lb", h.lb_config(listen, "127.0.0.1:%d" % h.free_port(), [up], threads=1),
+                         wait_addr=listen)
+
+    def setUp(self):
+        super().setUp()
+        self.port = h.free_port()
+        self.b1, self.b2 = self.backends("b1", "b2")
+        self.lb1 = self.start_lb("127.0.0.11", self.port, self.b1)
+        self.lb2 = self.start_lb("127.0.0.12", self.port, self.b2)
+        self.targets = ["127.0.0.11:%d" % self.port, "127.0.0.12:%d" % self.port]
+        self.dns = DnsNode(self, {NAME: {"targets": self.targets,
+                                         "check": {"interval": INTERVAL, "rise": RISE, "fall": FALL,
+                                                   "timeout": TIMEOUT, "type": "http", "uri": "/health"}}})
+        self.dir = h.tempdir()
+        self.cache = os.path.join(self.dir, "cache.json")
+
+    def get(self, extra=()):
+        argv = [h.BINARY, "get", "http://%s:%d/" % (NAME, self.port), "--httpdns", self.dns.http,
+                "--cache", self.cache] + list(extra)
+        return subprocess.run(argv, capture_output=True, timeout=20)
+
+    def test_killed_lb_leaves_both_answers_and_clients_get_through(self):
+        both = ["127.0.0.11", "127.0.0.12"]
+        self.assertEqual(self.dns.ips(), both)
+        self.assertEqual(a_records(self.dns.dns), (0, both))
+        first = self.get()
+        self.assertEqual(first.returncode, 0, first.stderr)  # also fills the client's cache
+
+        self.lb1.kill()
+        killed = time.monotonic()
+        # A client holding the old answer (both IPs, ttl not passed): every request gets through.
+        outcomes = [self.get() for _ in range(10)]
+        failed = [o for o in outcomes if o.returncode != 0]
+        self.assertEqual(failed, [], failed[0].stderr.decode() if failed else "")
+        self.assertTrue(any(b"127.0.0.11" in o.stderr for o in outcomes),
+                        "no client ever tried the dead IP, so nothing was tested")
+
+        self.assertTrue(h.wait_for(lambda: self.dns.ips() == ["127.0.0.12"], 5.0), self.dns.status())
+        left = time.monotonic() - killed
+        self.assertEqual(a_records(self.dns.dns), (0, ["127.0.0.12"]))
+        log("left HTTPDNS after %.0f ms (bound %.0f ms)" % (left * 1000, LEAVE_BOUND * 1000))
+        self.assertLessEqual(left, LEAVE_BOUND + SLACK)
+        st = self.dns.status()["names"][0]
+        down = [t for t in st["targets"] if t["state"] == "down"]
+        self.assertEqual([t["ip"] for t in down], ["127.0.0.11"])
+        self.assertIn("refused", down[0]["reason"])
+
+        self.lb1.start()
+        restarted = time.monotonic()
+        self.assertTrue(h.wait_for(lambda: self.dns.ips() == both, 5.0), self.dns.status())
+        back = time.monotonic() - restarted
+        log("back after %.0f ms (bound %.0f ms)" % (back * 1000, RETURN_BOUND * 1000))
+        self.assertLessEqual(back, RETURN_BOUND + SLACK)
+        self.assertEqual(a_records(self.dns.dns), (0, both))
+
+    def test_all_down_answers_all_in_panic(self):
+        self.lb1.kill()
+        self.lb2.kill()
+        self.assertTrue(h.wait_for(lambda: self.dns.status()["names"][0]["panic"], 5.0))
+        self.assertEqual(self.dns.ips(), ["127.0.0.11", "127.0.0.12"])
+        self.assertIn("PANIC", self.dns.node.log())
+        metrics = h.http_request(self.dns.http, "GET", "/metrics").body.decode()
+        self.assertIn('failover_dns_name_panic{name="www.example.com"} 1', metrics)
+
+
+class DnsResponder(h.LbTestCase):
+    def setUp(self):
+        super().setUp()
+        many = ["10.0.%d.%d" % (i // 200, i % 200 + 1) for i in range(60)]
+        self.dns = DnsNode(self, {NAME: {"targets": ["127.0.0.11", "127.0.0.12", "[::1]:80"]},
+                                  "big.example.com": {"targets": many}})
+
+    def test_answers_over_udp_and_tcp(self):
+        rcode, answers = a_records(self.dns.dns)
+        self.assertEqual((rcode, answers), (0, ["127.0.0.11", "127.0.0.12"]))
+        rcode, _, answers = parse_reply(udp_exchange(self.dns.dns, dns_query(NAME, qtype=28)))
+        self.assertEqual([socket.inet_ntop(socket.AF_INET6, r) for t, r in answers], ["::1"])
+        self.assertEqual(parse_reply(udp_exchange(self.dns.dns, dns_query("no." + NAME)))[0], 3)  # NXDOMAIN
+        self.assertEqual(parse_reply(udp_exchange(self.dns.dns, dns_query("example.org")))[0], 5)  # REFUSED
+        self.assertEqual(len(parse_reply(udp_exchange(self.dns.dns, dns_query(NAME, qtype=6)))[2]), 1)  # SOA
+        # 60 A records do not fit 512 bytes: TC over UDP, everything over TCP.
+        rcode, tc, answers = parse_reply(udp_exchange(self.dns.dns, dns_query("big.example.com")))
+        self.assertTrue(tc)
+        replies = tcp_exchange(self.dns.dns, [dns_query("big.example.com"), dns_query(NAME)])
+        self.assertEqual(len(replies), 2)
+        self.assertEqual(len(parse_reply(replies[0])[2]), 60)
+        self.assertFalse(parse_reply(replies[0])[1])
+        self.assertEqual(len(parse_reply(replies[1])[2]), 2)
+
+    def test_bad_packets_never_crash_it(self):
+        query = dns_query(NAME, qid=7)
+        loop = struct.pack("!HHHHHH", 8, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c" + struct.pack("!HH", 1, 1)
+        long_label = struct.pack("!HHHHHH", 9, 0x0100, 1, 0, 0, 0) + b"\x40" + b"a" * 64 + b"\0\0\1\0\1"
+        garbage = [b"", b"\0", query[:5], query[:-1], loop, long_label, os.urandom(300), b"\xff" * 4000]
+        host, port = h.split_addr(self.dns.dns)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _ in range(50):
+                for g in garbage:
+                    s.sendto(g, (host, port))
+        for pkt in (loop, long_label, query[:-1]):
+            rcode, _, _ = parse_reply(udp_exchange(self.dns.dns, pkt))
+            self.assertEqual(rcode, 1)  # FORMERR
+        with socket.create_connection((host, port), timeout=2) as s:  # a truncated TCP message, then close
+            s.sendall(b"\x00\x40abc")
+        self.assertEqual(a_records(self.dns.dns)[0], 0)
+        self.assertTrue(self.dns.node.alive())
+
+    def test_bad_httpdns_queries_get_400_with_a_message(self):
+        for q in ["", "host=", "host=a..b", "host=%zz", "host=a&host=b", "host=" + ",".join("h%d.com" % i for i in range(40))]:
+            r = self.dns.httpdns(q)
+            self.assertEqual(r.status, 400, q)
+            self.assertIn("error", json.loads(r.body))
+        r = self.dns.httpdns("host=nope.example.org")
+        self.assertEqual(r.status, 404)
+        self.assertIn("unknown host", json.loads(r.body)["error"])
+        r = self.dns.httpdns("host=%s,nope.example.org" % NAME)
+        body = json.loads(r.body)
+        self.assertEqual(body[NAME], {"ips": ["127.0.0.11", "127.0.0.12"], "ipsv6": ["::1"], "ttl": 5})
+        self.assertEqual(body["nope.example.org"], {"error": "unknown host"})
+
+
+class SignedHttpdns(h.LbTestCase):
+    def test_signed_requests_are_checked(self):
+        import hashlib
+        import hmac
+        dns = DnsNode(self, {NAME: {"targets": ["127.0.0.11"]}}, secret="s3cret", dns_listen="")
+        self.assertEqual(dns.httpdns("host=" + NAME).status, 403)
+        t = str(int(time.time()) + 60)
+        s = hmac.new(b"s3cret", (NAME + t).encode(), hashlib.sha256).hexdigest()
+        self.assertEqual(dns.httpdns("host=%s&t=%s&s=%s" % (NAME, t, s)).status, 200)
+        self.assertEqual(dns.httpdns("host=%s&t=%s&s=%s" % (NAME, t, "0" * 64)).status, 403)
+        old = str(int(time.time()) - 1)
+        s_old = hmac.new(b"s3cret", (NAME + old).encode(), hashlib.sha256).hexdigest()
+        r = dns.httpdns("host=%s&t=%s&s=%s" % (NAME, old, s_old))
+        self.assertEqual(r.status, 403)
+        self.assertIn("expired", json.loads(r.body)["error"])
+
+
+class DnsConfigErrors(h.LbTestCase):
+    def test_bad_config_exits_2_with_file_and_line(self):
+        d = h.tempdir()
+        path = os.path.join(d, "dns.yaml")
+        with open(path, "w") as f:
+            f.write("dns:\n  domains:\n    www.example.com:\n      targets: [not-an-ip]\n")
+        r = subprocess.run([h.BINARY, "dns", "--config", path], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ":4:", r.stderr.decode())
+
+
+if __name__ == "__main__":
+    h.main()
