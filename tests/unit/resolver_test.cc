@@ -1,0 +1,290 @@
+#include "client/resolver.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/hmac.h"
+#include "net/http_server.h"
+
+namespace failover::client {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using Ips = std::vector<std::string>;
+
+unsigned short free_port() {
+  asio::io_context io;
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+std::string dead_server() { return "127.0.0.1:" + std::to_string(free_port()); }
+
+// An HTTPDNS stand-in: records every request, answers with `reply`.
+class FakeHttpdns {
+ public:
+  explicit FakeHttpdns(asio::io_context& io) : port_(free_port()) {
+    net::serve_http(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_),
+                    [this](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+                      seen.push_back(req);
+                      co_return reply(req);
+                    });
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void answer(std::string body) {
+    reply = [body](const net::HttpRequest&) { return net::HttpResponse::json(200, body); };
+  }
+
+  std::vector<net::HttpRequest> seen;
+  std::function<net::HttpResponse(const net::HttpRequest&)> reply = [](const net::HttpRequest&) {
+    return net::HttpResponse::json(200, R"({"www.example.com":{"ips":["127.0.0.11","127.0.0.12"],"ttl":60}})");
+  };
+
+ private:
+  unsigned short port_;
+};
+
+class ResolverTest : public ::testing::Test {
+ protected:
+  template <class T>
+  T run(asio::awaitable<T> a) {
+    std::optional<T> out;
+    io_.restart();
+    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
+      EXPECT_FALSE(e) << "the coroutine threw";
+      out = std::move(v);
+      io_.stop();
+    });
+    io_.run();
+    EXPECT_TRUE(out.has_value());
+    return std::move(out).value_or(T{});
+  }
+  void run(asio::awaitable<void> a) {
+    io_.restart();
+    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr) { io_.stop(); });
+    io_.run();
+  }
+
+  ResolverOptions options(std::vector<std::string> servers) {
+    ResolverOptions o;
+    o.httpdns = std::move(servers);
+    o.request_timeout = 500ms;
+    o.connect_timeout = 500ms;
+    o.system_timeout = 1s;
+    o.seed = 1;
+    o.clock = &clock_;
+    return o;
+  }
+
+  std::string temp_file(const std::string& name) {
+    const auto dir = std::filesystem::temp_directory_path() / ("resolver-coord-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    dirs_.push_back(dir);
+    return (dir / name).string();
+  }
+  void TearDown() override {
+    for (const auto& d : dirs_) std::filesystem::remove_all(d);
+  }
+
+  core::ManualClock clock_;
+  asio::io_context io_;
+  FakeHttpdns httpdns_{io_};
+  std::vector<std::filesystem::path> dirs_;
+};
+
+TEST_F(ResolverTest, FailsOverToTheNextServerAndRemembersIt) {
+  const auto dead = dead_server();
+  Resolver resolver(io_.get_executor(), options({dead, httpdns_.address()}));
+  const auto r = run(resolver.resolve("WWW.example.com"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.host, "www.example.com");
+  EXPECT_EQ(r.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+  EXPECT_EQ(r.ttl, 60s);
+  EXPECT_EQ(r.source, Source::kHttpdns);
+  EXPECT_EQ(r.server, httpdns_.address());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find(dead), std::string::npos);
+  EXPECT_EQ(resolver.current_server(), httpdns_.address());
+  ASSERT_EQ(httpdns_.seen.size(), 1u);
+  EXPECT_EQ(httpdns_.seen[0].target, "/d?host=www.example.com");
+
+  // Another name: the server that worked is asked first, the dead one not at all.
+  httpdns_.answer(R"({"api.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
+  const auto other = run(resolver.resolve("api.example.com"));
+  ASSERT_TRUE(other.ok()) << other.error;
+  EXPECT_TRUE(other.failures.empty());
+}
+
+TEST_F(ResolverTest, CachedAnswerAsksNoServerWithinItsTtl) {
+  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
+  clock_.advance(59s);
+  const auto r = run(resolver.resolve("www.example.com"));
+  EXPECT_EQ(r.source, Source::kCache);
+  EXPECT_FALSE(r.stale);
+  EXPECT_EQ(r.ttl, 1s);
+  EXPECT_EQ(httpdns_.seen.size(), 1u);
+}
+
+TEST_F(ResolverTest, StaleAnswerIsServedWhileOneBackgroundRefreshRuns) {
+  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
+  clock_.advance(61s);
+  const auto stale = run(resolver.resolve("www.example.com"));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_TRUE(stale.stale);
+  EXPECT_EQ(stale.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+  const auto again = run(resolver.resolve("www.example.com"));  // before the refresh ended
+  EXPECT_TRUE(again.stale);
+  run(resolver.settle(2s));
+  EXPECT_EQ(httpdns_.seen.size(), 2u);  // one refresh for both
+  const auto fresh = run(resolver.resolve("www.example.com"));
+  EXPECT_FALSE(fresh.stale);
+  EXPECT_EQ(fresh.source, Source::kCache);
+  EXPECT_EQ(fresh.ips, Ips{"127.0.0.13"});
+}
+
+TEST_F(ResolverTest, SignsEveryRequestWhenASecretIsSet) {
+  auto o = options({httpdns_.address()});
+  o.secret = "s3cret";
+  o.signature_ttl = 120s;
+  Resolver resolver(io_.get_executor(), o);
+  const auto before = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
+  ASSERT_EQ(httpdns_.seen.size(), 1u);
+  const std::string q = httpdns_.seen[0].query;
+  const auto t_at = q.find("&t="), s_at = q.find("&s=");
+  ASSERT_NE(t_at, std::string::npos) << q;
+  ASSERT_NE(s_at, std::string::npos) << q;
+  EXPECT_EQ(q.substr(0, t_at), "host=www.example.com");
+  const std::string t = q.substr(t_at + 3, s_at - t_at - 3);
+  EXPECT_GE(std::stoll(t), before + 120);
+  EXPECT_LE(std::stoll(t), before + 122);
+  EXPECT_EQ(q.substr(s_at + 3), net::hmac_sha256_hex("s3cret", "www.example.com" + t));
+}
+
+TEST_F(ResolverTest, EmptyAnswerCountsAsAFailedServer) {
+  FakeHttpdns empty(io_);
+  empty.answer(R"({"www.example.com":{"ips":[],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({empty.address(), httpdns_.address()}));
+  const auto r = run(resolver.resolve("www.example.com"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.server, httpdns_.address());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_NE(r.failures[0].find("empty"), std::string::npos) << r.failures[0];
+  EXPECT_EQ(resolver.current_server(), httpdns_.address());
+}
+
+TEST_F(ResolverTest, FallsBackToTheSystemResolverOnlyWhenNoServerAnswers) {
+  httpdns_.answer(R"({"localhost":{"ips":[],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({dead_server(), httpdns_.address()}));
+  const auto r = run(resolver.resolve("localhost"));  // /etc/hosts
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.source, Source::kSystem);
+  EXPECT_EQ(r.failures.size(), 2u);
+  EXPECT_NE(std::find(r.ips.begin(), r.ips.end(), "127.0.0.1"), r.ips.end());
+  // Never cached: the next lookup asks HTTPDNS again.
+  run(resolver.resolve("localhost"));
+  EXPECT_EQ(httpdns_.seen.size(), 2u);
+}
+
+TEST_F(ResolverTest, PersistedAnswerSurvivesARestartWithEveryServerDown) {
+  const auto file = temp_file("cache.json");
+  auto o = options({httpdns_.address()});
+  o.cache_file = file;
+  {
+    Resolver first(io_.get_executor(), o);
+    ASSERT_TRUE(run(first.resolve("www.example.com")).ok());
+  }
+  ASSERT_TRUE(std::filesystem::exists(file));
+  o.httpdns = {dead_server()};
+  Resolver second(io_.get_executor(), o);
+  EXPECT_EQ(second.cache_file_error(), "");
+  const auto r = run(second.resolve("www.example.com"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.source, Source::kPersisted);
+  EXPECT_FALSE(r.stale);
+  EXPECT_EQ(r.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+}
+
+TEST_F(ResolverTest, UnreadableCacheFileStartsCold) {
+  const auto file = temp_file("bad.json");
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs("{half", f);
+  std::fclose(f);
+  auto o = options({httpdns_.address()});
+  o.cache_file = file;
+  Resolver resolver(io_.get_executor(), o);
+  EXPECT_NE(resolver.cache_file_error(), "");
+  EXPECT_EQ(run(resolver.resolve("www.example.com")).source, Source::kHttpdns);
+}
+
+TEST_F(ResolverTest, ConnectTriesAnotherIpWhenOneRefuses) {
+  tcp::acceptor live(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = live.local_endpoint().port();
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
+  int retried = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    auto o = options({httpdns_.address()});
+    o.seed = seed;
+    Resolver resolver(io_.get_executor(), o);
+    auto c = run(resolver.connect("www.example.com", port));
+    ASSERT_TRUE(c.ok()) << c.error;
+    EXPECT_EQ(c.ip, "127.0.0.1");
+    if (!c.failed.empty()) {
+      ++retried;
+      EXPECT_EQ(c.failed[0].ip, "127.0.0.2");
+    }
+  }
+  EXPECT_GT(retried, 0);  // some seeds picked the dead IP first
+}
+
+TEST_F(ResolverTest, ConnectStopsAtMaxRetries) {
+  const auto port = free_port();
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.3","127.0.0.4"],"ttl":60}})");
+  auto o = options({httpdns_.address()});
+  o.max_retries = 1;
+  Resolver resolver(io_.get_executor(), o);
+  auto c = run(resolver.connect("www.example.com", port));
+  EXPECT_FALSE(c.ok());
+  EXPECT_TRUE(c.resolved());
+  EXPECT_EQ(c.failed.size(), 2u);
+  EXPECT_NE(c.failed[0].ip, c.failed[1].ip);
+  // What a caller already tried counts against the same budget.
+  c = run(resolver.connect("www.example.com", port, {"127.0.0.2"}));
+  EXPECT_EQ(c.failed.size(), 1u);
+}
+
+TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {
+  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  const auto r = run(resolver.resolve("[::1]"));
+  EXPECT_EQ(r.source, Source::kLiteral);
+  EXPECT_EQ(r.ipsv6, Ips{"::1"});
+  EXPECT_FALSE(run(resolver.resolve("bad host")).ok());
+  EXPECT_TRUE(httpdns_.seen.empty());
+}
+
+TEST_F(ResolverTest, RefusesOptionsThatCannotWork) {
+  EXPECT_THROW(Resolver(io_.get_executor(), options({})), std::invalid_argument);
+  EXPECT_THROW(Resolver(io_.get_executor(), options({"nonsense"})), std::invalid_argument);
+  auto o = options({httpdns_.address()});
+  o.dns_servers = {"not-an-ip"};
+  EXPECT_THROW(Resolver(io_.get_executor(), o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace failover::client
