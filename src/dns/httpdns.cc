@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "net/hmac.h"
-#include "net/http_server.h"
+#include "net/json_quote.h"
 #include "net/url.h"
 
 namespace failover::dns {

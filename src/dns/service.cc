@@ -20,6 +20,7 @@
 #include "dns/status.h"
 #include "dns/tcp_server.h"
 #include "dns/udp_server.h"
+#include "health/probe.h"
 #include "net/endpoint.h"
 #include "net/http_server.h"
 

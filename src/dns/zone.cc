@@ -4,7 +4,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "net/http_server.h"
+#include "net/json_quote.h"
 
 namespace failover::dns {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "core/clock.h"
 #include "dns/config.h"
-#include "health/probe.h"
+#include "health/probe_result.h"
 #include "health/rise_fall.h"
 #include "net/dns_codec.h"
 

@@ -71,19 +71,6 @@ ProbeResult fail(Cause cause, const boost::system::error_code& ec) {
 
 }  // namespace
 
-const char* cause_name(Cause c) {
-  switch (c) {
-    case Cause::kOk: return "ok";
-    case Cause::kRefused: return "refused";
-    case Cause::kTimeout: return "timeout";
-    case Cause::kReset: return "reset";
-    case Cause::kBadStatus: return "bad_status";
-    case Cause::kBadResponse: return "bad_response";
-    case Cause::kError: return "error";
-  }
-  return "error";
-}
-
 asio::awaitable<ProbeResult> probe(tcp::endpoint endpoint, CheckConfig check) {
   const core::Clock& clock = core::SteadyClock::instance();
   const core::TimePoint start = clock.now();

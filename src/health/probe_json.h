@@ -4,7 +4,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/clock.h"
-#include "health/probe.h"
+#include "health/probe_result.h"
 
 namespace failover::health {
 

@@ -39,10 +39,6 @@ HttpResponse HttpResponse::error(int status, std::string_view message) {
   return json(status, "{\"error\":" + json_quote(message) + "}\n");
 }
 
-std::string json_quote(std::string_view s) {
-  return boost::json::serialize(boost::json::string(s));
-}
-
 namespace {
 
 struct Shared {

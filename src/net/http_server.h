@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/json_quote.h"
+
 namespace failover::net {
 
 struct HttpRequest {
@@ -52,8 +54,5 @@ struct HttpServerLimits {
 // until `io` stops. Throws boost::system::system_error if it cannot bind.
 void serve_http(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
                 HttpHandler handler, HttpServerLimits limits = {});
-
-// JSON string literal of `s` (quotes included), for hand-built JSON.
-std::string json_quote(std::string_view s);
 
 }  // namespace failover::net
