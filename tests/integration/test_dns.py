@@ -237,6 +237,31 @@ class DnsResponder(h.LbTestCase):
         self.assertEqual(body["nope.example.org"], {"error": "unknown host"})
 
 
+class DnsDiscovery(h.LbTestCase):
+    """A name whose targets are a registry service's instances."""
+
+    def test_targets_follow_the_registry_without_reload(self):
+        reg = "127.0.0.1:%d" % h.free_port()
+        self.node("registry", {"registry": {"listen": reg}}, wait_addr=reg)
+        dns = DnsNode(self, {NAME: {"discovery": {"registry": ["http://" + reg], "service": "lbs"}}})
+
+        def put(iid, ip):
+            body = json.dumps({"address": ip, "port": 8080, "ttl_ms": 30000}).encode()
+            r = h.http_request(reg, "PUT", "/v1/services/lbs/instances/" + iid, body=body,
+                               headers={"Content-Type": "application/json"})
+            self.assertIn(r.status, (200, 201), r.body)
+
+        put("lb-1", "127.0.0.11")
+        self.assertTrue(h.wait_for(lambda: dns.ips() == ["127.0.0.11"], 5.0), dns.status())
+        put("lb-2", "127.0.0.12")
+        started = time.monotonic()
+        self.assertTrue(h.wait_for(lambda: dns.ips() == ["127.0.0.11", "127.0.0.12"], 5.0), dns.status())
+        self.assertEqual(a_records(dns.dns)[1], ["127.0.0.11", "127.0.0.12"])
+        log("a new instance was answered %.0f ms after it registered" % ((time.monotonic() - started) * 1000))
+        self.assertEqual(h.http_request(reg, "DELETE", "/v1/services/lbs/instances/lb-1").status, 200)
+        self.assertTrue(h.wait_for(lambda: dns.ips() == ["127.0.0.12"], 5.0), dns.status())
+
+
 class SignedHttpdns(h.LbTestCase):
     def test_signed_requests_are_checked(self):
         import hashlib
