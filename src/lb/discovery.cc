@@ -1,15 +1,13 @@
 #include "lb/discovery.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "client/registry_client.h"
+#include "client/service_follower.h"
 #include "core/yaml_util.h"
 #include "lb/control.h"
 
@@ -62,27 +60,18 @@ namespace {
 
 asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, Control& control) {
   std::uint64_t index = 0;
-  std::string index_from;  // the registry whose numbering `index` is in
   std::vector<std::string> last;  // addresses handed to control, to skip no-op updates
   bool first = true;
-  for (;;) {
-    // Indexes are per registry node: after a move, start from 0 there.
-    if (w->client.current() != index_from) index = 0;
-    client::ServiceResult r = co_await w->client.watch(w->config.service, index, kWait);
-    if (w->stopped) co_return;
+  auto on_result = [&](const client::ServiceResult& r) {
     Control::DiscoveryState state{w->client.current(), r.state.index, r.state.protected_mode, r.error};
     if (!r.ok() && r.code != client::Code::kNotFound) {
       state.index = index;
       control.set_discovery_state(w->upstream, state);
       spdlog::warn("upstream {}: discovery of {} failed, keeping {} servers: {}", w->upstream,
                    w->config.service, last.size(), r.error);
-      asio::steady_timer pause(co_await asio::this_coro::executor, kRetryPause);
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (w->stopped) co_return;
-      continue;
+      return;
     }
     index = r.state.index;
-    index_from = w->client.current();
     std::vector<ServerConfig> servers;
     std::vector<std::string> addresses;
     for (const client::ServiceInstance& i : r.state.instances) {
@@ -102,7 +91,9 @@ asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, Control& contr
       last = std::move(addresses);
       first = false;
     }
-  }
+  };
+  co_await client::follow_service(w->client, w->config.service, [w] { return w->stopped; }, on_result,
+                                  {.wait = kWait, .retry_pause = kRetryPause});
 }
 
 }  // namespace
