@@ -324,6 +324,9 @@ asio::awaitable<ConnectResult> Resolver::Impl::connect(std::shared_ptr<Impl> sel
     }
     out.failed.push_back({ip, std::move(why)});
   }
+  const auto source = out.resolution.source;
+  if (!order.empty() && (source == Source::kCache || source == Source::kPersisted))
+    self->cache.mark_stale(out.resolution.host, self->options.clock->now());
   out.error = order.empty() ? "no IP of " + out.resolution.host + " left to try"
                             : "could not connect to " + out.resolution.host + " on any of " +
                                   std::to_string(order.size()) + " IPs tried";

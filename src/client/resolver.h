@@ -118,7 +118,9 @@ class Resolver {
   // in resolver_policy.h), each within connect_timeout, until one accepts or
   // 1 + max_retries were tried. `avoid`: IPs that already failed this
   // request at a higher level (e.g. reset before any response byte); they
-  // are not tried and count against the attempts.
+  // are not tried and count against the attempts. When every IP tried of a
+  // cached answer failed, that answer turns stale at once, so the next call
+  // refreshes it (the servers may have dropped those IPs since).
   boost::asio::awaitable<ConnectResult> connect(std::string host, std::uint16_t port,
                                                 std::vector<std::string> avoid = {});
 

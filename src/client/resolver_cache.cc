@@ -63,6 +63,14 @@ void ResolverCache::fetch_failed(std::string_view host, core::TimePoint now) {
   it->second.retry_at = now + options_.refresh_retry;
 }
 
+void ResolverCache::mark_stale(std::string_view host, core::TimePoint now) {
+  auto it = entries_.find(std::string(host));
+  if (it == entries_.end() || !it->second.cached) return;
+  auto& c = *it->second.cached;
+  if (now < c.fetched + c.answer.ttl) c.fetched = now - c.answer.ttl;  // max_stale counts from now
+  it->second.retry_at = {};
+}
+
 void ResolverCache::load(const std::vector<PersistedEntry>& entries, core::TimePoint now,
                          std::int64_t wall_now_ms) {
   for (const auto& p : entries) {

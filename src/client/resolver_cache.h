@@ -61,6 +61,11 @@ class ResolverCache {
   // now + refresh_retry; a miss stays a miss.
   void fetch_failed(std::string_view host, core::TimePoint now);
 
+  // Every IP of the answer failed to connect: the servers may know better
+  // by now, so a fresh answer turns stale at once (still handed out, and the
+  // next lookup refreshes it). A stale or missing one is left as it is.
+  void mark_stale(std::string_view host, core::TimePoint now);
+
   // Entries of a persisted file, `wall_now_ms` being the system clock now.
   // Those older than ttl + max_stale are dropped; a future timestamp (clock
   // stepped back) counts as age 0. Entries already present are not replaced.

@@ -107,6 +107,8 @@ class FakeHttpdns:
     def kill(self):
         h.reap(self.proc)  # SIGKILL, by PID
 
+    close = kill
+
 
 def answer(ips, ttl=60):
     return {"ips": list(ips), "ttl": ttl}
@@ -240,7 +242,7 @@ class Resolver(h.LbTestCase):
 
     def httpdns(self, answers, secret=""):
         f = FakeHttpdns(answers, secret)
-        self.closers.append(type("K", (), {"close": lambda s: f.kill()})())
+        self.closers.append(f)
         return f
 
     def unbound(self, records):

@@ -117,6 +117,22 @@ TEST(ResolverCache, MissDuringARunningRefreshWaitsForIt) {
   EXPECT_FALSE(look.fetch);  // the running refresh is the fetch
 }
 
+TEST(ResolverCache, MarkedStaleAnswerRefreshesAtOnceAndKeepsItsMaxStale) {
+  core::ManualClock clock;
+  ResolverCache cache(options(10s));
+  cache.stored("a.example", answer({"127.0.0.11"}, 60s), "s", clock.now());
+  clock.advance(5s);
+  cache.mark_stale("a.example", clock.now());  // every IP failed to connect
+  auto look = cache.lookup("a.example", clock.now());
+  EXPECT_EQ(look.freshness, Freshness::kStale);
+  EXPECT_TRUE(look.fetch);
+  cache.fetch_failed("a.example", clock.now());
+  clock.advance(9'999ms);
+  EXPECT_EQ(cache.lookup("a.example", clock.now()).freshness, Freshness::kStale);
+  clock.advance(1ms);
+  EXPECT_EQ(cache.lookup("a.example", clock.now()).freshness, Freshness::kMiss);
+}
+
 TEST(ResolverCache, ZeroTtlIsNeverFresh) {
   core::ManualClock clock;
   ResolverCache cache(options());

@@ -269,6 +269,23 @@ TEST_F(ResolverTest, ConnectStopsAtMaxRetries) {
   EXPECT_EQ(c.failed.size(), 1u);
 }
 
+TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
+  const auto port = free_port();
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2"],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
+  const auto c = run(resolver.connect("www.example.com", port));
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(c.resolution.source, Source::kCache);
+  tcp::acceptor live(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
+  EXPECT_TRUE(run(resolver.resolve("www.example.com")).stale);  // and a refresh started
+  run(resolver.settle(2s));
+  const auto again = run(resolver.connect("www.example.com", live.local_endpoint().port()));
+  ASSERT_TRUE(again.ok()) << again.error;
+  EXPECT_EQ(again.ip, "127.0.0.1");
+}
+
 TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {
   Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
   const auto r = run(resolver.resolve("[::1]"));
