@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with exit code 0; every real one
+    // exits 2, as a bad config does, so scripts need to know one code.
+    return app.exit(e) == 0 ? 0 : core::kExitConfigError;
   }
   if (help->parsed()) {  // "help lb" and the like
     std::cout << app.help();

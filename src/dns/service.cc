@@ -97,10 +97,10 @@ class Control {
   void on_probe(const std::string& name, const Target& target, const health::ProbeResult& r) {
     const Observed o = zone_.observe(name, target.key(), r);
     if (o.change == health::Change::kDown)
-      spdlog::warn("{}: target {} is DOWN: failed checks in a row, last: {}{}", name, target.key(),
+      spdlog::warn("{}: target {} is DOWN: {} failed checks in a row, last: {}{}", name, target.key(), o.streak,
                    health::cause_name(r.cause), r.detail.empty() ? "" : " (" + r.detail + ")");
     else if (o.change == health::Change::kUp)
-      spdlog::info("{}: target {} is UP: passing checks in a row", name, target.key());
+      spdlog::info("{}: target {} is UP: {} passing checks in a row", name, target.key(), o.streak);
     if (o.panic_started)
       spdlog::error("{}: no healthy target; {}", name,
                     zone_.config().panic ? "PANIC: answering all of them" : "answering none (panic: false)");
@@ -156,12 +156,12 @@ class Control {
     auto registry = std::make_shared<client::RegistryClient>(io_.get_executor(), d.discovery->registry,
                                                              d.discovery->token);
     const std::string name = d.name;
-    auto on_result = [this, name, registry](const client::ServiceResult& r) {
+    auto on_result = [this, name, registry, fixed = d.targets](const client::ServiceResult& r) {
       if (!r.ok() && r.code != client::Code::kNotFound) {
         spdlog::warn("{}: registry query failed, keeping the targets: {}", name, r.error);
         return;
       }
-      std::vector<Target> targets;
+      std::vector<Target> targets = fixed;  // the config's own targets stay beside the registry's
       for (const client::ServiceInstance& i : r.state.instances) {
         if (!i.healthy) continue;  // listed under protection: the checks here decide
         if (auto t = parse_target(i.address, static_cast<std::uint16_t>(i.port)); t && i.port > 0 && i.port < 65536)
@@ -226,14 +226,10 @@ int run(const DnsRunOptions& options) {
     if (req.path == "/d") co_return control.httpdns(req);
     if (req.path == "/status") co_return HttpResponse::json(200, control.status());
     if (req.path == "/metrics") {
-      HttpResponse r = HttpResponse::text(200, control.metrics(udp.get(), tcp_stats));
-      r.content_type = "text/plain; version=0.0.4";
-      co_return r;
+      co_return HttpResponse::metrics(control.metrics(udp.get(), tcp_stats));
     }
     if (req.path == "/") {
-      HttpResponse r = HttpResponse::text(200, std::string(kDashboard));
-      r.content_type = "text/html; charset=utf-8";
-      co_return r;
+      co_return HttpResponse::html(std::string(kDashboard));
     }
     co_return HttpResponse::error(404, "no such path (try /d?host=NAME, /status, /metrics)");
   };

@@ -169,6 +169,7 @@ Observed Zone::observe(const std::string& name, const std::string& target_key, c
   o.change = t->rise_fall.observe(r.ok);
   if (o.change == health::Change::kUp || o.change == health::Change::kDown) {
     t->state_since = now;
+    o.streak = o.change == health::Change::kUp ? t->rise_fall.rise() : t->rise_fall.fall();
     std::tie(o.panic_started, o.panic_ended) = update_panic(*n);
     o.answer_changed = true;
     ++serial_;

@@ -89,6 +89,7 @@ struct NameHealth {
 struct Observed {
   bool answer_changed = false;
   health::Change change = health::Change::kNone;
+  int streak = 0;  // on kUp/kDown: the results in a row that made it (rise or fall)
   bool panic_started = false, panic_ended = false;
 };
 

@@ -82,14 +82,10 @@ void serve_admin(asio::io_context& control_io, const asio::ip::tcp::endpoint& ad
     if (req.method == "GET" || req.method == "HEAD") {
       if (req.path == "/status") co_return HttpResponse::json(200, control.status_json());
       if (req.path == "/metrics") {
-        HttpResponse r = HttpResponse::text(200, global_metrics(shared) + control.metrics_text());
-        r.content_type = "text/plain; version=0.0.4";
-        co_return r;
+        co_return HttpResponse::metrics(global_metrics(shared) + control.metrics_text());
       }
       if (req.path == "/") {
-        HttpResponse r = HttpResponse::text(200, std::string(kDashboard));
-        r.content_type = "text/html; charset=utf-8";
-        co_return r;
+        co_return HttpResponse::html(std::string(kDashboard));
       }
       co_return HttpResponse::error(404, "not found: " + req.path);
     }

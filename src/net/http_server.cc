@@ -35,6 +35,12 @@ HttpResponse HttpResponse::json(int status, std::string body) {
 HttpResponse HttpResponse::text(int status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", std::move(body), {}};
 }
+HttpResponse HttpResponse::metrics(std::string body) {
+  return HttpResponse{200, "text/plain; version=0.0.4", std::move(body), {}};
+}
+HttpResponse HttpResponse::html(std::string body) {
+  return HttpResponse{200, "text/html; charset=utf-8", std::move(body), {}};
+}
 HttpResponse HttpResponse::error(int status, std::string_view message) {
   return json(status, "{\"error\":" + json_quote(message) + "}\n");
 }

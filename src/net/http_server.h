@@ -38,6 +38,10 @@ struct HttpResponse {
   static HttpResponse text(int status, std::string body);
   // {"error":"message"} with the given status.
   static HttpResponse error(int status, std::string_view message);
+  // 200, Prometheus text exposition format (every role's /metrics).
+  static HttpResponse metrics(std::string body);
+  // 200, an HTML page (every role's dashboard at /).
+  static HttpResponse html(std::string body);
 };
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;

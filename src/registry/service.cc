@@ -88,14 +88,10 @@ int run(const RegistryRunOptions& options) {
     if (req.method == "GET" && req.path == "/status")
       co_return HttpResponse::json(200, status_json(registry, api, *backend, config, replication.get()));
     if (req.method == "GET" && req.path == "/metrics") {
-      HttpResponse r = HttpResponse::text(200, metrics_text(registry, api, replication.get()));
-      r.content_type = "text/plain; version=0.0.4";
-      co_return r;
+      co_return HttpResponse::metrics(metrics_text(registry, api, replication.get()));
     }
     if (req.method == "GET" && req.path == "/") {
-      HttpResponse r = HttpResponse::text(200, std::string(kDashboard));
-      r.content_type = "text/html; charset=utf-8";
-      co_return r;
+      co_return HttpResponse::html(std::string(kDashboard));
     }
     co_return co_await api.handle(std::move(req));
   };
