@@ -81,6 +81,8 @@ DnsConfig parse_dns(const YamlValue& v) {
     if (*field == "" && std::string_view(key) == "dns_listen") continue;  // HTTPDNS only
     if (std::string problem = core::address_problem(*field); !problem.empty())
       a.fail("bad address \"" + *field + "\": " + problem);
+    if (std::string_view(key) == "dns_listen" && !parse_target(*field))
+      a.fail("must be an IP address and port (\"127.0.0.1:53\", \"[::1]:53\"), not a name");
   }
   c.ttl = ttl_seconds(m, c.ttl);
   c.threads = m.int_or("threads", 0, 0, 256);

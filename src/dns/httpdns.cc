@@ -56,6 +56,7 @@ HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts) 
       if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || t < 0)
         return {"t must be the expiry time in unix seconds", {}};
       r.query.t = t;
+      r.query.t_text = *value;
     } else {
       r.query.s = *value;
     }
@@ -81,17 +82,19 @@ HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts) 
 std::string check_signature(const std::string& secret, const HttpdnsQuery& q, long long now_unix) {
   if (!q.t || q.s.empty()) return "this server wants signed requests: add t=EXPIRY&s=HMAC-SHA256(secret, host + t)";
   if (*q.t < now_unix) return "the signature expired (t is in the past)";
+  if (*q.t > now_unix + kMaxSignatureLifetime) return "t is too far in the future (at most a day from now)";
   std::string s = q.s;
   for (char& c : s)
     if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  const std::string expected = net::hmac_sha256_hex(secret, q.host_param + std::to_string(*q.t));
+  const std::string expected = net::hmac_sha256_hex(secret, q.host_param + q.t_text);
   if (!net::constant_time_equal(s, expected)) return "bad signature";
   return "";
 }
 
 HttpdnsReply httpdns_reply(const ZoneSnapshot& zone, const HttpdnsQuery& q) {
   HttpdnsReply r;
-  r.body = "{";
+  r.body.reserve(64 * q.hosts.size() + 2);
+  r.body.push_back('{');
   bool any_known = false;
   for (const std::string& host : q.hosts) {
     if (r.body.size() > 1) r.body += ',';

@@ -16,6 +16,7 @@ struct HttpdnsQuery {
   std::string host_param;          // the host parameter decoded, as signed: "a,b"
   std::vector<std::string> hosts;  // lower case, without a final dot, no duplicates
   std::optional<long long> t;      // signature expiry, unix seconds
+  std::string t_text;              // t as sent: what was signed
   std::string s;                   // signature, hex
 };
 
@@ -31,9 +32,14 @@ struct HttpdnsParse {
 // as SDKs add their own (ip, query, ...).
 HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts);
 
+// A signed URL is good for at most this long: otherwise one leaked URL
+// would work forever, and `host + t` could be re-split ("lb1"+"T" is also
+// "lb"+"1T") into a valid signature for another host far in the future.
+inline constexpr long long kMaxSignatureLifetime = 86'400;  // seconds
+
 // "" when `q` carries a valid signature for `secret` at `now_unix`:
-// s = HEX(HMAC-SHA256(secret, host_param + t)) and t >= now. Otherwise what
-// is wrong ("missing t or s", "expired", "bad signature").
+// s = HEX(HMAC-SHA256(secret, host_param + t)) with t as sent, and
+// now <= t <= now + kMaxSignatureLifetime. Otherwise what is wrong.
 std::string check_signature(const std::string& secret, const HttpdnsQuery& q, long long now_unix);
 
 struct HttpdnsReply {

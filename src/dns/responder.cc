@@ -43,7 +43,9 @@ Response respond(const ZoneSnapshot& zone, std::span<const std::uint8_t> packet,
     return r;
   }
   const std::size_t limit =
-      transport == Transport::kTcp ? wire::kMaxTcp : wire::udp_reply_limit(parsed.query.edns);
+      // Never more over UDP than we advertise: larger replies fragment, and
+      // a server that sends 4 KiB to a forged 40-byte query is an amplifier.
+      transport == Transport::kTcp ? wire::kMaxTcp : wire::udp_reply_limit(parsed.query.edns, wire::kOurUdpPayload);
   r.send = true;
   wire::Answer answer;
   thread_local std::vector<wire::Record> scratch;
@@ -62,8 +64,8 @@ Response respond(const ZoneSnapshot& zone, std::span<const std::uint8_t> packet,
       answer.rcode = Rcode::kRefused;
       answer.authoritative = false;
     } else if (n->name.size() + 2 != lower.wire().size()) {  // below the name, not it
-      answer.rcode = Rcode::kNxDomain;
-      answer.authority = {&n->soa, 1};
+      if (!zone.is_empty_non_terminal(wire_view(lower))) answer.rcode = Rcode::kNxDomain;
+      answer.authority = {&n->soa, 1};  // NXDOMAIN, or NODATA for a name between two of ours
     } else {
       answer = answer_for(*n, q.qtype, rotation, scratch);
     }

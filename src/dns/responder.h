@@ -25,11 +25,13 @@ struct Response {
 //     `rotation`, so that plain DNS clients spread over them too), SOA and
 //     NS its own records, ANY both address types (RFC 8482: a subset is
 //     enough), any other type NODATA with the SOA (RFC 2308);
-//   - a name below a configured one: NXDOMAIN with that name's SOA;
+//   - a name below a configured one: NXDOMAIN with that name's SOA (NODATA
+//     when another configured name lies below it);
 //   - any other name, another class than IN, or a zone transfer: REFUSED;
 //   - a malformed query: FORMERR, NOTIMP or BADVERS as parse_query says.
 // Over UDP the reply fits the client's EDNS payload size (512 without
-// EDNS), with TC set when an answer record was left out.
+// EDNS), at most the kOurUdpPayload we advertise, with TC set when an answer
+// record was left out.
 Response respond(const ZoneSnapshot& zone, std::span<const std::uint8_t> packet, Transport transport,
                  unsigned rotation, std::vector<std::uint8_t>& out);
 

@@ -101,11 +101,15 @@ class Control {
                    health::cause_name(r.cause), r.detail.empty() ? "" : " (" + r.detail + ")");
     else if (o.change == health::Change::kUp)
       spdlog::info("{}: target {} is UP: {} passing checks in a row", name, target.key(), o.streak);
-    if (o.panic_started)
+    log_all_down(name, o);
+    if (o.answer_changed) publish();
+  }
+
+  void log_all_down(const std::string& name, const Observed& o) {
+    if (o.all_down_started)
       spdlog::error("{}: no healthy target; {}", name,
                     zone_.config().panic ? "PANIC: answering all of them" : "answering none (panic: false)");
-    if (o.panic_ended) spdlog::info("{}: a target is healthy again; panic over", name);
-    if (o.answer_changed) publish();
+    if (o.all_down_ended) spdlog::info("{}: a target is healthy again; panic over", name);
   }
 
   // Starts a probe loop for each target without one; stops those of targets gone.
@@ -163,21 +167,37 @@ class Control {
       }
       std::vector<Target> targets = fixed;  // the config's own targets stay beside the registry's
       for (const client::ServiceInstance& i : r.state.instances) {
-        if (!i.healthy) continue;  // listed under protection: the checks here decide
+        // Unhealthy instances are listed only under the registry's
+        // protection: then the checks here decide, as in the LB.
+        if (!i.healthy && !r.state.protected_mode) continue;
+        if (targets.size() == kMaxTargetsPerName) {
+          spdlog::warn("{}: more than {} targets; the rest of the registry's are left out", name, kMaxTargetsPerName);
+          break;
+        }
         if (auto t = parse_target(i.address, static_cast<std::uint16_t>(i.port)); t && i.port > 0 && i.port < 65536)
           targets.push_back(std::move(*t));
         else
           spdlog::warn("{}: instance {} has an address that is not an IP: {}", name, i.id, i.address);
       }
-      if (zone_.set_targets(name, std::move(targets))) {
-        spdlog::info("{}: {} targets from the registry (index {})", name, r.state.instances.size(), r.state.index);
-        for (const NameHealth& n : zone_.names())
-          if (n.config.name == name) sync_probes(n);
-        publish();
-      }
+      const std::size_t count = targets.size();
+      const Observed o = zone_.set_targets(name, std::move(targets));
+      if (!o.answer_changed) return;
+      spdlog::info("{}: {} targets with the registry's (index {}{})", name, count, r.state.index,
+                   r.state.protected_mode ? ", protected" : "");
+      log_all_down(name, o);
+      for (const NameHealth& n : zone_.names())
+        if (n.config.name == name) sync_probes(n);
+      publish();
     };
     asio::co_spawn(io_, client::follow_service(*registry, d.discovery->service, [] { return false; }, on_result),
-                   [registry](std::exception_ptr) {});
+                   [registry, name](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("{}: stopped following the registry: {}", name, ex.what());
+                     }
+                   });
   }
 
   asio::io_context& io_;

@@ -47,7 +47,10 @@ std::string status_json(const Zone& zone, const ZoneSnapshot& published, core::T
   for (const NameHealth& n : zone.names()) {
     json::array targets;
     for (const TargetHealth& t : n.targets) targets.push_back(target_json(t, n.config.check, now));
-    json::object o{{"name", n.config.name}, {"panic", n.panic}, {"targets", std::move(targets)}};
+    json::object o{{"name", n.config.name},
+                   {"panic", n.all_down && zone.config().panic},
+                   {"all_down", n.all_down},
+                   {"targets", std::move(targets)}};
     if (const NameAnswer* a = published.find_text(n.config.name)) {
       o["ttl"] = a->ttl;
       o["answer"] = json::object{{"ips", strings(a->ips)}, {"ipsv6", strings(a->ipsv6)}};
@@ -102,7 +105,13 @@ std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>&
   out << "# HELP failover_dns_name_panic 1 while no target of the name is healthy and all are answered.\n"
          "# TYPE failover_dns_name_panic gauge\n";
   for (const NameHealth& n : zone.names())
-    out << "failover_dns_name_panic{name=\"" << core::prometheus_label(n.config.name) << "\"} " << (n.panic ? 1 : 0) << '\n';
+    out << "failover_dns_name_panic{name=\"" << core::prometheus_label(n.config.name) << "\"} "
+        << (n.all_down && zone.config().panic ? 1 : 0) << '\n';
+  out << "# HELP failover_dns_name_all_down 1 while no target of the name is healthy (panic or not).\n"
+         "# TYPE failover_dns_name_all_down gauge\n";
+  for (const NameHealth& n : zone.names())
+    out << "failover_dns_name_all_down{name=\"" << core::prometheus_label(n.config.name) << "\"} "
+        << (n.all_down ? 1 : 0) << '\n';
   return out.str();
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <spdlog/spdlog.h>
@@ -48,7 +49,9 @@ asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<Shared> shared
     // A message is at most 2 + 65535 bytes, so the buffer stays bounded.
     if (buffer.size() < used + 4096) buffer.resize(std::min<std::size_t>(used + 4096, 2 + 65535 + 4096));
     if (used == buffer.size()) co_return;  // cannot happen with the cap above; stay safe
-    stream.expires_after(shared->limits.idle_timeout);
+    // One deadline per message, set when it starts: a client that trickles
+    // a byte at a time cannot hold its connection past it.
+    if (used == 0) stream.expires_after(shared->limits.idle_timeout);
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buffer.data() + used, buffer.size() - used), kTuple);
     if (ec) co_return;  // closed, reset or idle too long
     used += n;

@@ -47,6 +47,10 @@ int bind_socket(const std::string& address, bool reuse_port) {
   if (fd < 0) fail("socket");
   const int one = 1;
   if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // A burst must not overflow the queue before the thread drains it; the
+  // kernel caps this at net.core.rmem_max.
+  const int rcvbuf = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   timeval tv{0, kStopCheckMicros};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -64,9 +68,14 @@ UdpServer::UdpServer(const std::string& address, int threads, const SnapshotCell
   // SO_REUSEPORT would let a second process share the port silently and
   // take half the queries; a plain bind first proves the port is free.
   ::close(bind_socket(address, false));
-  for (int i = 0; i < threads; ++i) {
-    fds_.push_back(bind_socket(address, true));
-    stats_.push_back(std::make_unique<QueryStats>());
+  try {
+    for (int i = 0; i < threads; ++i) {
+      fds_.push_back(bind_socket(address, true));
+      stats_.push_back(std::make_unique<QueryStats>());
+    }
+  } catch (...) {
+    for (int fd : fds_) ::close(fd);  // no destructor runs for a constructor that throws
+    throw;
   }
 }
 

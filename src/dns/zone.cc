@@ -39,7 +39,7 @@ NameAnswer build_answer(const NameHealth& n, const DnsConfig& config, std::uint3
   NameAnswer a;
   a.name = n.config.name;
   a.ttl = n.config.ttl ? n.config.ttl : config.ttl;
-  a.panic = n.panic;
+  a.panic = n.all_down && config.panic;
   const wire::Name owner = name_or_root(a.name);
   for (const Target* t : answered_targets(n, config.panic)) {
     std::vector<std::string>& ips = t->v6 ? a.ipsv6 : a.ips;
@@ -99,6 +99,13 @@ const NameAnswer* ZoneSnapshot::find_enclosing(std::string_view wire_lower) cons
   return nullptr;
 }
 
+bool ZoneSnapshot::is_empty_non_terminal(std::string_view wire_lower) const {
+  if (empty_non_terminals.empty()) return false;
+  thread_local std::string key;
+  key.assign(wire_lower);
+  return empty_non_terminals.contains(key);
+}
+
 const NameAnswer* ZoneSnapshot::find_text(std::string_view name) const {
   std::optional<wire::Name> n = wire::Name::from_text(name);
   if (!n || n->is_root()) return nullptr;
@@ -149,11 +156,12 @@ NameHealth* Zone::find(const std::string& name) {
   return nullptr;
 }
 
-std::pair<bool, bool> Zone::update_panic(NameHealth& n) {
-  const bool before = n.panic;
-  n.panic = !n.targets.empty() &&
-            std::none_of(n.targets.begin(), n.targets.end(), [](const TargetHealth& t) { return t.up(); });
-  return {!before && n.panic, before && !n.panic};
+void Zone::update_all_down(NameHealth& n, Observed& o) {
+  const bool before = n.all_down;
+  n.all_down = !n.targets.empty() &&
+               std::none_of(n.targets.begin(), n.targets.end(), [](const TargetHealth& t) { return t.up(); });
+  o.all_down_started = !before && n.all_down;
+  o.all_down_ended = before && !n.all_down;
 }
 
 Observed Zone::observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r) {
@@ -170,32 +178,36 @@ Observed Zone::observe(const std::string& name, const std::string& target_key, c
   if (o.change == health::Change::kUp || o.change == health::Change::kDown) {
     t->state_since = now;
     o.streak = o.change == health::Change::kUp ? t->rise_fall.rise() : t->rise_fall.fall();
-    std::tie(o.panic_started, o.panic_ended) = update_panic(*n);
+    update_all_down(*n, o);
     o.answer_changed = true;
     ++serial_;
   }
   return o;
 }
 
-bool Zone::set_targets(const std::string& name, std::vector<Target> targets) {
+Observed Zone::set_targets(const std::string& name, std::vector<Target> targets) {
+  Observed o;
   NameHealth* n = find(name);
-  if (!n) return false;
-  const bool changed = targets.size() != n->targets.size() ||
-                       !std::equal(targets.begin(), targets.end(), n->targets.begin(),
-                                   [](const Target& a, const TargetHealth& b) { return a == b.target; });
+  if (!n) return o;
+  auto by_key = [](const Target& a, const Target& b) { return a.key() < b.key(); };
+  std::sort(targets.begin(), targets.end(), by_key);
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());  // two instances on one address
+  std::vector<Target> before;
+  for (const TargetHealth& t : n->targets) before.push_back(t.target);
+  std::sort(before.begin(), before.end(), by_key);
+  if (targets == before) return o;
   const core::TimePoint now = clock_.now();
   std::vector<TargetHealth> next;
   for (Target& t : targets) {
-    if (std::any_of(next.begin(), next.end(), [&](const TargetHealth& th) { return th.target == t; }))
-      continue;  // two instances on one address
     auto old = std::find_if(n->targets.begin(), n->targets.end(),
                             [&](const TargetHealth& th) { return th.target == t; });
     next.push_back(old != n->targets.end() ? std::move(*old) : new_target(std::move(t), n->config.check, now));
   }
   n->targets = std::move(next);
-  update_panic(*n);
-  if (changed) ++serial_;
-  return changed;
+  update_all_down(*n, o);
+  o.answer_changed = true;
+  ++serial_;
+  return o;
 }
 
 std::shared_ptr<const ZoneSnapshot> Zone::snapshot() const {
@@ -204,6 +216,16 @@ std::shared_ptr<const ZoneSnapshot> Zone::snapshot() const {
   for (const NameHealth& n : names_) {
     NameAnswer a = build_answer(n, config_, serial_);
     s->names.emplace(wire_key(name_or_root(a.name)), std::move(a));
+  }
+  for (const auto& [key, answer] : s->names) {
+    std::string_view up = key;
+    up.remove_prefix(1 + static_cast<unsigned char>(up.front()));
+    // Up from each name to the next configured one; if there is none, the
+    // names above are not ours at all.
+    std::vector<std::string> between;
+    for (; up.size() > 1 && !s->names.contains(std::string(up)); up.remove_prefix(1 + static_cast<unsigned char>(up.front())))
+      between.emplace_back(up);
+    if (up.size() > 1) s->empty_non_terminals.insert(between.begin(), between.end());
   }
   return s;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -26,7 +27,7 @@ namespace failover::dns {
 struct NameAnswer {
   std::string name;                      // "www.example.com"
   std::uint32_t ttl = 0;                 // seconds
-  bool panic = false;                    // no target is healthy; answering all of them
+  bool panic = false;                    // no target is healthy and `panic: true`: answering all of them
   std::vector<std::string> ips, ipsv6;   // the answered addresses, in target order, no duplicates
   // A and AAAA records, the list written twice in a row: the responder turns
   // the answer round by taking n records from a rotating offset, with no copy.
@@ -50,6 +51,12 @@ struct ZoneSnapshot {
   std::uint32_t serial = 0;  // the SOA serial: one more for every change of an answer
   // By the name's lower-case wire form (net::dns::Name::lowered().wire()).
   std::unordered_map<std::string, NameAnswer> names;
+  // Names between two configured ones ("b.x" when "x" and "a.b.x" are
+  // configured): they exist without records of their own, so they get
+  // NODATA, not NXDOMAIN (RFC 8020: NXDOMAIN would deny "a.b.x" too).
+  std::unordered_set<std::string> empty_non_terminals;
+
+  bool is_empty_non_terminal(std::string_view wire_lower) const;
 
   // The name `wire_lower` itself, or nothing.
   const NameAnswer* find(std::string_view wire_lower) const;
@@ -81,16 +88,16 @@ struct TargetHealth {
 
 struct NameHealth {
   DomainConfig config;
-  std::vector<TargetHealth> targets;  // config targets, or the registry's instances
-  bool panic = false;
+  std::vector<TargetHealth> targets;  // config targets, and the registry's instances
+  bool all_down = false;              // it has targets and none is up: panic when allowed
 };
 
-// What one probe result did, for the log.
+// What a probe result or a new target list did, for the log.
 struct Observed {
   bool answer_changed = false;
   health::Change change = health::Change::kNone;
   int streak = 0;  // on kUp/kDown: the results in a row that made it (rise or fall)
-  bool panic_started = false, panic_ended = false;
+  bool all_down_started = false, all_down_ended = false;
 };
 
 class Zone {
@@ -101,10 +108,10 @@ class Zone {
   // Unknown names or targets (removed meanwhile) are ignored.
   Observed observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r);
 
-  // Replaces the targets of `name` (a registry's instances). Targets that
-  // stay keep their health; new ones start up, as a new LB server does.
-  // Returns whether the answer changed.
-  bool set_targets(const std::string& name, std::vector<Target> targets);
+  // Replaces the targets of `name` (a registry's instances); order and
+  // duplicates do not matter. Targets that stay keep their health; new ones
+  // start up, as a new LB server does.
+  Observed set_targets(const std::string& name, std::vector<Target> targets);
 
   // The answers now; a new object each call (the caller publishes it).
   std::shared_ptr<const ZoneSnapshot> snapshot() const;
@@ -115,8 +122,8 @@ class Zone {
 
  private:
   NameHealth* find(const std::string& name);
-  // Recomputes the panic flag; returns {started, ended}.
-  std::pair<bool, bool> update_panic(NameHealth& n);
+  // Recomputes all_down into `o`.
+  void update_all_down(NameHealth& n, Observed& o);
 
   DnsConfig config_;
   const core::Clock& clock_;

@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "dns/httpdns.h"
 #include "dns/responder.h"
+#include "dns/snapshot_cell.h"
 #include "dns/zone.h"
 #include "net/hmac.h"
 
@@ -58,13 +61,14 @@ TEST(DnsZone, AllDownAnswersAllInPanicAndNoneWithout) {
     Observed last;
     for (const char* t : {"127.0.0.11:8080", "127.0.0.12:8080", "[::1]:8080"})
       for (int i = 0; i < 3; ++i) last = z.observe("www.example.com", t, refused());
-    EXPECT_TRUE(last.panic_started);
+    EXPECT_TRUE(last.all_down_started);
+    EXPECT_TRUE(z.names()[0].all_down);
     const NameAnswer& a = *z.snapshot()->find_text("www.example.com");
-    EXPECT_TRUE(a.panic);
+    EXPECT_EQ(a.panic, panic);  // panic means answering all, which panic: false does not
     EXPECT_EQ(a.ips.size(), panic ? 2u : 0u);
     EXPECT_EQ(a.ipsv6.size(), panic ? 1u : 0u);
     z.observe("www.example.com", "127.0.0.12:8080", pass());
-    EXPECT_TRUE(z.observe("www.example.com", "127.0.0.12:8080", pass()).panic_ended);
+    EXPECT_TRUE(z.observe("www.example.com", "127.0.0.12:8080", pass()).all_down_ended);
     EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));
   }
 }
@@ -80,9 +84,23 @@ TEST(DnsZone, RegistryTargetsKeepTheHealthOfThoseThatStay) {
   core::ManualClock clock;
   Zone z(two_lbs(), clock);
   for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
-  EXPECT_TRUE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")}));
+  EXPECT_TRUE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")})
+                  .answer_changed);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.13"));  // .11 still down, .13 new and up
-  EXPECT_FALSE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")}));
+  // The same set in another order, with a duplicate: nothing changed.
+  EXPECT_FALSE(z.set_targets("www.example.com", {*parse_target("127.0.0.13:8080"), *parse_target("127.0.0.11:8080"),
+                                                 *parse_target("127.0.0.13:8080")})
+                   .answer_changed);
+}
+
+TEST(DnsZone, RegistryUpdateThatLeavesOnlyDownTargetsStartsPanic) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  const Observed o = z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080")});
+  EXPECT_TRUE(o.all_down_started);
+  EXPECT_TRUE(z.snapshot()->find_text("www.example.com")->panic);
+  EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11"));
 }
 
 TEST(DnsZone, SerialGrowsWithEveryChangeOfAnAnswer) {
@@ -151,7 +169,7 @@ TEST(DnsResponder, AnswersHealthyTargetsOnlyAndTurnsThem) {
   EXPECT_EQ(m.answers[0].type(), wire::kTypeAAAA);
 }
 
-TEST(DnsResponder, SoaNsNodataNxdomainRefused) {
+TEST(DnsResponder, AnswersSoaAndNsOfItsNames) {
   core::ManualClock clock;
   Zone z(two_lbs(), clock);
   wire::Message m = ask(z, "www.example.com", wire::kTypeSOA);
@@ -159,24 +177,84 @@ TEST(DnsResponder, SoaNsNodataNxdomainRefused) {
   EXPECT_EQ(std::get<wire::Soa>(m.answers[0].data).mname.text(), "ns.www.example.com");
   m = ask(z, "www.example.com", wire::kTypeNS);
   ASSERT_EQ(m.answers.size(), 1u);
-  m = ask(z, "www.example.com", 16 /* TXT */);  // NODATA: no error, SOA in authority
+  m = ask(z, "www.example.com", wire::kTypeANY);
+  EXPECT_EQ(m.answers.size(), 3u);  // A and AAAA
+}
+
+TEST(DnsResponder, OtherTypesGetNodataWithTheSoa) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  const wire::Message m = ask(z, "www.example.com", 16 /* TXT */);
   EXPECT_EQ(m.header.rcode, 0);
   EXPECT_TRUE(m.answers.empty());
   ASSERT_EQ(m.authority.size(), 1u);
   EXPECT_EQ(m.authority[0].type(), wire::kTypeSOA);
-  m = ask(z, "x.www.example.com", wire::kTypeA);
-  EXPECT_EQ(m.header.rcode, 3);  // NXDOMAIN below our name
+}
+
+TEST(DnsResponder, NamesBelowOursDoNotExist) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  const wire::Message m = ask(z, "x.www.example.com", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 3);
   EXPECT_TRUE(m.header.aa);
-  EXPECT_EQ(m.authority.size(), 1u);
-  m = ask(z, "example.com", wire::kTypeA);
-  EXPECT_EQ(m.header.rcode, 5);  // not ours: REFUSED
+  EXPECT_EQ(m.authority.size(), 1u);  // the SOA, for negative caching
+}
+
+TEST(DnsResponder, ANameBetweenTwoOfOursExistsWithoutRecords) {
+  core::ManualClock clock;
+  DnsConfig c = two_lbs();
+  DomainConfig deep;
+  deep.name = "a.b.www.example.com";
+  deep.targets = {*parse_target("10.0.0.1")};
+  c.domains.push_back(deep);
+  Zone z(c, clock);
+  wire::Message m = ask(z, "b.www.example.com", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 0);  // NODATA (RFC 8020): NXDOMAIN would deny a.b.www too
+  EXPECT_TRUE(m.answers.empty());
+  EXPECT_EQ(ask(z, "c.www.example.com", wire::kTypeA).header.rcode, 3);
+  EXPECT_EQ(ask(z, "a.b.www.example.com", wire::kTypeA).answers.size(), 1u);
+}
+
+TEST(DnsResponder, RefusesNamesClassesAndTransfersNotOurs) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  wire::Message m = ask(z, "example.com", wire::kTypeA);
+  EXPECT_EQ(m.header.rcode, 5);
   EXPECT_FALSE(m.header.aa);
-  m = ask(z, "www.example.com", wire::kTypeA, 0, wire::kClassCH);
-  EXPECT_EQ(m.header.rcode, 5);
-  m = ask(z, "www.example.com", wire::kTypeAXFR);
-  EXPECT_EQ(m.header.rcode, 5);
-  m = ask(z, "www.example.com", wire::kTypeANY);
-  EXPECT_EQ(m.answers.size(), 3u);
+  EXPECT_EQ(ask(z, "www.example.com", wire::kTypeA, 0, wire::kClassCH).header.rcode, 5);
+  EXPECT_EQ(ask(z, "www.example.com", wire::kTypeAXFR).header.rcode, 5);
+}
+
+std::vector<std::uint8_t> with_opt(std::vector<std::uint8_t> q, std::uint16_t payload, std::uint8_t version = 0) {
+  q[11] = 1;  // ARCOUNT
+  const std::uint8_t opt[] = {0, 0, 41, static_cast<std::uint8_t>(payload >> 8), static_cast<std::uint8_t>(payload),
+                              0, version, 0, 0, 0, 0};
+  q.insert(q.end(), std::begin(opt), std::end(opt));
+  return q;
+}
+
+TEST(DnsResponder, EdnsRaisesTheUdpLimitUpToWhatWeAdvertise) {
+  core::ManualClock clock;
+  DnsConfig c;
+  DomainConfig d;
+  d.name = "big.example.com";
+  for (int i = 1; i <= 64; ++i) d.targets.push_back(*parse_target("10.0.0." + std::to_string(i)));
+  c.domains.push_back(d);
+  Zone z(c, clock);
+  std::vector<std::uint8_t> out;
+  // 64 A records are about 1 KiB: they fit a 1232-byte EDNS reply.
+  Response r = respond(*z.snapshot(), with_opt(query("big.example.com", wire::kTypeA), 1232), Transport::kUdp, 0, out);
+  EXPECT_FALSE(r.truncated);
+  auto m = wire::parse_message(out);
+  EXPECT_EQ(m->answers.size(), 64u);
+  ASSERT_TRUE(m->edns);
+  EXPECT_EQ(m->edns->udp_payload_size, wire::kOurUdpPayload);
+  // A client offering 4096 still gets at most what we advertise.
+  r = respond(*z.snapshot(), with_opt(query("big.example.com", wire::kTypeA), 4096), Transport::kUdp, 0, out);
+  EXPECT_LE(out.size(), wire::kOurUdpPayload);
+  // EDNS version 1 is not known: BADVERS.
+  r = respond(*z.snapshot(), with_opt(query("big.example.com", wire::kTypeA), 1232, 1), Transport::kUdp, 0, out);
+  EXPECT_EQ(r.rcode, wire::Rcode::kBadVers);
 }
 
 TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
@@ -263,6 +341,35 @@ TEST(Httpdns, SignatureIsCheckedAndExpires) {
   p.query.host_param = "evil.example.com";  // the signature covers the host
   EXPECT_EQ(check_signature(secret, p.query, now), "bad signature");
   EXPECT_THAT(check_signature(secret, parse_httpdns_query("host=a", 32).query, now), HasSubstr("signed requests"));
+}
+
+TEST(Httpdns, SignatureCoversTAsSentAndIsShortLived) {
+  const std::string secret = "s3cret";
+  const long long now = 1'800'000'000;
+  // Leading zeros are signed as sent; upper-case hex is accepted.
+  const std::string t = "0" + std::to_string(now + 60);
+  std::string s = net::hmac_sha256_hex(secret, "lb1" + t);
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(check_signature(secret, parse_httpdns_query("host=lb1&t=" + t + "&s=" + s, 32).query, now), "");
+  // A far-future t is refused, which also stops re-splitting host + t
+  // ("lb1" + "T" as "lb" + "1T") into a signature for another host.
+  const std::string far = std::to_string(now + 2 * kMaxSignatureLifetime);
+  const std::string s_far = net::hmac_sha256_hex(secret, "lb" + far);
+  EXPECT_THAT(check_signature(secret, parse_httpdns_query("host=lb&t=" + far + "&s=" + s_far, 32).query, now),
+              HasSubstr("too far in the future"));
+}
+
+TEST(SnapshotCell, ReaderSeesEveryPublishedVersion) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  SnapshotCell cell;
+  SnapshotCell::Reader reader(cell);
+  EXPECT_TRUE(reader.get().names.empty());  // nothing published yet: an empty zone
+  cell.publish(z.snapshot());
+  EXPECT_EQ(reader.get().names.size(), 1u);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  cell.publish(z.snapshot());
+  EXPECT_EQ(reader.get().find_text("www.example.com")->ips.size(), 1u);
 }
 
 TEST(Hmac, MatchesRfc4231TestCase2) {
