@@ -63,7 +63,8 @@ TEST(DnsZone, AllDownAnswersAllInPanicAndNoneWithout) {
       for (int i = 0; i < 3; ++i) last = z.observe("www.example.com", t, refused());
     EXPECT_TRUE(last.all_down_started);
     EXPECT_TRUE(z.names()[0].all_down);
-    const NameAnswer& a = *z.snapshot()->find_text("www.example.com");
+    const auto snapshot = z.snapshot();
+    const NameAnswer& a = *snapshot->find_text("www.example.com");
     EXPECT_EQ(a.panic, panic);  // panic means answering all, which panic: false does not
     EXPECT_EQ(a.ips.size(), panic ? 2u : 0u);
     EXPECT_EQ(a.ipsv6.size(), panic ? 1u : 0u);
