@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <array>
 #include <memory>
 #include <spdlog/spdlog.h>
 
@@ -53,15 +54,39 @@ struct Shared {
   int connections = 0;  // only touched on the io thread
 };
 
-http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "failover");
-  res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.body() = std::move(r.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
+// The response head, written by hand: Beast's serializer cost a quarter of
+// the CPU of an HTTPDNS request (perf), for a head of five fields.
+std::string response_head(const HttpResponse& r, unsigned version, bool keep_alive) {
+  std::string h;
+  h.reserve(128);
+  h += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  h += std::to_string(r.status);
+  h += ' ';
+  h += http::obsolete_reason(static_cast<http::status>(r.status));
+  h += "\r\nServer: failover\r\nContent-Type: ";
+  h += r.content_type;
+  for (const auto& [k, v] : r.headers) {
+    h += "\r\n";
+    h += k;
+    h += ": ";
+    h += v;
+  }
+  h += "\r\nContent-Length: ";
+  h += std::to_string(r.body.size());
+  if (version == 10 && keep_alive) h += "\r\nConnection: keep-alive";
+  if (version != 10 && !keep_alive) h += "\r\nConnection: close";
+  h += "\r\n\r\n";
+  return h;
+}
+
+// Head and body in one gather write. A HEAD request gets the head alone.
+asio::awaitable<boost::system::error_code> write_response(beast::tcp_stream& stream, const HttpResponse& r,
+                                                          unsigned version, bool keep_alive, bool head_only) {
+  const std::string head = response_head(r, version, keep_alive);
+  const std::array<asio::const_buffer, 2> out{asio::buffer(head),
+                                              head_only ? asio::const_buffer() : asio::buffer(r.body)};
+  auto [ec, n] = co_await asio::async_write(stream, out, kTuple);
+  co_return ec;
 }
 
 asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> shared) {
@@ -80,9 +105,8 @@ asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> 
       else if (ec.category() == http::make_error_code(http::error::bad_target).category()) status = 400;
       else if (ec == beast::error::timeout && buffer.size() > 0) status = 408;
       if (status) {
-        auto res = to_beast(HttpResponse::error(status, ec.message()), 11, false);
         stream.expires_after(std::chrono::seconds(5));
-        co_await http::async_write(stream, res, kTuple);
+        co_await write_response(stream, HttpResponse::error(status, ec.message()), 11, false, false);
       }
       break;
     }
@@ -104,9 +128,8 @@ asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> 
       spdlog::error("http handler failed on {}: {}", req.target(), e.what());
       out = HttpResponse::error(500, "internal error");
     }
-    auto res = to_beast(std::move(out), req.version(), keep_alive);
     stream.expires_after(std::chrono::seconds(30));
-    auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+    const auto wec = co_await write_response(stream, out, req.version(), keep_alive, req.method() == http::verb::head);
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;
