@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "async_test_util.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -32,11 +34,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // A port nobody listens on: bound, read and closed again.
-unsigned short free_port() {
-  asio::io_context io;
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
+using test::free_port;
 
 ClientRequest make_request(std::string method, std::string target, std::string body = "") {
   ClientRequest r;
@@ -95,16 +93,7 @@ class HttpClientTest : public ::testing::Test {
   // Runs `a` to completion on io_ (servers keep running between calls).
   template <class T>
   T run(asio::awaitable<T> a) {
-    std::optional<T> out;
-    io_.restart();
-    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
-      EXPECT_FALSE(e) << "the coroutine threw";
-      out = std::move(v);
-      io_.stop();
-    });
-    io_.run();
-    EXPECT_TRUE(out.has_value());
-    return out.value_or(T{});
+    return test::run_to_end(io_, std::move(a));
   }
 
   // serve_http on a free port; every request's peer address goes to remotes_.

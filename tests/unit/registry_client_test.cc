@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "async_test_util.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,11 +28,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-unsigned short free_port() {
-  asio::io_context io;
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
+using test::free_port;
 
 std::string dead_url() { return "http://127.0.0.1:" + std::to_string(free_port()); }
 
@@ -67,16 +65,7 @@ class RegistryClientTest : public ::testing::Test {
  protected:
   template <class T>
   T run(asio::awaitable<T> a) {
-    std::optional<T> out;
-    io_.restart();
-    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
-      EXPECT_FALSE(e) << "the coroutine threw";
-      out = std::move(v);
-      io_.stop();
-    });
-    io_.run();
-    EXPECT_TRUE(out.has_value());
-    return out.value_or(T{});
+    return test::run_to_end(io_, std::move(a));
   }
 
   asio::io_context io_;

@@ -1,6 +1,8 @@
 #include "client/resolver.h"
 
 #include <gtest/gtest.h>
+
+#include "async_test_util.h"
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,11 +26,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Ips = std::vector<std::string>;
 
-unsigned short free_port() {
-  asio::io_context io;
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
+using test::free_port;
 
 std::string dead_server() { return "127.0.0.1:" + std::to_string(free_port()); }
 
@@ -60,22 +58,9 @@ class ResolverTest : public ::testing::Test {
  protected:
   template <class T>
   T run(asio::awaitable<T> a) {
-    std::optional<T> out;
-    io_.restart();
-    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T v) {
-      EXPECT_FALSE(e) << "the coroutine threw";
-      out = std::move(v);
-      io_.stop();
-    });
-    io_.run();
-    EXPECT_TRUE(out.has_value());
-    return std::move(out).value_or(T{});
+    return test::run_to_end(io_, std::move(a));
   }
-  void run(asio::awaitable<void> a) {
-    io_.restart();
-    asio::co_spawn(io_, std::move(a), [&](std::exception_ptr) { io_.stop(); });
-    io_.run();
-  }
+  void run(asio::awaitable<void> a) { test::run_to_end(io_, std::move(a)); }
 
   ResolverOptions options(std::vector<std::string> servers) {
     ResolverOptions o;
