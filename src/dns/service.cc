@@ -242,7 +242,8 @@ int run(const DnsRunOptions& options) {
   }
 
   auto handler = [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
-    if (req.method != "GET") co_return HttpResponse::error(405, "only GET is served here");
+    if (req.method != "GET" && req.method != "HEAD")
+      co_return HttpResponse::error(405, "only GET and HEAD are served here");
     if (req.path == "/d") co_return control.httpdns(req);
     if (req.path == "/status") co_return HttpResponse::json(200, control.status());
     if (req.path == "/metrics") {
