@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/host_name.h"
+
 namespace failover::client {
 
 // One name's answer. Addresses are in canonical text form (inet_ntop), each
@@ -29,15 +31,8 @@ inline constexpr std::chrono::seconds kMaxTtl{86'400};
 // More addresses than this for one name is a broken reply, not an answer.
 inline constexpr std::size_t kMaxAddresses = 256;
 
-// Host names the resolver sends: 1..253 characters of letters, digits, '-',
-// '_' and '.', no empty label, no label over 63. Anything else would need
-// escaping in the query string, and the signature covers the host exactly
-// as sent, so such names are refused rather than encoded.
-bool valid_host_name(std::string_view host);
-
-// Lower case, without a trailing dot: the form used as the cache key and
-// sent to the server (DNS names are case-insensitive).
-std::string normalize_host(std::string_view host);
+using net::normalize_host;
+using net::valid_host_name;
 
 // "/d?host=HOST", and with a secret "&t=EXPIRY&s=HEX(HMAC-SHA256(secret,
 // HOST + EXPIRY))", EXPIRY in Unix seconds. `host` must be valid_host_name().

@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include "core/config_error.h"
 #include "core/yaml_util.h"
 #include "health/check_yaml.h"
-#include "net/dns_codec.h"
+#include "net/endpoint.h"
+#include "net/host_name.h"
 
 namespace failover::dns {
 namespace {
@@ -17,27 +17,10 @@ namespace {
 using core::YamlMap;
 using core::YamlValue;
 
-// Host names as RFC 1123 has them (letters, digits, '-', and '_' which
-// service names use), so that the same name is written the same way in the
-// config, in DNS questions and in HTTPDNS URLs.
-bool valid_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253 || !net::dns::Name::from_text(name)) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-  });
-}
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-std::string domain_name(const YamlValue& where, std::string name) {
-  name = lower(std::move(name));
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  if (!valid_host_name(name))
-    where.fail("'" + name + "' is not a host name (letters, digits, '-', '_', dot-separated labels of 1 to 63)");
+std::string domain_name(const YamlValue& where, const std::string& text) {
+  std::string name = net::normalize_host(text);
+  if (!net::valid_host_name(name))
+    where.fail("'" + text + "' is not a host name (letters, digits, '-', '_', dot-separated labels of 1 to 63)");
   return name;
 }
 
@@ -111,32 +94,18 @@ std::string Target::key() const {
 std::optional<Target> parse_target(std::string_view text, std::uint16_t default_port) {
   Target t;
   t.port = default_port;
-  std::string host(text);
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = std::string(text.substr(1, close - 1));
-    std::string_view rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      rest.remove_prefix(1);
-      unsigned port = 0;
-      auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
-      if (ec != std::errc() || ptr != rest.data() + rest.size() || port == 0 || port > 65535) return std::nullopt;
-      t.port = static_cast<std::uint16_t>(port);
-    }
-    t.v6 = true;
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    const std::size_t colon = text.find(':');
-    host = std::string(text.substr(0, colon));
-    std::string_view p = text.substr(colon + 1);
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || ptr != p.data() + p.size() || port == 0 || port > 65535) return std::nullopt;
-    t.port = static_cast<std::uint16_t>(port);
+  std::string host;
+  if (text.starts_with('[') && text.ends_with(']')) {
+    host = text.substr(1, text.size() - 2);  // "[::1]": no port
+  } else if (text.starts_with('[') || std::count(text.begin(), text.end(), ':') == 1) {
+    auto hp = net::split_host_port(text);
+    if (!hp) return std::nullopt;
+    host = std::move(hp->host);
+    t.port = hp->port;
   } else {
-    t.v6 = text.find(':') != std::string_view::npos;
+    host = text;  // a bare IPv4 or IPv6 literal
   }
+  t.v6 = host.find(':') != std::string::npos;
   char canonical[INET6_ADDRSTRLEN] = {};
   const int family = t.v6 ? AF_INET6 : AF_INET;
   if (inet_pton(family, host.c_str(), t.bytes.data()) != 1) return std::nullopt;

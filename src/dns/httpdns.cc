@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "net/hmac.h"
+#include "net/host_name.h"
 #include "net/json_quote.h"
 #include "net/url.h"
 
@@ -12,27 +13,14 @@ namespace {
 
 constexpr std::size_t kMaxHostParam = 4096;
 
-bool host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
-
-// "WWW.example.com." -> "www.example.com"; "" when it is not a host name.
-std::string normal_host(std::string_view h) {
-  if (h.ends_with('.')) h.remove_suffix(1);
-  if (h.empty() || h.size() > 253 || !std::all_of(h.begin(), h.end(), host_char)) return "";
-  std::string out(h);
-  std::size_t label = 0;
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c == '.') {
-      if (label == 0) return "";  // an empty label: "a..b" or ".a"
-      label = 0;
-    } else if (++label > 63) {
-      return "";
-    }
-  }
-  return out;
+// "'name' is not a host name", with at most 64 bytes of what was sent.
+std::string not_a_host(std::string_view sent) {
+  std::string m;
+  m.reserve(96);
+  m.push_back('\'');
+  m.append(sent.substr(0, 64));
+  m.append("' is not a host name");
+  return m;
 }
 
 }  // namespace
@@ -66,8 +54,8 @@ HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts) 
   for (;;) {
     const std::size_t comma = rest.find(',');
     const std::string_view one = rest.substr(0, comma);
-    const std::string host = normal_host(one);
-    if (host.empty()) return {"'" + std::string(one) + "' is not a host name", {}};
+    const std::string host = net::normalize_host(one);
+    if (!net::valid_host_name(host)) return {not_a_host(one), {}};
     if (std::find(r.query.hosts.begin(), r.query.hosts.end(), host) == r.query.hosts.end()) {
       if (r.query.hosts.size() == max_hosts)
         return {"at most " + std::to_string(max_hosts) + " hosts in one request", {}};

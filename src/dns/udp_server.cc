@@ -11,7 +11,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "net/endpoint.h"
+#include "dns/config.h"
 
 namespace failover::dns {
 namespace {
@@ -26,21 +26,21 @@ constexpr long kStopCheckMicros = 200'000;
 }
 
 int bind_socket(const std::string& address, bool reuse_port) {
-  const auto hp = net::split_host_port(address);
-  if (!hp) throw std::system_error(EINVAL, std::generic_category(), "bad address " + address);
+  const std::optional<Target> where = parse_target(address);  // config checked it is an IP and port
+  if (!where) throw std::system_error(EINVAL, std::generic_category(), "bad address " + address);
   sockaddr_storage ss{};
   socklen_t len = 0;
-  if (hp->host.find(':') != std::string::npos) {
+  if (where->v6) {
     auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
     s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(hp->port);
-    if (inet_pton(AF_INET6, hp->host.c_str(), &s6->sin6_addr) != 1) fail("bad IPv6 address " + address);
+    s6->sin6_port = htons(where->port);
+    std::memcpy(&s6->sin6_addr, where->bytes.data(), 16);
     len = sizeof *s6;
   } else {
     auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
     s4->sin_family = AF_INET;
-    s4->sin_port = htons(hp->port);
-    if (inet_pton(AF_INET, hp->host.c_str(), &s4->sin_addr) != 1) fail("bad IPv4 address " + address);
+    s4->sin_port = htons(where->port);
+    std::memcpy(&s4->sin_addr, where->bytes.data(), 4);
     len = sizeof *s4;
   }
   const int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -102,16 +102,17 @@ void UdpServer::serve(int fd, QueryStats& stats) {
   std::array<sockaddr_storage, kBatch> peers;
   std::array<iovec, kBatch> in_iov, out_iov;
   std::array<mmsghdr, kBatch> in_msgs, out_msgs;
+  for (int i = 0; i < kBatch; ++i) {
+    in_iov[i] = {in[i].data(), in[i].size()};
+    in_msgs[i] = {};
+    in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
+    in_msgs[i].msg_hdr.msg_iovlen = 1;
+    in_msgs[i].msg_hdr.msg_name = &peers[i];
+  }
   unsigned rotation = 0;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    for (int i = 0; i < kBatch; ++i) {
-      in_iov[i] = {in[i].data(), in[i].size()};
-      in_msgs[i] = {};
-      in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
-      in_msgs[i].msg_hdr.msg_iovlen = 1;
-      in_msgs[i].msg_hdr.msg_name = &peers[i];
-      in_msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
-    }
+    // recvmmsg shortens the address lengths it filled: give them back.
+    for (int i = 0; i < kBatch; ++i) in_msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
     // Blocks for the first datagram only, then takes what is queued.
     const int n = ::recvmmsg(fd, in_msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
     if (n <= 0) continue;  // timeout (stop check), EINTR, or a transient error

@@ -35,6 +35,16 @@ DnsConfig two_lbs(bool panic = true) {
   return c;
 }
 
+// big.example.com with 64 IPv4 targets: about 1 KiB of A records.
+DnsConfig big_name() {
+  DnsConfig c;
+  DomainConfig d;
+  d.name = "big.example.com";
+  for (int i = 1; i <= 64; ++i) d.targets.push_back(*parse_target("10.0.0." + std::to_string(i)));
+  c.domains.push_back(d);
+  return c;
+}
+
 std::vector<std::string> ips_of(const Zone& z) { return z.snapshot()->find_text("www.example.com")->ips; }
 
 TEST(DnsZone, TargetLeavesAnswerAfterFallFailuresAndReturnsAfterRise) {
@@ -236,12 +246,7 @@ std::vector<std::uint8_t> with_opt(std::vector<std::uint8_t> q, std::uint16_t pa
 
 TEST(DnsResponder, EdnsRaisesTheUdpLimitUpToWhatWeAdvertise) {
   core::ManualClock clock;
-  DnsConfig c;
-  DomainConfig d;
-  d.name = "big.example.com";
-  for (int i = 1; i <= 64; ++i) d.targets.push_back(*parse_target("10.0.0." + std::to_string(i)));
-  c.domains.push_back(d);
-  Zone z(c, clock);
+  Zone z(big_name(), clock);
   std::vector<std::uint8_t> out;
   // 64 A records are about 1 KiB: they fit a 1232-byte EDNS reply.
   Response r = respond(*z.snapshot(), with_opt(query("big.example.com", wire::kTypeA), 1232), Transport::kUdp, 0, out);
@@ -275,12 +280,7 @@ TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
 
 TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
   core::ManualClock clock;
-  DnsConfig c;
-  DomainConfig d;
-  d.name = "big.example.com";
-  for (int i = 1; i <= 64; ++i) d.targets.push_back(*parse_target("10.0.0." + std::to_string(i)));
-  c.domains.push_back(d);
-  Zone z(c, clock);
+  Zone z(big_name(), clock);
   std::vector<std::uint8_t> out;
   const Response udp = respond(*z.snapshot(), query("big.example.com", wire::kTypeA), Transport::kUdp, 0, out);
   EXPECT_TRUE(udp.truncated);
