@@ -1,5 +1,5 @@
 #pragma once
-// The registry's HTTP API (see README "failover registry"): routes, auth,
+// The registry's HTTP API (see docs/registry.md): routes, auth,
 // blocking queries. Runs on the registry's single io thread, like the
 // Registry it reads.
 #include <boost/asio/awaitable.hpp>
