@@ -134,14 +134,16 @@ RouteConfig parse_route(const YamlValue& v, const std::map<std::string, int>& up
 }
 
 LimitsConfig parse_limits(const YamlValue& v) {
-  YamlMap m(v, {"client_connections", "upstream_connections", "max_header_size", "max_body_size",
-                "header_timeout", "body_timeout", "keepalive_timeout", "upstream_idle_timeout",
+  YamlMap m(v, {"client_connections", "upstream_connections", "max_header_size", "max_headers",
+                "max_body_size", "header_timeout", "body_timeout", "keepalive_timeout", "upstream_idle_timeout",
                 "response_timeout", "tunnel_timeout"});
   LimitsConfig l;
   l.client_connections = m.int_or("client_connections", l.client_connections, 1, 1'000'000);
   l.upstream_connections = m.int_or("upstream_connections", l.upstream_connections, 1, 100'000);
   // Under 1k not even a browser's request line and cookies fit.
   l.max_header_size = m.size_or("max_header_size", l.max_header_size, 1ULL << 10, 1ULL << 20);
+  // As HAProxy's tune.http.maxhdr; past 10000 the byte limit bites first anyway.
+  l.max_headers = m.int_or("max_headers", l.max_headers, 1, 10'000);
   l.max_body_size = m.size_or("max_body_size", l.max_body_size, 0, 16ULL << 30);
   l.header_timeout = m.duration_or("header_timeout", l.header_timeout, milliseconds(1), kDay);
   l.body_timeout = m.duration_or("body_timeout", l.body_timeout, milliseconds(1), kDay);

@@ -60,6 +60,7 @@ struct LimitsConfig {
   int client_connections = 10'000;                       // open client connections, all threads
   int upstream_connections = 1'000;                      // open connections to one server, all threads
   std::uint64_t max_header_size = 16 * 1024;             // request line + headers; over it: 431
+  int max_headers = 100;                                 // fields in a request or response head; over it: 431 (502)
   std::uint64_t max_body_size = 1024 * 1024;             // request body; over it: 413
   std::chrono::milliseconds header_timeout{10'000};      // first byte to end of headers; then 408
   std::chrono::milliseconds body_timeout{60'000};        // between two reads of a request body; then 408

@@ -69,7 +69,7 @@ asio::awaitable<boost::system::error_code> stream_request_body(Session& s, Upstr
       n = body.scanner.scan(s.in.data(), error);
       if (error != http1::Error::kNone || body.sent + n > body.limit) {
         s.client_failed = true;
-        s.client_error = error != http1::Error::kNone ? 400 : 413;
+        s.client_error = error == http1::Error::kBadChunk ? 400 : 413;
         co_return asio::error::make_error_code(asio::error::invalid_argument);
       }
     } else {

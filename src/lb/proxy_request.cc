@@ -23,9 +23,11 @@ const char* reason_phrase(int status) {
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
   }
   return "Error";
 }
@@ -45,7 +47,22 @@ void add_content_length(std::string& head, std::size_t length) {
 
 bool method_has_body(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
 
+std::string too_large(const LimitsConfig& limits) {
+  return "request body over " + std::to_string(limits.max_body_size) + " bytes";
+}
+
 }  // namespace
+
+int status_for(http1::Error error) {
+  switch (error) {
+    case http1::Error::kHeaderTooLarge:
+    case http1::Error::kTooManyHeaders: return 431;
+    case http1::Error::kBadVersion: return 505;
+    case http1::Error::kUnknownCoding: return 501;
+    case http1::Error::kBodyTooLarge: return 413;
+    default: return 400;
+  }
+}
 
 Session::Session(Worker& w, tcp::socket socket)
     : worker(w), client(std::move(socket)), deadline(client.get_executor(), [this] {
@@ -96,11 +113,11 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
   http1::RequestHead& head = s.request_head;
   for (;;) {
     http1::Error error = http1::Error::kNone;
-    const auto r = http1::parse_request(s.in.data(), limits.max_header_size, head, error);
+    const auto r = http1::parse_request(
+        s.in.data(), {limits.max_header_size, static_cast<std::size_t>(limits.max_headers)}, head,
+        error);
     if (r == http1::Parse::kDone) break;
-    if (r == http1::Parse::kError)
-      co_return fail(error == http1::Error::kHeaderTooLarge || error == http1::Error::kTooManyHeaders ? 431 : 400,
-                     http1::error_message(error));
+    if (r == http1::Parse::kError) co_return fail(status_for(error), http1::error_message(error));
     auto room = s.in.prepare(kReadSize);
     auto [ec, n] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
     if (ec) {
@@ -127,11 +144,12 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
   s.in.consume(head.head_size);
 
   req.body.clear();
-  if (content_length && *content_length > limits.max_body_size)
-    co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
+  req.sent_continue = false;
+  if (content_length && *content_length > limits.max_body_size) co_return fail(413, too_large(limits));
   if (expect_continue && (chunked || content_length.value_or(0) > 0)) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     co_await asio::async_write(s.client, asio::buffer(kContinue), kTuple);
+    req.sent_continue = true;
   }
   s.deadline.expires_after(limits.body_timeout);
   if (content_length && *content_length > kRetainedBody) {
@@ -156,23 +174,25 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
     // Keep the chunks as they come; a body that ends within kRetainedBody is
     // decoded and sent with Content-Length (so it can be retried), a longer
     // one is streamed with its chunked framing.
-    http1::ChunkedScanner scanner;
+    // The scanner refuses a chunk size that passes max_body_size as soon as
+    // its line ends, so a client declaring a huge chunk is not kept waiting.
+    http1::ChunkedScanner scanner(limits.max_body_size);
     s.raw_body.clear();
     for (;;) {
       http1::Error error = http1::Error::kNone;
       const std::size_t n = scanner.scan(s.in.data(), error);
       s.raw_body.append(s.in.data().substr(0, n));
       s.in.consume(n);
+      if (error == http1::Error::kBodyTooLarge) co_return fail(413, too_large(limits));
       if (error != http1::Error::kNone) co_return fail(400, http1::error_message(error));
       if (scanner.done()) break;
       if (s.raw_body.size() > kRetainedBody) {
-        if (s.raw_body.size() > limits.max_body_size)
-          co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
+        if (s.raw_body.size() > chunked_wire_limit(limits)) co_return fail(413, too_large(limits));
         req.body.swap(s.raw_body);
         s.stream.active = true;
         s.stream.chunked = true;
         s.stream.scanner = scanner;
-        s.stream.limit = limits.max_body_size - req.body.size();
+        s.stream.limit = chunked_wire_limit(limits) - req.body.size();
         add_field(req.head, "Transfer-Encoding", "chunked");
         co_return out;
       }
@@ -185,8 +205,7 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
     std::size_t used = 0;
     http1::Error error = http1::Error::kNone;
     const auto d = decoder.decode(s.raw_body, req.body, used, error);
-    if (d == http1::Decode::kTooLarge)
-      co_return fail(413, "request body over " + std::to_string(limits.max_body_size) + " bytes");
+    if (d == http1::Decode::kTooLarge) co_return fail(413, too_large(limits));
     if (d != http1::Decode::kDone) co_return fail(400, http1::error_message(error));
   }
   if (!req.upgrade && (!req.body.empty() || method_has_body(req.method)))

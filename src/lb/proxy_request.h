@@ -48,7 +48,7 @@ struct Session {
     bool chunked = false;         // else `remaining` bytes (Content-Length)
     std::uint64_t remaining = 0;
     std::uint64_t sent = 0;
-    std::uint64_t limit = 0;      // max_body_size, counted on the wire for chunked
+    std::uint64_t limit = 0;      // bytes still allowed on the wire (chunked_wire_limit)
     net::http1::ChunkedScanner scanner;
   } stream;
   std::string raw_body;        // a chunked body as read, before it is decoded or streamed
@@ -71,12 +71,24 @@ struct Request {
   bool is_head = false;
   bool keep_alive = true;    // the client's wish
   bool upgrade = false;      // WebSocket and friends
+  bool sent_continue = false;  // we answered the client's Expect: 100-continue ourselves
 };
 
 // Request bodies up to this size are read whole and kept, so a failed
 // attempt can be retried elsewhere; larger ones (with a Content-Length) are
 // streamed to the server and make the request unretryable once sent.
 inline constexpr std::size_t kRetainedBody = 64 * 1024;
+
+// max_body_size counts a chunked body's data, as nginx does; its framing on
+// the wire may add as much again. Beyond that a client is padding chunk
+// extensions (up to 4 KiB for each byte of data) to keep us busy.
+inline std::uint64_t chunked_wire_limit(const LimitsConfig& limits) {
+  return 2 * limits.max_body_size + kRetainedBody;
+}
+
+// The status for a request head that failed to parse: 431 for size and
+// count, 505 for a version, 501 for a transfer coding, else 400.
+int status_for(net::http1::Error error);
 
 // read_request's answer: 0 and the route on success, a status to answer
 // with (400, 408, 413, 431...) and why, or kClosedQuietly when the client

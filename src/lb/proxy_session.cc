@@ -82,24 +82,46 @@ asio::awaitable<AttemptResult> relay_body(Session& s, UpstreamConn& conn, BodyFr
   co_return AttemptResult{Outcome::kOk, "ok", false, true, keep_client, true};
 }
 
-// Reads a response head from `conn` into `head`, skipping interim 1xx
-// responses other than 101. A small sized body is read whole too, before
-// anything goes to the client: a server that dies in the middle of it then
-// costs a retry, not a truncated response. Views in `head` point into
-// conn.buffer.
+// A server may send this many interim (1xx) responses before its final one;
+// more is a server stalling us, not informing the client.
+constexpr int kMaxInterim = 16;
+
+// Reads a response head from `conn` into `head`. Interim 1xx responses other
+// than 101 are passed to the client as they come (RFC 9110 15.2: a proxy
+// forwards them), except to an HTTP/1.0 client, which must not get them, and
+// a 100 when we already answered the client's Expect ourselves. A small
+// sized body is read whole too, before anything goes to the client: a server
+// that dies in the middle of it then costs a retry, not a truncated
+// response. Views in `head` point into conn.buffer.
 asio::awaitable<boost::system::error_code> read_response_head(Session& s, UpstreamConn& conn,
-                                                              bool head_request,
+                                                              const Request& req,
+                                                              const LimitsConfig& limits,
                                                               http1::ResponseHead& head,
                                                               http1::Error& error) {
+  const http1::HeadLimits head_limits{kMaxResponseHead, static_cast<std::size_t>(limits.max_headers)};
+  int interim = 0;
   for (;;) {
-    const auto r = http1::parse_response(conn.buffer.data(), kMaxResponseHead, head, error);
+    const auto r = http1::parse_response(conn.buffer.data(), head_limits, head, error);
     if (r == http1::Parse::kError) co_return boost::system::error_code();
     if (r == http1::Parse::kDone) {
       if (head.status < 200 && head.status != 101) {
-        conn.buffer.consume(head.head_size);  // 100 Continue, 103 Early Hints: not for us
+        if (++interim > kMaxInterim) {
+          error = http1::Error::kBadStatusLine;
+          co_return boost::system::error_code();
+        }
+        if (req.version_minor == 1 && !(head.status == 100 && req.sent_continue)) {
+          s.out.clear();
+          http1::write_response_head(head, true, s.out);
+          auto [ec, n] = co_await asio::async_write(s.client, asio::buffer(s.out), kTuple);
+          if (ec) {
+            s.client_failed = true;
+            co_return ec;
+          }
+        }
+        conn.buffer.consume(head.head_size);
         continue;
       }
-      const BodyFraming framing = BodyFraming::of(head, head_request);
+      const BodyFraming framing = BodyFraming::of(head, req.is_head);
       const std::uint64_t whole = head.head_size + head.content_length.value_or(0);
       if (!framing.sized() || whole > kWholeResponse || conn.buffer.size() >= whole)
         co_return boost::system::error_code();
@@ -160,10 +182,10 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
       // The server's answer may take try_timeout after the upload, not from its start.
       s.deadline.expires_at(std::max(until, now() + up.retry.try_timeout));
     }
-    if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, req.is_head, head, x.parse_error);
+    if (!x.ec) x.ec = co_await read_response_head(s, *x.conn, req, limits, head, x.parse_error);
     // Only while no part of a streamed body went out: it cannot be sent twice.
     const bool stale = x.ec && x.conn->reused && !s.deadline.expired() && x.conn->buffer.empty() &&
-                       s.stream.sent == sent_before;
+                       s.stream.sent == sent_before && !s.client_failed;
     if (!stale || pass == 1 || !req.idempotent) break;
     x.conn.reset();  // closed by the server while idle: not the server's failure
   }
@@ -198,6 +220,9 @@ asio::awaitable<AttemptResult> attempt(Session& s, const ServerView& server,
 
   UpstreamConn& conn = *x.conn;
   const int status = head.status;
+  // A 101 nobody asked for leaves the connection in a protocol the client
+  // does not speak: relaying it would hang the client.
+  if (status == 101 && !req.upgrade) co_return failed(Outcome::kBadResponse, "unasked_101");
   const char* gateway_cause = status == 502 ? "status_502" : status == 503 ? "status_503"
                               : status == 504 ? "status_504" : nullptr;
   if (gateway_cause && may_retry_status)

@@ -52,13 +52,14 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
-// "HTTP/1.1" -> 1. kBadVersion for another HTTP version, `malformed` for
-// anything that is not one.
+// "HTTP/1.1" -> 1. A higher minor version is read as 1.1, as RFC 9110 2.5
+// asks ("HTTP/1.2" -> 1). kBadVersion for another major version, `malformed`
+// for anything that is not a version.
 Error parse_version(std::string_view v, Error malformed, int& minor) {
   if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.') return malformed;
   if (!is_digit(v[5]) || !is_digit(v[7])) return malformed;
-  if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return Error::kBadVersion;
-  minor = v[7] - '0';
+  if (v[5] != '1') return Error::kBadVersion;
+  minor = v[7] == '0' ? 0 : 1;
   return Error::kNone;
 }
 
@@ -98,6 +99,7 @@ struct Framing {
   bool te_last_chunked = false;
   bool te_chunked_not_last = false;
   bool te_bad_coding = false;
+  bool te_other_coding = false;  // gzip, identity...: a coding besides chunked
   bool conn_close = false;
   bool conn_keep_alive = false;
   bool conn_upgrade = false;
@@ -127,6 +129,7 @@ void note_transfer_encoding(std::string_view v, Framing& f) {
     if (!is_token(coding)) f.te_bad_coding = true;
     if (f.te_last_chunked) f.te_chunked_not_last = true;
     f.te_last_chunked = iequals(coding, "chunked");
+    if (!f.te_last_chunked) f.te_other_coding = true;
   });
 }
 
@@ -141,7 +144,7 @@ void note_connection(std::string_view v, Framing& f) {
 // Reads the field lines after the start line, up to and including the blank
 // line. `on_field` sees each one first and may refuse it.
 template <class OnField>
-Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_head_size,
+Parse parse_fields(LineReader& lines, std::size_t buffer_size, const HeadLimits& limits,
                    MessageHead& out, Framing& framing, Error& error, OnField&& on_field) {
   for (;;) {
     std::string_view line;
@@ -149,8 +152,8 @@ Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_h
       case LineReader::Result::kLine: break;
       case LineReader::Result::kBareLf: return fail(Error::kBadHeader, error);
       case LineReader::Result::kIncomplete:
-        return buffer_size <= max_head_size ? Parse::kIncomplete
-                                            : fail(Error::kHeaderTooLarge, error);
+        return buffer_size <= limits.max_size ? Parse::kIncomplete
+                                              : fail(Error::kHeaderTooLarge, error);
     }
     if (line.empty()) break;
     // A name must start the line: a leading space is obs-fold, which some
@@ -160,9 +163,9 @@ Parse parse_fields(LineReader& lines, std::size_t buffer_size, std::size_t max_h
     const std::string_view name = line.substr(0, colon);
     const std::string_view raw = line.substr(colon + 1);
     if (!is_token(name) || !is_field_text(raw)) return fail(Error::kBadHeader, error);
-    if (out.header_count == kMaxHeaders) return fail(Error::kTooManyHeaders, error);
+    if (out.headers.size() == limits.max_fields) return fail(Error::kTooManyHeaders, error);
     const Header h{name, trim(raw)};
-    out.headers[out.header_count++] = h;
+    out.headers.push_back(h);
 
     // Only these names change framing; the length switch keeps the common
     // case to one comparison of sizes.
@@ -206,7 +209,7 @@ void reset(MessageHead& h) {
   h.chunked = false;
   h.keep_alive = true;
   h.upgrade = false;
-  h.header_count = 0;
+  h.headers.clear();
   h.head_size = 0;
 }
 
@@ -223,9 +226,51 @@ const char* error_message(Error error) {
     case Error::kBadContentLength: return "bad Content-Length";
     case Error::kBadTransferEncoding: return "bad Transfer-Encoding";
     case Error::kBadVersion: return "unsupported HTTP version";
+    case Error::kBadHost: return "missing, repeated or malformed Host";
+    case Error::kUnknownCoding: return "transfer coding not implemented";
     case Error::kBadChunk: return "bad chunked encoding";
+    case Error::kBodyTooLarge: return "body too large";
   }
   return "unknown error";
+}
+
+namespace {
+bool is_hex(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
+// RFC 3986 unreserved and sub-delims: what a reg-name is made of, with %XX.
+bool is_name_char(char c) {
+  if (is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+  return std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+bool valid_name(std::string_view s, bool colons) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      i += 2;
+    } else if (!is_name_char(s[i]) && !(colons && s[i] == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool valid_host_field(std::string_view value) {
+  std::string_view port;
+  if (!value.empty() && value.front() == '[') {  // IPv6 or IPvFuture literal
+    const std::size_t close = value.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    if (!valid_name(value.substr(1, close - 1), true)) return false;
+    port = value.substr(close + 1);
+  } else {
+    const std::size_t colon = value.find(':');
+    if (!valid_name(value.substr(0, colon), false)) return false;
+    port = colon == std::string_view::npos ? std::string_view() : value.substr(colon);
+  }
+  if (port.empty()) return true;
+  if (port.front() != ':') return false;
+  return std::all_of(port.begin() + 1, port.end(), is_digit);
 }
 
 const Header* find_header(const MessageHead& head, std::string_view name) {
@@ -234,16 +279,15 @@ const Header* find_header(const MessageHead& head, std::string_view name) {
   return nullptr;
 }
 
-Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestHead& out,
-                    Error& error) {
+Parse parse_request(std::string_view buffer, HeadLimits limits, RequestHead& out, Error& error) {
   error = Error::kNone;
   reset(out);
   out.method = out.target = out.host = {};
   out.expect_continue = false;
-  LineReader lines(buffer.substr(0, std::min(buffer.size(), max_head_size)));
+  LineReader lines(buffer.substr(0, std::min(buffer.size(), limits.max_size)));
   const auto incomplete = [&] {
-    return buffer.size() <= max_head_size ? Parse::kIncomplete
-                                          : fail(Error::kHeaderTooLarge, error);
+    return buffer.size() <= limits.max_size ? Parse::kIncomplete
+                                            : fail(Error::kHeaderTooLarge, error);
   };
 
   std::string_view line;
@@ -271,14 +315,17 @@ Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestH
     return fail(e, error);
 
   Framing framing;
+  bool host_seen = false;
   const Parse p =
-      parse_fields(lines, buffer.size(), max_head_size, out, framing, error, [&](const Header& h) {
+      parse_fields(lines, buffer.size(), limits, out, framing, error, [&](const Header& h) {
         if (h.name.size() == 4 && iequals(h.name, "host")) {
-          // Two different hosts could route one request two ways.
-          if (out.host.data() != nullptr && out.host != h.value) {
-            error = Error::kBadHeader;
+          // Two hosts, even equal, could route one request two ways: RFC
+          // 9112 3.2 asks for 400, and so does a value that is no authority.
+          if (host_seen || !valid_host_field(h.value)) {
+            error = Error::kBadHost;
             return false;
           }
+          host_seen = true;
           out.host = h.value;
         } else if (h.name.size() == 6 && iequals(h.name, "expect")) {
           // RFC 9110 10.1.1: ignored in HTTP/1.0.
@@ -286,27 +333,31 @@ Parse parse_request(std::string_view buffer, std::size_t max_head_size, RequestH
         }
         return true;
       });
+  if (p != Parse::kDone) return p;
+  if (out.version_minor == 1 && !host_seen) return fail(Error::kBadHost, error);
   // RFC 9112 6.3: a request body is framed by chunked or not at all.
-  if (p == Parse::kDone && framing.te_seen && !out.chunked)
-    return fail(Error::kBadTransferEncoding, error);
+  if (framing.te_seen && !out.chunked) return fail(Error::kBadTransferEncoding, error);
+  // RFC 9112 6.1: 501 for a coding we do not implement. De-chunking
+  // "gzip, chunked" and sending it on with a Content-Length would silently
+  // drop the gzip the body still carries.
+  if (framing.te_other_coding) return fail(Error::kUnknownCoding, error);
   return p;
 }
 
-Parse parse_response(std::string_view buffer, std::size_t max_head_size, ResponseHead& out,
-                     Error& error) {
+Parse parse_response(std::string_view buffer, HeadLimits limits, ResponseHead& out, Error& error) {
   error = Error::kNone;
   reset(out);
   out.status = 0;
   out.reason = {};
-  LineReader lines(buffer.substr(0, std::min(buffer.size(), max_head_size)));
+  LineReader lines(buffer.substr(0, std::min(buffer.size(), limits.max_size)));
 
   std::string_view line;
   switch (lines.next(line)) {
     case LineReader::Result::kLine: break;
     case LineReader::Result::kBareLf: return fail(Error::kBadStatusLine, error);
     case LineReader::Result::kIncomplete:
-      return buffer.size() <= max_head_size ? Parse::kIncomplete
-                                            : fail(Error::kHeaderTooLarge, error);
+      return buffer.size() <= limits.max_size ? Parse::kIncomplete
+                                              : fail(Error::kHeaderTooLarge, error);
   }
   // HTTP-version SP 3DIGIT SP [reason]; the space before an empty reason is
   // often left out and harmless.
@@ -326,7 +377,7 @@ Parse parse_response(std::string_view buffer, std::size_t max_head_size, Respons
   }
 
   Framing framing;
-  const Parse p = parse_fields(lines, buffer.size(), max_head_size, out, framing, error,
+  const Parse p = parse_fields(lines, buffer.size(), limits, out, framing, error,
                                [](const Header&) { return true; });
   // RFC 9112 6.3: a coding other than chunked last means the body runs until
   // the server closes.

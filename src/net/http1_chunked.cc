@@ -9,9 +9,9 @@ namespace failover::net::http1 {
 // Chunked bodies. One byte at a time through the size and trailer lines,
 // which are short; chunk data is skipped (or copied) in one step.
 
-std::size_t ChunkedScanner::fail(Error& error, std::size_t at) {
+std::size_t ChunkedScanner::fail(Error& error, std::size_t at, Error why) {
   state_ = State::kError;
-  error = Error::kBadChunk;
+  failure_ = error = why;
   return at;
 }
 
@@ -24,9 +24,8 @@ unsigned hex_value(unsigned char c) {
 }
 }  // namespace
 
-std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* sink,
-                                std::uint64_t& budget, bool& over_budget) {
-  error = state_ == State::kError ? Error::kBadChunk : Error::kNone;
+std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* sink) {
+  error = failure_;
   std::size_t i = 0;
   while (i < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
@@ -72,13 +71,9 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
           state_ = State::kTrailerStart;
           break;
         }
-        if (sink != nullptr) {
-          if (remaining_ > budget) {
-            over_budget = true;
-            return i + 1;
-          }
-          budget -= remaining_;
-        }
+        // The size line is used up; its chunk is not.
+        if (remaining_ > budget_) return fail(error, i + 1, Error::kBodyTooLarge);
+        budget_ -= remaining_;
         state_ = State::kData;
         break;
       case State::kData: {
@@ -140,18 +135,13 @@ std::size_t ChunkedScanner::run(std::string_view in, Error& error, std::string* 
 }
 
 std::size_t ChunkedScanner::scan(std::string_view in, Error& error) {
-  std::uint64_t unlimited = UINT64_MAX;
-  bool over_budget = false;
-  return run(in, error, nullptr, unlimited, over_budget);
+  return run(in, error, nullptr);
 }
 
 Decode ChunkedDecoder::decode(std::string_view in, std::string& body, std::size_t& used,
                               Error& error) {
-  used = 0;
-  error = Error::kNone;
-  if (too_large_) return Decode::kTooLarge;
-  used = scanner_.run(in, error, &body, budget_, too_large_);
-  if (too_large_) return Decode::kTooLarge;
+  used = scanner_.run(in, error, &body);
+  if (error == Error::kBodyTooLarge) return Decode::kTooLarge;
   if (error != Error::kNone) return Decode::kError;
   return scanner_.done() ? Decode::kDone : Decode::kNeedMore;
 }

@@ -44,32 +44,26 @@ Kind classify(std::string_view n) {
   }
 }
 
-// The head's fields classified once, plus whether its Connection fields name
-// anything beyond the three tokens every client sends; only then is each
-// field looked up in them.
-struct Fields {
-  std::array<Kind, kMaxHeaders> kind;
-  bool names_fields = false;
-};
-
-void classify_all(const MessageHead& head, Fields& f) {
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    f.kind[i] = classify(head.headers[i].name);
-    if (f.kind[i] != Kind::kConnection) continue;
-    for_each_element(head.headers[i].value, [&](std::string_view t) {
-      if (!iequals(t, "close") && !iequals(t, "keep-alive") && !iequals(t, "upgrade"))
-        f.names_fields = true;
+// Whether the head's Connection fields name anything beyond the three
+// tokens every client sends; only then is each field looked up in them.
+bool names_fields(const MessageHead& head) {
+  bool found = false;
+  for (const Header& h : head.fields()) {
+    if (classify(h.name) != Kind::kConnection) continue;
+    for_each_element(h.value, [&](std::string_view t) {
+      if (!iequals(t, "close") && !iequals(t, "keep-alive") && !iequals(t, "upgrade")) found = true;
     });
   }
+  return found;
 }
 
-bool named_in_connection(const MessageHead& head, const Fields& f, std::string_view name) {
-  if (!f.names_fields) return false;
+bool named_in_connection(const MessageHead& head, bool names_fields, std::string_view name) {
+  if (!names_fields) return false;
   bool found = false;
-  for (std::size_t i = 0; i < head.header_count && !found; ++i) {
-    if (f.kind[i] != Kind::kConnection) continue;
-    for_each_element(head.headers[i].value,
-                     [&](std::string_view t) { found = found || iequals(t, name); });
+  for (const Header& h : head.fields()) {
+    if (found) break;
+    if (classify(h.name) != Kind::kConnection) continue;
+    for_each_element(h.value, [&](std::string_view t) { found = found || iequals(t, name); });
   }
   return found;
 }
@@ -88,34 +82,41 @@ void append_number(std::string& out, std::uint64_t n) {
 
 void write_request_head(const RequestHead& req, std::string_view client_ip,
                         std::optional<std::uint64_t> body_length, bool upgrade, std::string& out) {
-  Fields f;
-  classify_all(req, f);
+  const bool named = names_fields(req);
   out.append(req.method).append(" ").append(req.target).append(" HTTP/1.1\r\n");
 
-  for (std::size_t i = 0; i < req.header_count; ++i) {
-    const Header& h = req.headers[i];
-    switch (f.kind[i]) {
+  for (const Header& h : req.fields()) {
+    switch (classify(h.name)) {
       case Kind::kPass: break;
       case Kind::kUpgrade:  // named in Connection, which must not drop it
         if (upgrade) append_field(out, h.name, h.value);
         continue;
       default: continue;  // hop-by-hop, or written below
     }
-    // A client may name Host here too; RFC 9110 7.6.1 says drop it all the same.
-    if (named_in_connection(req, f, h.name)) continue;
+    // Host routes the request at the server; a client naming it in
+    // Connection would have it arrive with none (Content-Length and
+    // Transfer-Encoding are ours to write below, whatever Connection says).
+    const bool is_host = h.name.size() == 4 && iequals(h.name, "host");
+    if (!is_host && named_in_connection(req, named, h.name)) continue;
     append_field(out, h.name, h.value);
   }
+
+  // We speak HTTP/1.1 to the server, which needs a Host: an HTTP/1.0 client
+  // may have sent none, and then the target has no authority we know of
+  // (RFC 9112 3.2: send it empty).
+  if (req.version_minor == 0 && find_header(req, "host") == nullptr) out.append("Host: \r\n");
 
   // The client's list, then the client: one field, so no server has to know
   // that several X-Forwarded-For fields are to be joined. Unless the client
   // named X-Forwarded-For in Connection, which asks us to drop its list.
   out.append("X-Forwarded-For: ");
-  const bool keep_list = !named_in_connection(req, f, "x-forwarded-for");
+  const bool keep_list = !named_in_connection(req, named, "x-forwarded-for");
   bool first = true;
-  for (std::size_t i = 0; i < req.header_count && keep_list; ++i) {
-    if (f.kind[i] != Kind::kForwardedFor || req.headers[i].value.empty()) continue;
+  for (const Header& h : req.fields()) {
+    if (!keep_list) break;
+    if (classify(h.name) != Kind::kForwardedFor || h.value.empty()) continue;
     if (!first) out.append(", ");
-    out.append(req.headers[i].value);
+    out.append(h.value);
     first = false;
   }
   if (!first) out.append(", ");
@@ -134,23 +135,24 @@ void write_request_head(const RequestHead& req, std::string_view client_ip,
 
 void write_response_head(const ResponseHead& res, bool keep_alive_to_client, std::string& out,
                          int client_version_minor) {
-  Fields f;
-  classify_all(res, f);
+  const bool named = names_fields(res);
   const bool switching = res.status == 101;
+  const bool interim = res.status < 200 && !switching;  // has no body (RFC 9110 15.2)
   out.append("HTTP/1.1 ");
   append_number(out, static_cast<std::uint64_t>(res.status));
   out.append(" ").append(res.reason).append("\r\n");
 
-  for (std::size_t i = 0; i < res.header_count; ++i) {
-    const Header& h = res.headers[i];
-    switch (f.kind[i]) {
+  for (const Header& h : res.fields()) {
+    switch (classify(h.name)) {
       // The body is relayed byte for byte, so its framing must reach the
       // client as the server wrote it, whatever Connection says; except that
       // an HTTP/1.0 client cannot read chunked framing: it gets the data
       // de-chunked, ended by the close.
-      case Kind::kContentLength: append_field(out, h.name, h.value); continue;
+      case Kind::kContentLength:
+        if (!interim) append_field(out, h.name, h.value);
+        continue;
       case Kind::kTransferEncoding:
-        if (client_version_minor != 0) append_field(out, h.name, h.value);
+        if (client_version_minor != 0 && !interim) append_field(out, h.name, h.value);
         continue;
       case Kind::kUpgrade:
         if (switching) append_field(out, h.name, h.value);
@@ -159,12 +161,14 @@ void write_response_head(const ResponseHead& res, bool keep_alive_to_client, std
       case Kind::kConnection: continue;
       default: break;
     }
-    if (named_in_connection(res, f, h.name)) continue;
+    if (named_in_connection(res, named, h.name)) continue;
     append_field(out, h.name, h.value);
   }
 
   if (switching) {
     out.append("Connection: upgrade\r\n");
+  } else if (interim) {
+    // The final response says what becomes of the connection.
   } else if (!keep_alive_to_client) {
     out.append("Connection: close\r\n");
   } else if (client_version_minor == 0) {

@@ -16,14 +16,16 @@ Paths (mode normal):
   GET  /big         1 MiB (or ?size=bytes) of a fixed pattern, X-Body-Md5
   GET  /slow        sleeps ?ms= (default 2000) then answers like /
   GET  /code        answers with status ?c= (default 503)
+  GET  /interim     an interim response ?c= (default 103, with a Link field) first
 Every answer carries X-Served-By, X-Conn-Id (one id per TCP connection) and
-echoes the request's X-Forwarded-For / X-Forwarded-Proto as
-X-Echo-Forwarded-For / X-Echo-Forwarded-Proto.
+echoes the request's X-Forwarded-For / X-Forwarded-Proto / Host as
+X-Echo-Forwarded-For / X-Echo-Forwarded-Proto / X-Echo-Host.
 
 Modes change what the proxy path (anything but /health and /stats) gets:
   garbage     bytes that are not HTTP, then close
   truncated   a status line and half a header, then close
   truncbody   complete headers promising 1000 bytes, 10 bytes, then close
+  switch101   "101 Switching Protocols" to requests that asked for no upgrade
   slow        every request sleeps --delay-ms first
   status503   503 "unavailable" for everything (POST counted first)
   ws          an Upgrade request gets 101 and then every byte is echoed
@@ -98,10 +100,10 @@ def make_handler(name, mode, delay_ms, counters):
         def common_headers(self):
             self.send_header("X-Served-By", name)
             self.send_header("X-Conn-Id", self.conn_id)
-            for h in ("X-Forwarded-For", "X-Forwarded-Proto"):
+            for h in ("X-Forwarded-For", "X-Forwarded-Proto", "Host"):
                 v = self.headers.get(h)
                 if v is not None:
-                    self.send_header("X-Echo-" + h[len("X-"):], v)
+                    self.send_header("X-Echo-" + h.removeprefix("X-"), v)
 
         def read_body(self):
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -127,6 +129,10 @@ def make_handler(name, mode, delay_ms, counters):
             elif mode == "truncbody":
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n"
                                  b"X-Served-By: " + name.encode() + b"\r\n\r\n0123456789")
+            elif mode == "switch101":
+                self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                 b"Connection: Upgrade\r\n\r\n")
+                time.sleep(0.5)  # a proxy that relays this waits for bytes that never come
             else:
                 return False
             self.wfile.flush()
@@ -161,6 +167,10 @@ def make_handler(name, mode, delay_ms, counters):
                                  content_type="application/octet-stream")
             if path == "/slow":
                 time.sleep(int(q.get("ms", "2000")) / 1000.0)
+            if path == "/interim":
+                c = int(q.get("c", "103"))
+                self.wfile.write(b"HTTP/1.1 %d Interim\r\nLink: </style.css>; rel=preload\r\n\r\n" % c)
+                self.wfile.flush()
             if path == "/code":
                 return self.send(int(q.get("c", "503")), b"status %s\n" % q.get("c", "503").encode())
             self.send(200, ("served by %s\n" % name).encode())
@@ -224,7 +234,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--name", required=True)
     ap.add_argument("--mode", default="normal",
-                    choices=["normal", "garbage", "truncated", "truncbody", "slow",
+                    choices=["normal", "garbage", "truncated", "truncbody", "switch101", "slow",
                              "status503", "ws"])
     ap.add_argument("--delay-ms", type=int, default=2000, help="mode slow: sleep per request")
     args = ap.parse_args()

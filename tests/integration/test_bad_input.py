@@ -21,7 +21,7 @@ MAX_BODY = 64 * 1024
 
 
 class BadInput(h.LbTestCase):
-    def start_lb(self, servers, max_fails=1, check=True):
+    def start_lb(self, servers, max_fails=1, check=True, **limits):
         listen, admin = "127.0.0.1:%d" % h.free_port(), "127.0.0.1:%d" % h.free_port()
         up = h.upstream(
             "web", servers,
@@ -32,7 +32,7 @@ class BadInput(h.LbTestCase):
         lb = self.lb(h.lb_config(listen, admin, [up], threads=1,
                                  limits={"max_body_size": "64k", "header_timeout": "1s",
                                          "keepalive_timeout": "60s",
-                                         "client_connections": 10000}))
+                                         "client_connections": 10000, **limits}))
         for s in servers:
             if check:
                 self.assertIsNotNone(lb.wait_state(s, "up", 5.0), lb.server(s))
@@ -65,6 +65,94 @@ class BadInput(h.LbTestCase):
         for what, raw in cases.items():
             self.expect_status(lb, raw, 400, what)
         self.assert_still_serving(lb)
+
+    def test_host_rules_of_rfc9112(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address])
+        cases = {
+            "HTTP/1.1 without Host": b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+            "two Host fields": b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            "the same Host twice": b"GET / HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+            "Host that is no authority": b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        }
+        for what, raw in cases.items():
+            self.expect_status(lb, raw, 400, what)
+        # Connection naming Host must not strip it on the way to the server.
+        data = self.expect_status(
+            lb, b"GET / HTTP/1.1\r\nHost: named.example\r\nConnection: Host, close\r\n\r\n",
+            200, "Connection: Host")
+        self.assertIn(b"X-Echo-Host: named.example\r\n", data)
+        # HTTP/1.0 may leave Host out; the server (spoken to in 1.1) gets an empty one.
+        data = self.expect_status(lb, b"GET / HTTP/1.0\r\n\r\n", 200, "HTTP/1.0 without Host")
+        self.assertIn(b"X-Echo-Host: \r\n", data)
+        self.assert_still_serving(lb)
+
+    def test_unknown_transfer_codings_get_501_and_higher_minor_versions_pass(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address])
+        body = b"5\r\nhello\r\n0\r\n\r\n"
+        for coding in (b"gzip, chunked", b"identity, chunked", b"x-custom, chunked"):
+            self.expect_status(lb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding
+                               + b"\r\n\r\n" + body, 501, coding.decode())
+        self.assertEqual(a.stats()["posts"], 0, "a request with a coding we cannot keep reached the server")
+        # RFC 9110 2.5: HTTP/1.2 is read as 1.1, as nginx and HAProxy do.
+        self.expect_status(lb, b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 200, "HTTP/1.2")
+        self.expect_status(lb, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/2.0 in a request line")
+        self.assert_still_serving(lb)
+
+    def test_interim_responses_reach_the_client(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address])
+        for code in (103, 100, 102):
+            data, _, _ = h.raw_exchange(
+                lb.listen, b"GET /interim?c=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % code)
+            log("interim %d -> %r" % (code, data[:120]))
+            self.assertTrue(data.startswith(b"HTTP/1.1 %d " % code), data[:200])
+            self.assertIn(b"Link: </style.css>; rel=preload\r\n", data)
+            final = data.split(b"\r\n\r\n", 1)[1]
+            self.assertEqual(h.status_line_code(final), 200, data[:300])
+        # An HTTP/1.0 client must never get a 1xx (RFC 9110 15.2).
+        data, _, _ = h.raw_exchange(lb.listen, b"GET /interim HTTP/1.0\r\n\r\n")
+        self.assertEqual(h.status_line_code(data), 200, data[:200])
+
+    def test_unasked_101_is_502_and_charged_to_server(self):
+        seen, s, lb = self.check_broken_upstream("switch101")
+        self.assertEqual(seen[0], 502)
+        self.assertGreaterEqual(s["requests"]["failures"], 1, s)
+
+    def test_declared_chunk_over_max_body_gets_413_at_once(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address])
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        t0 = time.monotonic()
+        # The client announces 1 MiB and sends only a little of it.
+        data, first, _ = h.raw_exchange(lb.listen, head + b"100000\r\n" + b"x" * 1000, timeout=5.0,
+                                        read_until_close=False)
+        log("1 MiB chunk declared -> %r after %.3f s" % (data[:40], time.monotonic() - t0))
+        self.assertEqual(h.status_line_code(data), 413, data[:200])
+        self.assertLess(first, 1.0)
+        self.assert_still_serving(lb)
+
+    def test_declared_chunk_over_max_body_gets_413_while_streaming(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address], max_body_size="1m")
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        piece = b"x" * 16384
+        streamed = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(6))  # 96 KiB: streamed
+        data, first, _ = h.raw_exchange(lb.listen, head + streamed + b"200000\r\n" + b"y" * 100,
+                                        timeout=5.0, read_until_close=False)
+        log("2 MiB chunk declared after 96 KiB streamed -> %r after %s s" % (data[:40], first))
+        self.assertEqual(h.status_line_code(data), 413, data[:200])
+        self.assertLess(first, 1.0)
+        self.assert_still_serving(lb)
+
+    def test_max_headers_is_a_setting(self):
+        a = self.backend("a")
+        lb = self.start_lb([a.address], max_headers=10)
+        fields = b"Host: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(9))
+        self.expect_status(lb, b"GET / HTTP/1.1\r\n" + fields + b"\r\n", 200, "10 fields")
+        self.expect_status(lb, b"GET / HTTP/1.1\r\n" + fields + b"X-Last: v\r\n\r\n", 431,
+                           "11 fields with max_headers 10")
 
     def test_oversized_headers_get_431(self):
         a = self.backend("a")

@@ -142,5 +142,25 @@ TEST(Http1, DecoderRefusesBodyOverLimitBeforeItsData) {
   EXPECT_EQ(e, Error::kBadChunk);
 }
 
+TEST(Http1, ScannerRefusesDeclaredSizeOverLimitAtOnce) {
+  ChunkedScanner s(1000);
+  Error e;
+  // 600 bytes of data pass; the next size line declares 500 more: refused
+  // as soon as its line ends, before any of its data has come.
+  const std::string first = "258\r\n" + std::string(600, 'a') + "\r\n";
+  EXPECT_EQ(s.scan(first, e), first.size());
+  EXPECT_EQ(e, Error::kNone);
+  EXPECT_EQ(s.scan("1f4\r\n", e), 5u);
+  EXPECT_EQ(e, Error::kBodyTooLarge);
+  EXPECT_EQ(s.scan("aaaa", e), 0u);
+  EXPECT_EQ(e, Error::kBodyTooLarge);
+  ChunkedScanner huge(1 << 20);
+  EXPECT_EQ(huge.scan("40000000\r\n", e), 10u);  // 1 GiB declared in one line
+  EXPECT_EQ(e, Error::kBodyTooLarge);
+  ChunkedScanner exact(600);
+  EXPECT_EQ(exact.scan(first + "0\r\n\r\n", e), first.size() + 5);
+  EXPECT_TRUE(exact.done());
+}
+
 }  // namespace
 }  // namespace failover::net::http1

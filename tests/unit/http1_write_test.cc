@@ -47,15 +47,54 @@ TEST(Http1, RequestWriterStripsHopByHopAndForwardsClient) {
 
 TEST(Http1, RequestWriterDropsListNamedInConnection) {
   const RequestHead req = parsed_request(
-      "GET / HTTP/1.1\r\nX-Forwarded-For: forged\r\nConnection: x-forwarded-for\r\n\r\n");
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: forged\r\nConnection: x-forwarded-for\r\n\r\n");
   std::string out;
   write_request_head(req, "10.0.0.9", std::nullopt, false, out);
-  EXPECT_EQ(out, "GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\n\r\n");
+  EXPECT_EQ(out,
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.9\r\n"
+            "X-Forwarded-Proto: http\r\n\r\n");
+}
+
+TEST(Http1, RequestWriterNeverLetsConnectionDropEndToEndFraming) {
+  const std::string text =
+      "POST /p HTTP/1.1\r\nHost: h\r\nConnection: Host, content-length, Transfer-Encoding, X\r\n"
+      "X: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string out;
+  write_request_head(parsed_request(text), "ip", 5, false, out);
+  EXPECT_EQ(out,
+            "POST /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: ip\r\nX-Forwarded-Proto: http\r\n"
+            "Content-Length: 5\r\n\r\n");
+  const ResponseHead res = parsed_response(
+      "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\n");
+  out.clear();
+  write_response_head(res, true, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+}
+
+TEST(Http1, RequestWriterGivesHttp10RequestsAnEmptyHost) {
+  const std::string text = "GET /a HTTP/1.0\r\nAccept: x\r\n\r\n";
+  std::string out;
+  write_request_head(parsed_request(text), "ip", std::nullopt, false, out);
+  EXPECT_EQ(out,
+            "GET /a HTTP/1.1\r\nAccept: x\r\nHost: \r\nX-Forwarded-For: ip\r\n"
+            "X-Forwarded-Proto: http\r\n\r\n");
+  RequestHead back;
+  Error e;
+  EXPECT_EQ(parse_request(out, kMax, back, e), Parse::kDone) << error_message(e);
+}
+
+TEST(Http1, ResponseWriterPassesInterimResponsesWithoutFraming) {
+  const ResponseHead res = parsed_response(
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nContent-Length: 9\r\n"
+      "Connection: close\r\n\r\n");
+  std::string out;
+  write_response_head(res, false, out);
+  EXPECT_EQ(out, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n");
 }
 
 TEST(Http1, RequestWriterSaysContentLengthWhenItMatters) {
   const auto written = [](const char* method, std::optional<std::uint64_t> length) {
-    const std::string text = std::string(method) + " / HTTP/1.1\r\n\r\n";  // outlives the views
+    const std::string text = std::string(method) + " / HTTP/1.1\r\nHost: h\r\n\r\n";  // outlives the views
     std::string out;
     write_request_head(parsed_request(text), "ip", length, false, out);
     return out.find("Content-Length") == std::string::npos

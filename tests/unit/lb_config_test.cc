@@ -46,7 +46,7 @@ lb:
   admin: 127.0.0.1:9081
   threads: 2
   drain_timeout: 15s
-  limits: {client_connections: 500, upstream_connections: 50, max_header_size: 8k, max_body_size: 2m, header_timeout: 5s, body_timeout: 30s, keepalive_timeout: 0, upstream_idle_timeout: 15s, response_timeout: 45s, tunnel_timeout: 10m}
+  limits: {client_connections: 500, upstream_connections: 50, max_header_size: 8k, max_headers: 200, max_body_size: 2m, header_timeout: 5s, body_timeout: 30s, keepalive_timeout: 0, upstream_idle_timeout: 15s, response_timeout: 45s, tunnel_timeout: 10m}
   upstreams:
     - name: test_web
       balance: round_robin
@@ -78,6 +78,7 @@ TEST(LbConfig, ParsesEveryField) {
   EXPECT_EQ(c.limits.client_connections, 500);
   EXPECT_EQ(c.limits.upstream_connections, 50);
   EXPECT_EQ(c.limits.max_header_size, 8u * 1024);
+  EXPECT_EQ(c.limits.max_headers, 200);
   EXPECT_EQ(c.limits.max_body_size, 2u * 1024 * 1024);
   EXPECT_EQ(c.limits.header_timeout, milliseconds(5000));
   EXPECT_EQ(c.limits.body_timeout, milliseconds(30'000));
@@ -149,6 +150,7 @@ TEST(LbConfig, FillsDefaults) {
   EXPECT_EQ(c.drain_timeout, milliseconds(10'000));
   EXPECT_EQ(c.limits.client_connections, 10'000);
   EXPECT_EQ(c.limits.max_header_size, 16u * 1024);
+  EXPECT_EQ(c.limits.max_headers, 100);
   EXPECT_EQ(c.limits.response_timeout, milliseconds(60'000));
   EXPECT_TRUE(c.routes.empty());
   ASSERT_EQ(c.upstreams.size(), 1u);
@@ -439,6 +441,8 @@ TEST(LbConfig, RejectsLimitsOutOfRange) {
       {"upstream_connections: 1000000", "lb.limits.upstream_connections: must be between 1 and"},
       {"max_header_size: 100", "lb.limits.max_header_size: must be between 1k and 1m"},
       {"max_header_size: 2m", "lb.limits.max_header_size: must be between 1k and 1m"},
+      {"max_headers: 0", "lb.limits.max_headers: must be between 1 and 10000"},
+      {"max_headers: 10001", "lb.limits.max_headers: must be between 1 and 10000"},
       {"max_body_size: 1t", "lb.limits.max_body_size: expected a size"},
       {"header_timeout: 0", "lb.limits.header_timeout: must be between 1ms and"},
       {"response_timeout: 25h", "lb.limits.response_timeout: must be between 1ms and"},
