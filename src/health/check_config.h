@@ -27,7 +27,12 @@ inline bool status_expected(unsigned mask, int status) {
 
 struct CheckConfig {
   bool enabled = false;                     // no `check:` block: passive detection only
-  std::chrono::milliseconds interval{3000};
+  std::chrono::milliseconds interval{3000};  // between probes while the state is settled up
+  // While a change is pending (some results disagree with the state, not yet
+  // rise or fall of them) and while down, as HAProxy's fastinter and
+  // downinter. 0: the same as `interval`.
+  std::chrono::milliseconds fast_interval{0};
+  std::chrono::milliseconds down_interval{0};
   int rise = 2;
   int fall = 5;
   std::chrono::milliseconds timeout{1000};
@@ -36,6 +41,8 @@ struct CheckConfig {
   std::string host;                         // http: Host header; empty means the server address
   unsigned expect = kStatus2xx | kStatus3xx;
   std::string raw_request;                  // nginx check_http_send; when set, sent verbatim instead of GET uri
+  int port = 0;                             // probe this port instead of the traffic port (nginx port=); 0: same
+  bool initial_up = true;                   // state before any probe (nginx default_down=false)
 };
 
 }  // namespace failover::health

@@ -26,13 +26,24 @@ bool safe_in_request(std::string_view text) {
 
 CheckConfig parse_check_yaml(const core::YamlValue& value) {
   core::YamlMap m(
-      value, {"enabled", "interval", "rise", "fall", "timeout", "type", "uri", "expect", "host"});
+      value, {"enabled", "interval", "rise", "fall", "timeout", "type", "uri", "expect", "host",
+              "port", "initial", "fast_interval", "down_interval"});
   CheckConfig c;
   c.enabled = m.bool_or("enabled", true);
   c.interval = m.duration_or("interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
   c.rise = m.int_or("rise", c.rise, 1, kMaxRiseFall);
   c.fall = m.int_or("fall", c.fall, 1, kMaxRiseFall);
   c.timeout = m.duration_or("timeout", c.timeout, milliseconds(1), kMaxCheckTimeout);
+  c.fast_interval =
+      m.duration_or("fast_interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
+  c.down_interval =
+      m.duration_or("down_interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
+  c.port = m.int_or("port", 0, 1, 65535);
+  if (m.has("initial")) {
+    const std::string initial = m.required("initial").as_string();
+    if (initial != "up" && initial != "down") m.fail("initial", "must be up or down");
+    c.initial_up = initial == "up";
+  }
   if (m.has("type")) {
     std::string type = m.required("type").as_string();
     if (type == "tcp") {

@@ -2,7 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "lb/control.h"
+#include "lb/control_loop.h"
 #include "lb/worker.h"
 #include "net/http_server.h"
 
@@ -52,7 +52,7 @@ std::string global_metrics(const WorkerShared& shared) {
 }
 
 // POST /upstreams/{name}/servers/{address}/{down|drain|up}
-HttpResponse admin_action(Control& control, std::string_view path) {
+HttpResponse admin_action(ControlLoop& control, std::string_view path) {
   constexpr std::string_view kPrefix = "/upstreams/";
   path.remove_prefix(kPrefix.size());
   const auto servers = path.find("/servers/");
@@ -77,7 +77,7 @@ HttpResponse admin_action(Control& control, std::string_view path) {
 }  // namespace
 
 void serve_admin(asio::io_context& control_io, const asio::ip::tcp::endpoint& admin,
-                 Control& control, const WorkerShared& shared) {
+                 ControlLoop& control, const WorkerShared& shared) {
   net::serve_http(control_io, admin, [&control, &shared](HttpRequest req) -> asio::awaitable<HttpResponse> {
     if (req.method == "GET" || req.method == "HEAD") {
       if (req.path == "/status") co_return HttpResponse::json(200, control.status_json());

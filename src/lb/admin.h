@@ -7,11 +7,11 @@
 
 namespace failover::lb {
 
-class Control;
+class ControlLoop;
 struct WorkerShared;
 
-// Serves on the control io_context (it reads Control's state directly).
+// Serves on the control io_context (it reads the ControlLoop's state directly).
 void serve_admin(boost::asio::io_context& control_io, const boost::asio::ip::tcp::endpoint& admin,
-                 Control& control, const WorkerShared& shared);
+                 ControlLoop& control, const WorkerShared& shared);
 
 }  // namespace failover::lb

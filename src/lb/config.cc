@@ -45,11 +45,12 @@ ServerConfig parse_server(const YamlValue& v) {
     check_address(v, s.address);
     return s;
   }
-  YamlMap m(v, {"address", "weight", "backup", "down", "max_fails", "fail_timeout"});
+  YamlMap m(v, {"address", "weight", "backup", "down", "max_fails", "fail_timeout", "max_conns"});
   YamlValue address = m.required("address");
   s.address = address.as_string();
   check_address(address, s.address);
   s.weight = m.int_or("weight", s.weight, 1, kMaxWeight);
+  s.max_conns = m.int_or("max_conns", s.max_conns, 0, 1'000'000);
   s.backup = m.bool_or("backup", s.backup);
   s.down = m.bool_or("down", s.down);
   s.max_fails = m.int_or("max_fails", s.max_fails, 0, health::kMaxPassiveFails);

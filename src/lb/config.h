@@ -24,6 +24,7 @@ struct ServerConfig {
   bool down = false;    // administratively down from the start (nginx `down`)
   int max_fails = -1;   // -1: the upstream's passive.max_fails
   std::chrono::milliseconds fail_timeout{-1};  // negative: the upstream's passive.fail_timeout
+  int max_conns = 0;    // open connections to it, all threads (nginx max_conns); 0: limits.upstream_connections
   int line = 0;         // where it was written, for messages
 };
 
@@ -80,6 +81,9 @@ struct LbConfig {
   std::vector<UpstreamConfig> upstreams;             // at least one; names unique
   std::vector<RouteConfig> routes;                   // empty: the first upstream serves everything
   std::string source;                                // the file it came from
+  // What the loader read but does not act on (an nginx file's directives
+  // that tune nginx itself), each "file:line: what"; logged at start.
+  std::vector<std::string> warnings;
 };
 
 // At most this many servers in one upstream, discovered ones included.

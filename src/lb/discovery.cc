@@ -9,7 +9,7 @@
 #include "client/registry_client.h"
 #include "client/service_follower.h"
 #include "core/yaml_util.h"
-#include "lb/control.h"
+#include "lb/control_loop.h"
 
 namespace failover::lb {
 
@@ -58,7 +58,7 @@ struct Discovery::Watch {
 
 namespace {
 
-asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, Control& control) {
+asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& control) {
   std::uint64_t index = 0;
   std::vector<std::string> last;  // addresses handed to control, to skip no-op updates
   bool first = true;
@@ -98,7 +98,7 @@ asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, Control& contr
 
 }  // namespace
 
-Discovery::Discovery(asio::io_context& control_io, Control& control) : io_(control_io), control_(control) {}
+Discovery::Discovery(asio::io_context& control_io, ControlLoop& control) : io_(control_io), control_(control) {}
 
 Discovery::~Discovery() {
   for (auto& [name, w] : watches_) w->stopped = true;

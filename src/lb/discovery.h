@@ -19,22 +19,22 @@ struct ServiceInstance;
 
 namespace failover::lb {
 
-class Control;
+class ControlLoop;
 
 class Discovery {
  public:
-  Discovery(boost::asio::io_context& control_io, Control& control);
+  Discovery(boost::asio::io_context& control_io, ControlLoop& control);
   ~Discovery();
 
   // Starts, keeps or restarts each upstream's watch to match `config`;
-  // call after Control::apply, at start and on reload.
+  // call after ControlLoop::apply, at start and on reload.
   void apply(const LbConfig& config);
 
   struct Watch;  // one upstream's blocking-query loop
 
  private:
   boost::asio::io_context& io_;
-  Control& control_;
+  ControlLoop& control_;
   std::map<std::string, std::shared_ptr<Watch>> watches_;  // by upstream name
 };
 

@@ -31,6 +31,7 @@ struct ServerView {
   boost::asio::ip::tcp::endpoint endpoint;
   int weight = 1;                 // effective weight x100 (slow start applied), > 0
   bool backup = false;
+  int max_connections = 0;        // open connections to it, all threads; 0: no cap
   std::shared_ptr<ServerStats> stats;
   // Workers never touch it; they hand it back to the control thread with a
   // passive failure, so a failure always reaches the right server, even

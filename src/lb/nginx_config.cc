@@ -165,9 +165,12 @@ class Reader {
         u.balance = c.args.empty() ? Balance::kRandom : Balance::kP2C;
       } else if (c.name == "ip_hash" || c.name == "hash" || c.name == "sticky") {
         fail(c.line, c.name + " is not supported (use round_robin, random, least_conn or p2c)");
+      } else {
+        // keepalive, zone, keepalive_timeout...: they tune nginx itself.
+        // Said, not silently dropped, so nobody relies on one by mistake.
+        config_.warnings.push_back(file_ + ":" + std::to_string(c.line) + ": " + c.name +
+                                   " tunes nginx itself; failover lb ignores it");
       }
-      // Anything else (keepalive, zone, keepalive_timeout...) tunes nginx
-      // itself and has no meaning here.
     }
     if (u.servers.empty()) fail(d.line, "upstream " + u.name + " has no servers");
     config_.upstreams.push_back(std::move(u));
@@ -202,7 +205,7 @@ class Reader {
         s.fail_timeout =
             time(t, key, value, milliseconds(1000), milliseconds(1), health::kMaxFailTimeout);
       } else if (key == "max_conns" && eq != std::string::npos) {
-        number(t, key, value, 0, 1'000'000);  // limits.upstream_connections covers it
+        s.max_conns = number(t, key, value, 0, 1'000'000);
       } else if (t.text == "backup") {
         s.backup = true;
       } else if (t.text == "down") {
@@ -232,6 +235,7 @@ class Reader {
     c.fall = 5;
     c.timeout = milliseconds(1000);
     c.type = health::CheckType::kTcp;
+    c.initial_up = false;  // the module's default_down=true: servers start down until rise checks pass
     for (const Token& t : d.args) {
       auto eq = t.text.find('=');
       if (eq == std::string::npos) unknown_parameter(d, t);
@@ -252,10 +256,10 @@ class Reader {
         }
         c.type = value == "tcp" ? health::CheckType::kTcp : health::CheckType::kHttp;
       } else if (key == "default_down") {
-        // Accepted for compatibility; servers here start up and checks decide.
         if (value != "true" && value != "false") fail(t.line, "default_down must be true or false");
+        c.initial_up = value == "false";
       } else if (key == "port") {
-        number(t, key, value, 0, 65535);  // accepted; checks go to the server's own port
+        c.port = number(t, key, value, 0, 65535);  // 0, the module's default: the server's own port
       } else {
         unknown_parameter(d, t);
       }

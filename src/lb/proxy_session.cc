@@ -154,9 +154,9 @@ asio::awaitable<Exchange> exchange(Session& s, const ServerView& server, const U
   const std::uint64_t sent_before = s.stream.sent;
   for (int pass = 0; pass < 2; ++pass) {
     if (!x.conn) {
-      if (up.max_connections_per_server > 0 &&
+      if (server.max_connections > 0 &&
           server.stats->connections.load(std::memory_order_relaxed) >=
-              static_cast<std::uint32_t>(up.max_connections_per_server)) {
+              static_cast<std::uint32_t>(server.max_connections)) {
         x.connect_cause = "busy";
         co_return x;
       }

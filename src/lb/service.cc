@@ -11,7 +11,7 @@
 #include "core/config_error.h"
 #include "core/cpu_affinity.h"
 #include "lb/admin.h"
-#include "lb/control.h"
+#include "lb/control_loop.h"
 #include "lb/discovery.h"
 #include "lb/nginx_config.h"
 #include "lb/worker.h"
@@ -57,13 +57,14 @@ int run(const LbOptions& options) {
   for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(i, shared));
   for (auto& w : workers) shared.workers.push_back(w.get());
 
-  Control control(control_io, core::SteadyClock::instance(),
-                  [&workers](std::shared_ptr<const Snapshot> snap) {
+  ControlLoop control(control_io, core::SteadyClock::instance(),
+                      [&workers](std::shared_ptr<const Snapshot> snap) {
                     for (auto& w : workers)
                       asio::post(w->io(), [w = w.get(), snap] { w->set_snapshot(snap); });
                   });
   shared.control_io = &control_io;
   shared.control = &control;
+  for (const std::string& w : config.warnings) spdlog::warn("{}", w);
   control.apply(config);
   Discovery discovery(control_io, control);
   discovery.apply(config);
@@ -90,6 +91,7 @@ int run(const LbOptions& options) {
     if (sig == SIGHUP) {
       try {
         LbConfig next = load_config(options);
+        for (const std::string& w : next.warnings) spdlog::warn("reload: {}", w);
         if (next.listen != control.config().listen || next.admin != control.config().admin)
           spdlog::warn("reload: listen and admin addresses change only on restart");
         next.listen = control.config().listen;

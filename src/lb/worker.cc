@@ -11,7 +11,7 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
-#include "lb/control.h"
+#include "lb/control_loop.h"
 #include "net/listener.h"
 
 namespace failover::lb {

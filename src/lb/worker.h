@@ -17,12 +17,12 @@
 
 namespace failover::lb {
 
-class Control;
+class ControlLoop;
 
 // What all workers and the control thread share.
 struct WorkerShared {
   boost::asio::io_context* control_io = nullptr;
-  Control* control = nullptr;
+  ControlLoop* control = nullptr;
   std::atomic<int> client_connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> retries{0};

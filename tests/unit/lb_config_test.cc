@@ -380,7 +380,8 @@ TEST(LbConfig, RejectsUnknownKeyWithLine) {
                                    "      check:\n"
                                    "        intreval: 100\n")),
             "lb.yaml:6: lb.upstreams[0].check: unknown key intreval (expected one of: enabled, "
-            "interval, rise, fall, timeout, type, uri, expect, host)");
+            "interval, rise, fall, timeout, type, uri, expect, host, port, initial, fast_interval, "
+            "down_interval)");
   EXPECT_THAT(error_of(with_upstream("      server: [127.0.0.1:1]\n")),
               StartsWith("lb.yaml:4: lb.upstreams[0]: unknown key server (expected one of: name,"));
   EXPECT_THAT(error_of(with_upstream("      servers: [127.0.0.1:1]\n", "  listn: 127.0.0.1:1\n")),
