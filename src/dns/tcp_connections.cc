@@ -32,7 +32,7 @@ void TcpConnectionTable::set_busy(Id id) {
   if (it == connections_.end() || !it->second.idle_since) return;
   const IdleKey key{*it->second.idle_since, id};
   idle_.erase(key);
-  clients_[it->second.client].idle.erase(key);
+  clients_.at(it->second.client).idle.erase(key);
   it->second.idle_since.reset();
 }
 
@@ -41,7 +41,7 @@ void TcpConnectionTable::set_idle(Id id, core::TimePoint now) {
   if (it == connections_.end() || it->second.idle_since) return;
   it->second.idle_since = now;
   idle_.emplace(now, id);
-  clients_[it->second.client].idle.emplace(now, id);
+  clients_.at(it->second.client).idle.emplace(now, id);
 }
 
 void TcpConnectionTable::remove(Id id) {
@@ -59,7 +59,7 @@ std::size_t TcpConnectionTable::count(const Address& client) const {
   return c == clients_.end() ? 0 : c->second.open;
 }
 
-std::optional<TcpConnectionTable::Id> TcpConnectionTable::oldest_idle(const std::set<IdleKey>& idle) const {
+std::optional<TcpConnectionTable::Id> TcpConnectionTable::oldest_idle(const std::set<IdleKey>& idle) {
   if (idle.empty()) return std::nullopt;
   return idle.begin()->second;
 }

@@ -75,7 +75,7 @@ class TcpConnectionTable {
     std::set<IdleKey> idle;
   };
 
-  std::optional<Id> oldest_idle(const std::set<IdleKey>& idle) const;
+  static std::optional<Id> oldest_idle(const std::set<IdleKey>& idle);
   void erase(std::map<Id, Connection>::iterator it);
 
   std::size_t max_connections_;
