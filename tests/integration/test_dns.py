@@ -355,9 +355,14 @@ class DnsTcpLimits(h.LbTestCase):
         for _ in range(20):
             (rcode, _, answers), _ = timed_tcp_query(self, dns.dns, "big.example.com")
             self.assertEqual((rcode, len(answers)), (0, 60))
-        # Each fresh one closed after its answer; the flood's newest stay.
-        self.assertTrue(h.wait_for(lambda: metric(dns, "failover_dns_tcp_connections") == 99, 5.0))
-        self.assertFalse(any(closed_by_server(s) for s in self.socks[-80:]))
+        # The fresh ones pushed out only the flood's oldest (at most one each)
+        # and are gone after their answers; the flood's newest stay.
+        evicted = lambda: metric(dns, 'failover_dns_tcp_connections_closed_total{reason="evicted"}')
+        self.assertTrue(h.wait_for(lambda: metric(dns, "failover_dns_tcp_connections") == 200 - evicted(), 5.0))
+        self.assertTrue(101 <= evicted() <= 120, evicted())
+        closed = sum(map(closed_by_server, self.socks))
+        self.assertEqual([closed_by_server(s) for s in self.socks], [True] * closed + [False] * (200 - closed))
+        self.assertEqual(closed, evicted())
 
     def test_client_at_its_limit_pushes_out_only_its_own_idle_connections(self):
         dns = self.start(max_connections=512, max_connections_per_client=8)
