@@ -69,7 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2: fuzz_httpdns(text); break;
     case 3:
       try {
-        dns::parse_dns_config(std::string(text), "fuzz.yaml");
+        const dns::DnsConfig c = dns::parse_dns_config(std::string(text), "fuzz.yaml");
+        // The TCP server relies on these: a zero limit would refuse every connection.
+        check(c.tcp.max_connections >= 1 && c.tcp.max_connections_per_client >= 1 &&
+              c.tcp.idle_timeout.count() > 0);
       } catch (const core::ConfigError&) {
       }
       break;

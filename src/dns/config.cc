@@ -52,9 +52,21 @@ DomainConfig parse_domain(const std::string& name, const YamlValue& v) {
   return d;
 }
 
+TcpLimits parse_tcp(const YamlValue& v) {
+  YamlMap m(v, {"max_connections", "max_connections_per_client", "idle_timeout"});
+  TcpLimits t;
+  t.max_connections = m.int_or<std::size_t>("max_connections", t.max_connections, 1, kMaxTcpConnections);
+  t.max_connections_per_client =
+      m.int_or<std::size_t>("max_connections_per_client", t.max_connections_per_client, 1, kMaxTcpConnections);
+  // The floor only refuses nonsense: 0 would close a connection before its first query.
+  t.idle_timeout = m.duration_or("idle_timeout", t.idle_timeout, std::chrono::milliseconds(100),
+                                 std::chrono::minutes(10));
+  return t;
+}
+
 DnsConfig parse_dns(const YamlValue& v) {
   YamlMap m(v, {"http_listen", "dns_listen", "ttl", "threads", "panic", "secret", "nameserver",
-                "hostmaster", "max_hosts_per_query", "domains"});
+                "hostmaster", "max_hosts_per_query", "tcp", "domains"});
   DnsConfig c;
   c.source = v.file;
   for (auto [key, field] : {std::pair{"http_listen", &c.http_listen}, {"dns_listen", &c.dns_listen}}) {
@@ -74,6 +86,7 @@ DnsConfig parse_dns(const YamlValue& v) {
   for (auto [key, field] : {std::pair{"nameserver", &c.nameserver}, {"hostmaster", &c.hostmaster}})
     if (m.has(key)) *field = domain_name(m.required(key), m.required(key).as_string());
   c.max_hosts_per_query = m.int_or<std::size_t>("max_hosts_per_query", c.max_hosts_per_query, 1, 1000);
+  if (m.has("tcp")) c.tcp = parse_tcp(m.required("tcp"));
   YamlValue domains = m.required("domains");
   std::set<std::string> names;
   for (const auto& [name, value] : domains.as_entries()) {

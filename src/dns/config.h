@@ -45,6 +45,20 @@ struct DomainConfig {
   int line = 0;
 };
 
+// DNS over TCP (the `tcp:` map). At a limit, a new connection closes the
+// connection idle the longest (its client's for the per-client limit, anyone's
+// for the total) and is refused only when none is idle (RFC 7766 6.2.3, 10).
+struct TcpLimits {
+  std::size_t max_connections = 512;
+  // One address cannot take every slot; with the eviction above it can only
+  // push out its own idle connections once it reaches this.
+  std::size_t max_connections_per_client = 64;
+  // An idle connection is closed after this, and a query must arrive whole
+  // within it (RFC 7766 6.2.3: seconds, not minutes).
+  std::chrono::milliseconds idle_timeout{10'000};
+};
+inline constexpr std::size_t kMaxTcpConnections = 1'000'000;
+
 struct DnsConfig {
   std::string http_listen = "127.0.0.1:8053";  // HTTPDNS, /status, /metrics, dashboard
   std::string dns_listen = "127.0.0.1:5353";   // UDP and TCP; empty: no DNS responder
@@ -55,6 +69,7 @@ struct DnsConfig {
   std::string nameserver;  // NS and SOA MNAME of every name; empty: "ns." + the name
   std::string hostmaster;  // SOA RNAME; empty: "hostmaster." + the name
   std::size_t max_hosts_per_query = 32;        // host=a,b,c on /d
+  TcpLimits tcp;
   std::vector<DomainConfig> domains;
   std::string source;  // the file it came from
 };

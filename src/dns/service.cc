@@ -15,6 +15,7 @@
 
 #include "client/service_follower.h"
 #include "core/config_error.h"
+#include "core/fd_limit.h"
 #include "dns/httpdns.h"
 #include "dns/snapshot_cell.h"
 #include "dns/status.h"
@@ -79,11 +80,11 @@ class Control {
   }
 
   std::string status() const { return status_json(zone_, *published_, core::SteadyClock::instance().now()); }
-  std::string metrics(const UdpServer* udp, const QueryStats& tcp) const {
+  std::string metrics(const UdpServer* udp, const QueryStats& tcp, const TcpConnectionStats& connections) const {
     std::vector<const QueryStats*> u;
     if (udp)
       for (const auto& s : udp->stats()) u.push_back(s.get());
-    return metrics_text(zone_, u, tcp, stats_);
+    return metrics_text(zone_, u, tcp, connections, stats_);
   }
 
  private:
@@ -208,6 +209,18 @@ class Control {
   HttpdnsStats stats_;
 };
 
+// Each TCP connection holds a descriptor. When the limit is lower than
+// max_connections, accept fails first; the server then closes idle
+// connections as it does at its own limit, but the operator should know
+// that the configured limit is not the one in effect.
+void warn_if_few_descriptors(const TcpLimits& tcp) {
+  constexpr std::uint64_t kOtherDescriptors = 64;  // listeners, probes, registry watches, HTTP clients
+  const std::uint64_t limit = core::raise_fd_limit();
+  if (limit < tcp.max_connections + kOtherDescriptors)
+    spdlog::warn("descriptor limit {} is below tcp.max_connections {} + {}: fewer TCP connections will be held "
+                 "(raise `ulimit -n` or LimitNOFILE)", limit, tcp.max_connections, kOtherDescriptors);
+}
+
 }  // namespace
 
 DnsConfig load_config(const DnsRunOptions& o) {
@@ -228,13 +241,15 @@ int run(const DnsRunOptions& options) {
   SnapshotCell cell;
   Control control(io, config, cell);
   QueryStats tcp_stats;
+  TcpConnectionStats tcp_connections;
   std::unique_ptr<UdpServer> udp;
 
   const int threads = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (!config.dns_listen.empty()) warn_if_few_descriptors(config.tcp);
   try {
     if (!config.dns_listen.empty()) {
       udp = std::make_unique<UdpServer>(config.dns_listen, threads, cell);
-      serve_dns_tcp(io, *net::resolve_endpoint(config.dns_listen), cell, tcp_stats);
+      serve_dns_tcp(io, *net::resolve_endpoint(config.dns_listen), cell, config.tcp, tcp_stats, tcp_connections);
     }
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on {}: {}", config.dns_listen, e.what());
@@ -247,7 +262,7 @@ int run(const DnsRunOptions& options) {
     if (req.path == "/d") co_return control.httpdns(req);
     if (req.path == "/status") co_return HttpResponse::json(200, control.status());
     if (req.path == "/metrics") {
-      co_return HttpResponse::metrics(control.metrics(udp.get(), tcp_stats));
+      co_return HttpResponse::metrics(control.metrics(udp.get(), tcp_stats, tcp_connections));
     }
     if (req.path == "/") {
       co_return HttpResponse::html(std::string(kDashboard));

@@ -29,4 +29,12 @@ struct alignas(64) QueryStats {
   }
 };
 
+// DNS-over-TCP connections. The TCP server and /metrics both run on the
+// control thread, so plain counters do.
+struct TcpConnectionStats {
+  std::uint64_t open = 0;
+  std::uint64_t evicted = 0;  // idle ones closed to make room for a new one
+  std::uint64_t refused = 0;  // new ones closed at once: at a limit with none idle
+};
+
 }  // namespace failover::dns

@@ -71,7 +71,7 @@ std::string status_json(const Zone& zone, const ZoneSnapshot& published, core::T
 }
 
 std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>& udp, const QueryStats& tcp,
-                         const HttpdnsStats& httpdns) {
+                         const TcpConnectionStats& connections, const HttpdnsStats& httpdns) {
   std::ostringstream out;
   out << "# HELP failover_dns_queries_total DNS queries answered, by transport and rcode.\n"
          "# TYPE failover_dns_queries_total counter\n";
@@ -92,6 +92,15 @@ std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>&
       << dropped << "\n# HELP failover_dns_truncated_total UDP replies sent with TC.\n"
          "# TYPE failover_dns_truncated_total counter\nfailover_dns_truncated_total "
       << truncated << '\n';
+  out << "# HELP failover_dns_tcp_connections DNS-over-TCP connections open.\n"
+         "# TYPE failover_dns_tcp_connections gauge\nfailover_dns_tcp_connections "
+      << connections.open
+      << "\n# HELP failover_dns_tcp_connections_closed_total TCP connections closed by a limit: idle ones evicted "
+         "for a new one, new ones refused with none idle.\n"
+         "# TYPE failover_dns_tcp_connections_closed_total counter\n"
+         "failover_dns_tcp_connections_closed_total{reason=\"evicted\"} "
+      << connections.evicted << "\nfailover_dns_tcp_connections_closed_total{reason=\"refused\"} "
+      << connections.refused << '\n';
   out << "# HELP failover_dns_httpdns_requests_total HTTPDNS requests on /d, by result.\n"
          "# TYPE failover_dns_httpdns_requests_total counter\n";
   for (auto [result, n] : {std::pair{"ok", httpdns.ok}, {"not_found", httpdns.not_found},

@@ -17,9 +17,11 @@ struct HttpdnsStats {
 std::string status_json(const Zone& zone, const ZoneSnapshot& published, core::TimePoint now);
 
 // Prometheus text: failover_dns_queries_total{transport,rcode}, ..._dropped_total,
-// ..._truncated_total, failover_dns_httpdns_requests_total{result},
+// ..._truncated_total, failover_dns_tcp_connections,
+// failover_dns_tcp_connections_closed_total{reason}, failover_dns_httpdns_requests_total{result},
 // failover_dns_target_up{name,target}, failover_dns_name_panic{name}.
 std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>& udp,
-                         const QueryStats& tcp, const HttpdnsStats& httpdns);
+                         const QueryStats& tcp, const TcpConnectionStats& connections,
+                         const HttpdnsStats& httpdns);
 
 }  // namespace failover::dns

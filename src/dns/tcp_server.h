@@ -6,20 +6,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "dns/config.h"
 #include "dns/snapshot_cell.h"
 #include "dns/stats.h"
 
 namespace failover::dns {
 
-struct TcpLimits {
-  int max_connections = 512;
-  // An idle connection is closed after this (RFC 7766 6.2.3: seconds, not minutes).
-  std::chrono::milliseconds idle_timeout{10'000};
-};
-
-// Accepts on `endpoint` until `io` stops. Throws boost::system::system_error
-// if it cannot bind. `zone` and `stats` must outlive `io`'s run.
+// Accepts on `endpoint` until `io` stops, within `limits`: at a limit the
+// connection idle the longest makes room (dns/tcp_connections.h). Throws
+// boost::system::system_error if it cannot bind. `zone`, `stats` and
+// `connections` must outlive `io`'s run; `connections` is written on `io`'s
+// thread only.
 void serve_dns_tcp(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-                   const SnapshotCell& zone, QueryStats& stats, TcpLimits limits = {});
+                   const SnapshotCell& zone, const TcpLimits& limits, QueryStats& stats,
+                   TcpConnectionStats& connections);
 
 }  // namespace failover::dns

@@ -504,7 +504,9 @@ BuildResult build_reply(const Query& query, const Answer& answer, std::size_t ma
   std::uint16_t flags = 0x8000 | (h.opcode & 0xF) << 11 | (rcode & 0xF);
   if (answer.authoritative) flags |= 0x0400;
   if (result.truncated) flags |= 0x0200;
-  if (h.rd) flags |= 0x0100;
+  // RD means "recursion desired" for QUERY only (RFC 1035 4.1.1); under
+  // another opcode (UPDATE's Z bits, say) it is not ours to echo.
+  if (h.rd && h.opcode == kOpcodeQuery) flags |= 0x0100;
   set16(out, 0, h.id);
   set16(out, 2, flags);
   set16(out, 4, query.has_question ? 1 : 0);

@@ -211,10 +211,10 @@ struct BuildResult {
 };
 
 // Replaces `out` with the reply to `query` (a kOk result, or any other but
-// kDrop with an error rcode from rcode_for()): id, opcode and RD echoed, QR
-// set, RA clear, AA as asked; the question echoed as sent when the query had
-// one; an OPT record advertising `our_payload` when the query had one (with
-// DO echoed). Owner and rdata names that end in the question's name are
+// kDrop with an error rcode from rcode_for()): id and opcode echoed, RD
+// echoed for opcode QUERY only (clear for any other), QR set, RA clear, AA
+// as asked; the question echoed as sent when the query had one; an OPT
+// record advertising `our_payload` when the query had one (with DO echoed). Owner and rdata names that end in the question's name are
 // compressed to it.
 //
 // The reply never exceeds max(max_size, 512) bytes (and never 65535). When

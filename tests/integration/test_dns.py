@@ -5,10 +5,14 @@ SIGKILLed and restarted: it leaves the HTTPDNS and the DNS answers within
 fall x interval + timeout and comes back after rise probes; a client
 holding the old answer (`failover get` with its cache) still gets every
 request through on the other IP. Also: panic, DNS over TCP, signed
-HTTPDNS requests, and bad input of every kind."""
+HTTPDNS requests, bad input of every kind, and TCP connection limits: a
+flood of idle connections never locks out a fresh TCP query."""
 import json
 import os
 import random
+import re
+import resource
+import select
 import socket
 import struct
 import subprocess
@@ -247,6 +251,162 @@ class DnsResponder(h.LbTestCase):
         self.assertEqual(body["nope.example.org"], {"error": "unknown host"})
 
 
+# ---------------------------------------------------------------- TCP connection limits
+
+def raise_own_fd_limit(need):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+
+
+def open_idle(addr, n, source="127.0.0.1"):
+    """n connections from `source` that never send a query."""
+    host, port = h.split_addr(addr)
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((source, 0))
+        s.settimeout(2.0)
+        s.connect((host, port))  # completes in the kernel's backlog; the server accepts later
+        socks.append(s)
+    return socks
+
+
+def closed_by_server(s):
+    if not select.select([s], [], [], 0)[0]:
+        return False  # nothing to read, not even an end of file
+    try:
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except ConnectionError:  # reset
+        return True
+
+
+def metric(node, name):
+    text = h.http_request(node.http, "GET", "/metrics").body.decode()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def timed_tcp_query(test, addr, name, source="127.0.0.1"):
+    """One query on a fresh connection; asserts an answer within a second."""
+    host, port = h.split_addr(addr)
+    started = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        s.bind((source, 0))
+        s.connect((host, port))
+        q = dns_query(name)
+        s.sendall(struct.pack("!H", len(q)) + q)
+        buf = b""
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+            chunk = s.recv(65535)
+            test.assertTrue(chunk, "the server closed a fresh connection without answering")
+            buf += chunk
+    elapsed = time.monotonic() - started
+    test.assertLess(elapsed, 1.0)
+    return parse_reply(buf[2:]), elapsed
+
+
+class DnsTcpLimits(h.LbTestCase):
+    def setUp(self):
+        super().setUp()
+        raise_own_fd_limit(2048)
+        self.many = ["10.0.0.%d" % i for i in range(1, 61)]  # too big for UDP: the TC fallback's case
+        self.socks = []
+
+    def tearDown(self):
+        for s in self.socks:
+            s.close()
+        super().tearDown()
+
+    def start(self, **tcp):
+        domains = {"big.example.com": {"targets": self.many}}
+        return DnsNode(self, domains, **({"tcp": tcp} if tcp else {}))
+
+    def test_idle_flood_from_one_host_never_locks_out_fresh_queries(self):
+        dns = self.start()  # the defaults: 512 in all, 64 per client, 10 s idle timeout
+        self.socks = open_idle(dns.dns, 600)
+        evicted = lambda: metric(dns, 'failover_dns_tcp_connections_closed_total{reason="evicted"}')
+        self.assertTrue(h.wait_for(lambda: evicted() == 600 - 64, 5.0), "evicted: %s" % evicted())
+        self.assertEqual(metric(dns, "failover_dns_tcp_connections"), 64)
+        slowest = 0.0
+        for _ in range(20):
+            (rcode, tc, answers), elapsed = timed_tcp_query(self, dns.dns, "big.example.com")
+            self.assertEqual((rcode, tc, len(answers)), (0, False, 60))
+            slowest = max(slowest, elapsed)
+        log("20 fresh TCP queries after 600 idle connections: slowest %.0f ms" % (slowest * 1000))
+        # Only the flood's oldest idle connections were pushed out: the first
+        # fresh one took a slot from the flood; once it had its answer and
+        # closed, the next found that slot free (or, if its close was not yet
+        # seen, pushed out one more of the flood's).
+        closed = sum(map(closed_by_server, self.socks))
+        self.assertTrue(600 - 64 + 1 <= closed <= 600 - 64 + 20, closed)
+        self.assertEqual([closed_by_server(s) for s in self.socks], [True] * closed + [False] * (600 - closed))
+        self.assertEqual(evicted(), closed)
+        self.assertEqual(metric(dns, 'failover_dns_tcp_connections_closed_total{reason="refused"}'), 0)
+
+    def test_full_server_evicts_the_oldest_idle_of_anyone(self):
+        dns = self.start(max_connections=100, max_connections_per_client=40, idle_timeout="10s")
+        for i in range(2, 7):  # 200 idle connections from five hosts, 40 each
+            self.socks += open_idle(dns.dns, 40, source="127.0.0.%d" % i)
+        self.assertTrue(h.wait_for(lambda: sum(map(closed_by_server, self.socks)) == 100, 5.0),
+                        "closed: %d" % sum(map(closed_by_server, self.socks)))
+        self.assertFalse(any(closed_by_server(s) for s in self.socks[100:]))  # the newest stay
+        for _ in range(20):
+            (rcode, _, answers), _ = timed_tcp_query(self, dns.dns, "big.example.com")
+            self.assertEqual((rcode, len(answers)), (0, 60))
+        # The fresh ones pushed out only the flood's oldest (at most one each)
+        # and are gone after their answers; the flood's newest stay.
+        evicted = lambda: metric(dns, 'failover_dns_tcp_connections_closed_total{reason="evicted"}')
+        self.assertTrue(h.wait_for(lambda: metric(dns, "failover_dns_tcp_connections") == 200 - evicted(), 5.0))
+        self.assertTrue(101 <= evicted() <= 120, evicted())
+        closed = sum(map(closed_by_server, self.socks))
+        self.assertEqual([closed_by_server(s) for s in self.socks], [True] * closed + [False] * (200 - closed))
+        self.assertEqual(closed, evicted())
+
+    def test_client_at_its_limit_pushes_out_only_its_own_idle_connections(self):
+        dns = self.start(max_connections=512, max_connections_per_client=8)
+        others = open_idle(dns.dns, 5, source="127.0.0.2")  # the oldest of all
+        host, port = h.split_addr(dns.dns)
+        busy = socket.create_connection((host, port), timeout=2.0)  # a query in progress: not idle
+        q = dns_query("big.example.com")
+        busy.sendall(struct.pack("!H", len(q)) + q[:5])
+        self.socks = others + [busy]
+        self.assertTrue(h.wait_for(lambda: metric(dns, "failover_dns_tcp_connections") == 6, 5.0))
+        time.sleep(0.2)  # for the server to read the partial query, which makes that connection busy
+        flood = open_idle(dns.dns, 20)
+        self.socks += flood
+        # 127.0.0.1 holds 8: the busy one and its 7 newest idle ones.
+        self.assertTrue(h.wait_for(lambda: sum(map(closed_by_server, flood)) == 13, 5.0),
+                        "closed: %d" % sum(map(closed_by_server, flood)))
+        self.assertFalse(any(closed_by_server(s) for s in flood[13:]))
+        self.assertFalse(any(closed_by_server(s) for s in others))
+        busy.sendall(q[5:])
+        reply = b""
+        while len(reply) < 2 or len(reply) < 2 + struct.unpack("!H", reply[:2])[0]:
+            chunk = busy.recv(65535)
+            self.assertTrue(chunk, "the busy connection was closed")
+            reply += chunk
+        rcode, _, answers = parse_reply(reply[2:])
+        self.assertEqual((rcode, len(answers)), (0, 60))
+
+    def test_raises_its_own_descriptor_limit(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1024:
+            self.skipTest("hard descriptor limit %d is too low to tell" % hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # what the server inherits
+        try:
+            dns = self.start(max_connections=400, max_connections_per_client=400)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        with open("/proc/%d/limits" % dns.node.pid) as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        self.assertEqual(line.split()[3], "unlimited" if hard == resource.RLIM_INFINITY else str(hard))
+        self.socks = open_idle(dns.dns, 350)
+        self.assertTrue(h.wait_for(lambda: metric(dns, "failover_dns_tcp_connections") == 350, 5.0),
+                        "open: %s" % metric(dns, "failover_dns_tcp_connections"))
+
+
 class DnsDiscovery(h.LbTestCase):
     """A name whose targets are a registry service's instances."""
 
@@ -296,11 +456,14 @@ class DnsConfigErrors(h.LbTestCase):
     def test_bad_config_exits_2_with_file_and_line(self):
         d = h.tempdir()
         path = os.path.join(d, "dns.yaml")
-        with open(path, "w") as f:
-            f.write("dns:\n  domains:\n    www.example.com:\n      targets: [not-an-ip]\n")
-        r = subprocess.run([h.BINARY, "dns", "--config", path], capture_output=True, timeout=10)
-        self.assertEqual(r.returncode, 2)
-        self.assertIn(path + ":4:", r.stderr.decode())
+        for text, line in [("dns:\n  domains:\n    www.example.com:\n      targets: [not-an-ip]\n", 4),
+                           ("dns:\n  tcp:\n    idle_timeout: soon\n  domains:\n    a.com: {targets: [1.2.3.4]}\n", 3),
+                           ("dns:\n  tcp: {max_connections: 0}\n  domains:\n    a.com: {targets: [1.2.3.4]}\n", 2)]:
+            with open(path, "w") as f:
+                f.write(text)
+            r = subprocess.run([h.BINARY, "dns", "--config", path], capture_output=True, timeout=10)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("%s:%d:" % (path, line), r.stderr.decode())
 
 
 if __name__ == "__main__":

@@ -93,6 +93,40 @@ TEST(DnsConfig, RefusesWithFileAndLine) {
   EXPECT_THAT(error_of("lb: {}\n"), HasSubstr("dns"));
 }
 
+TEST(DnsConfig, TcpLimitsHaveDefaultsAndAreRead) {
+  const DnsConfig d = parse_dns_config("dns:\n  domains:\n    a.com: {targets: [1.2.3.4]}\n", "d.yaml");
+  EXPECT_EQ(d.tcp.max_connections, 512u);
+  EXPECT_EQ(d.tcp.max_connections_per_client, 64u);
+  EXPECT_EQ(d.tcp.idle_timeout, std::chrono::seconds(10));
+  const DnsConfig c = parse_dns_config(R"(dns:
+  tcp: {max_connections: 100, max_connections_per_client: 8, idle_timeout: 3s}
+  domains:
+    a.com: {targets: [1.2.3.4]}
+)", "d.yaml");
+  EXPECT_EQ(c.tcp.max_connections, 100u);
+  EXPECT_EQ(c.tcp.max_connections_per_client, 8u);
+  EXPECT_EQ(c.tcp.idle_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(parse_dns_config("dns:\n  tcp: {idle_timeout: 250}\n  domains:\n    a.com: {targets: [1.2.3.4]}\n",
+                             "d.yaml").tcp.idle_timeout,
+            std::chrono::milliseconds(250));  // a bare integer is milliseconds
+}
+
+TEST(DnsConfig, RefusesBadTcpLimitsWithFileAndLine) {
+  const auto with_tcp = [](const std::string& tcp) {
+    return error_of("dns:\n  domains:\n    a.com: {targets: [1.2.3.4]}\n  tcp:\n" + tcp);
+  };
+  EXPECT_THAT(with_tcp("    max_connections: 0\n"), AllOf(StartsWith("d.yaml:5: "), HasSubstr("max_connections")));
+  EXPECT_THAT(with_tcp("    max_connections: -1\n"), StartsWith("d.yaml:5: "));
+  EXPECT_THAT(with_tcp("    max_connections: many\n"), AllOf(StartsWith("d.yaml:5: "), HasSubstr("integer")));
+  EXPECT_THAT(with_tcp("    max_connections: 10\n    max_connections_per_client: 0\n"),
+              AllOf(StartsWith("d.yaml:6: "), HasSubstr("max_connections_per_client")));
+  EXPECT_THAT(with_tcp("    idle_timeout: soon\n"), AllOf(StartsWith("d.yaml:5: "), HasSubstr("duration")));
+  EXPECT_THAT(with_tcp("    idle_timeout: 0\n"), AllOf(StartsWith("d.yaml:5: "), HasSubstr("idle_timeout")));
+  EXPECT_THAT(with_tcp("    idle_timeout: 2h\n"), StartsWith("d.yaml:5: "));
+  EXPECT_THAT(with_tcp("    idle_timout: 3s\n"), AllOf(StartsWith("d.yaml:5: "), HasSubstr("unknown key idle_timout")));
+  EXPECT_THAT(error_of("dns:\n  tcp: 512\n  domains:\n    a.com: {targets: [1.2.3.4]}\n"), StartsWith("d.yaml:2: "));
+}
+
 TEST(DnsConfig, EmptyDnsListenMeansHttpdnsOnly) {
   const DnsConfig c = parse_dns_config("dns:\n  dns_listen: ''\n  domains:\n    a.com: {targets: [1.2.3.4]}\n", "d.yaml");
   EXPECT_EQ(c.dns_listen, "");

@@ -278,6 +278,24 @@ TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
   EXPECT_FALSE(respond(*z.snapshot(), std::vector<std::uint8_t>(5, 0), Transport::kUdp, 0, out).send);
 }
 
+TEST(DnsResponder, UnknownOpcodeGetsNotImpWithRdClear) {
+  core::ManualClock clock;
+  Zone z(two_lbs(), clock);
+  std::vector<std::uint8_t> out;
+  std::vector<std::uint8_t> q = query("www.example.com", wire::kTypeA);  // RD set
+  q[2] |= 5 << 3;  // opcode UPDATE
+  const Response r = respond(*z.snapshot(), q, Transport::kUdp, 0, out);
+  EXPECT_TRUE(r.send);
+  EXPECT_EQ(r.rcode, wire::Rcode::kNotImp);
+  const auto m = wire::parse_message(out);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->header.rcode, 4);
+  EXPECT_EQ(m->header.opcode, 5);
+  EXPECT_FALSE(m->header.rd);  // defined for QUERY only
+  // A QUERY keeps its RD echoed.
+  EXPECT_TRUE(ask(z, "www.example.com", wire::kTypeA).header.rd);
+}
+
 TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
   core::ManualClock clock;
   Zone z(big_name(), clock);
