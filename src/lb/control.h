@@ -17,6 +17,10 @@
 #include "lb/config.h"
 #include "lb/model.h"
 
+namespace failover::core {
+class MetricsWriter;
+}
+
 namespace failover::lb {
 
 enum class AdminState { kNone, kDown, kDrain };
@@ -107,8 +111,9 @@ class Control {
   // Admin actions; false when no such upstream/server.
   bool set_admin(std::string_view upstream, std::string_view address, AdminState state);
 
+  // GET /status (JSON) and the per-server part of GET /metrics.
   std::string status_json() const;
-  std::string metrics_text() const;
+  void metrics(core::MetricsWriter& out) const;
   const LbConfig& config() const { return config_; }
 
  private:

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "core/metrics_writer.h"
 #include "lb/control.h"
 
 namespace failover::lb {
@@ -172,7 +173,9 @@ TEST_F(LbControl, StatusSaysWhyAServerIsDown) {
   const std::string status = control_.status_json();
   EXPECT_NE(status.find("active check failed 3 times in a row (last: refused)"), std::string::npos) << status;
   EXPECT_NE(status.find("\"cause\":\"refused\""), std::string::npos);
-  const std::string metrics = control_.metrics_text();
+  core::MetricsWriter writer;
+  control_.metrics(writer);
+  const std::string metrics = writer.text();
   EXPECT_NE(metrics.find("failover_lb_server_up{upstream=\"web\",server=\"127.0.0.1:1\"} 0"), std::string::npos) << metrics;
 }
 
