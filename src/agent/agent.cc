@@ -3,11 +3,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <csignal>
 #include <random>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +14,8 @@
 #include "health/probe.h"
 #include "net/endpoint.h"
 #include "net/http_server.h"
+#include "role/endpoints.h"
+#include "role/runner.h"
 
 namespace failover::agent {
 
@@ -135,16 +135,35 @@ std::string status_json(const AgentConfig& config, const std::vector<std::unique
         {"last_probe", t->last_probe},
         {"last_registry_call", t->last_registry}});
   }
-  return boost::json::serialize(boost::json::object{
-             {"role", "agent"}, {"registry", registry.current()}, {"services", std::move(services)}}) + "\n";
+  return boost::json::serialize(boost::json::object{{"role", "agent"},
+                                                    {"version", FAILOVER_VERSION},
+                                                    {"registry", registry.current()},
+                                                    {"services", std::move(services)}}) +
+         "\n";
+}
+
+void metrics(core::MetricsWriter& w, const std::vector<std::unique_ptr<Tracked>>& tracked) {
+  constexpr std::string_view kHealthy = "1 while the service passes its check (heartbeats are sent only then).";
+  constexpr std::string_view kRegistered = "1 while the instance is registered with the registry.";
+  constexpr std::string_view kFailures = "Failed checks in a row.";
+  w.family("failover_agent_service_healthy", core::MetricType::kGauge, kHealthy);
+  w.family("failover_agent_service_registered", core::MetricType::kGauge, kRegistered);
+  w.family("failover_agent_check_consecutive_failures", core::MetricType::kGauge, kFailures);
+  for (const auto& t : tracked) {
+    const core::MetricsWriter::Labels labels = {{"service", t->config.name}, {"id", t->config.id}};
+    w.gauge("failover_agent_service_healthy", kHealthy, labels, t->state.healthy() ? 1 : 0);
+    w.gauge("failover_agent_service_registered", kRegistered, labels, t->state.registered() ? 1 : 0);
+    w.gauge("failover_agent_check_consecutive_failures", kFailures, labels,
+            t->state.rise_fall().consecutive_failures());
+  }
 }
 
 }  // namespace
 
 int run(const std::string& config_path) {
   const AgentConfig config = load_agent_config(config_path);
-  std::signal(SIGPIPE, SIG_IGN);
   asio::io_context io{1};
+  role::Runner runner(io, "agent");
   client::RegistryClient registry(io.get_executor(), config.registry, config.token);
 
   std::vector<std::unique_ptr<Tracked>> tracked;
@@ -153,41 +172,30 @@ int run(const std::string& config_path) {
     asio::co_spawn(io, heartbeat_loop(*t, registry), asio::detached);
     if (t->config.check.enabled) asio::co_spawn(io, probe_loop(*t, registry), asio::detached);
   }
-  if (!config.admin.empty()) {
-    const auto endpoint = net::resolve_endpoint(config.admin);
-    try {
-      net::serve_http(io, *endpoint, [&](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
-        if (req.method == "GET" && req.path == "/status")
-          co_return net::HttpResponse::json(200, status_json(config, tracked, registry));
-        co_return net::HttpResponse::error(404, "the agent serves GET /status");
-      });
-    } catch (const boost::system::system_error& e) {
-      spdlog::critical("cannot listen on {}: {}", config.admin, e.what());
-      return 1;
-    }
-  }
+  const role::Endpoints endpoints{
+      .status = [&] { return status_json(config, tracked, registry); },
+      .metrics = [&](core::MetricsWriter& w) { metrics(w, tracked); }};
+  if (!config.admin.empty() && !runner.listen(config.admin, [&] {
+        net::serve_http(io, *net::resolve_endpoint(config.admin),
+                        [&](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+                          if (auto r = role::serve_endpoints(req, endpoints)) co_return std::move(*r);
+                          co_return net::HttpResponse::error(404, "the agent serves GET /status, /metrics and /");
+                        });
+      }))
+    return role::kExitListenError;
   spdlog::info("failover agent {}: {} services, registry {}", FAILOVER_VERSION, config.services.size(),
                registry.current());
 
   // SIGTERM: leave the registry cleanly, so callers stop at once instead of
   // after the lease; bounded, since a registry may be down.
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {}: deregistering", sig);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      for (auto& t : tracked)
-        if (t->state.registered()) co_await registry.deregister(t->config.name, t->config.id);
-      io.stop();
-    }, asio::detached);
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      co_await sleep_until(now() + std::chrono::seconds(5));
-      io.stop();
-    }, asio::detached);
-  });
-  io.run();
-  spdlog::info("stopped");
-  return 0;
+  runner.on_stop(
+      [&]() -> asio::awaitable<void> {
+        spdlog::info("deregistering");
+        for (auto& t : tracked)
+          if (t->state.registered()) co_await registry.deregister(t->config.name, t->config.id);
+      },
+      [] { return std::chrono::milliseconds(5'000); });
+  return runner.run();
 }
 
 }  // namespace failover::agent

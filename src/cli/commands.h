@@ -1,20 +1,29 @@
 #pragma once
+// The subcommands of `failover`. main.cc keeps them in one table (name,
+// description, the function below that adds the options); adding a role
+// is one function here and one row there.
 #include <CLI/App.hpp>
 #include <functional>
+#include <string>
 
 namespace failover::cli {
 
-// A subcommand: its CLI11 parser and what runs when it was chosen.
-struct Command {
-  CLI::App* app;
-  std::function<int()> run;
-};
+// What runs once the subcommand was chosen and parsed: the exit status.
+// It may throw core::ConfigError (main prints it and exits 2).
+using Run = std::function<int()>;
 
-Command add_lb_command(CLI::App& app);
-Command add_registry_command(CLI::App& app);
-Command add_agent_command(CLI::App& app);
-Command add_dns_command(CLI::App& app);
-Command add_resolve_command(CLI::App& app);  // resolve_command.cc
-Command add_get_command(CLI::App& app);      // resolve_command.cc
+// Each adds its options to `sub` (the subcommand main made from the table)
+// and returns what runs.
+Run lb_options(CLI::App& sub);        // lb_command.cc
+Run registry_options(CLI::App& sub);  // registry_command.cc
+Run agent_options(CLI::App& sub);     // agent_command.cc
+Run dns_options(CLI::App& sub);       // dns_command.cc
+Run resolve_options(CLI::App& sub);   // resolve_command.cc
+Run get_options(CLI::App& sub);       // resolve_command.cc
+
+// -t/--check-config, which every role has: with it, the run loads the
+// config with `check` (a bad one throws ConfigError: exit 2) and says
+// "config PATH is valid"; without it, the run is `run`.
+Run check_or_run(CLI::App& sub, const std::string& config_path, std::function<void()> check, Run run);
 
 }  // namespace failover::cli

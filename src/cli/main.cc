@@ -1,12 +1,36 @@
-// failover: one binary, one subcommand per role.
+// failover: one binary, one subcommand per role, all in one table.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string_view>
+#include <vector>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "core/config_error.h"
+
+namespace failover::cli {
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  const char* description;
+  Run (*add_options)(CLI::App& sub);
+};
+
+// In the order of `failover help`. A new role (the store next) is one row.
+constexpr CommandEntry kCommands[] = {
+    {"lb", "HTTP load balancer with active and passive health checks", lb_options},
+    {"registry", "Service registry: instances register and heartbeat, missed heartbeats evict", registry_options},
+    {"agent", "Sidecar: checks local services and heartbeats for them to the registry", agent_options},
+    {"dns", "HTTPDNS and DNS that answer only healthy load balancers", dns_options},
+    {"resolve", "Resolve HOST through HTTPDNS (cache, failover, system fallback); print the JSON answer",
+     resolve_options},
+    {"get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout", get_options},
+};
+
+}  // namespace
+}  // namespace failover::cli
 
 int main(int argc, char** argv) {
   using namespace failover;
@@ -19,12 +43,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
-  cli::Command lb = cli::add_lb_command(app);
-  cli::Command registry = cli::add_registry_command(app);
-  cli::Command agent = cli::add_agent_command(app);
-  cli::Command dns = cli::add_dns_command(app);
-  cli::Command resolve = cli::add_resolve_command(app);
-  cli::Command get = cli::add_get_command(app);
+  struct Added {
+    CLI::App* sub;
+    cli::Run run;
+  };
+  std::vector<Added> commands;
+  for (const cli::CommandEntry& c : cli::kCommands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.description);
+    commands.push_back({sub, c.add_options(*sub)});
+  }
   CLI::App* help = app.add_subcommand("help", "Show this help");
 
   // CLI11 would print the help of the `help` subcommand itself once parsed.
@@ -47,8 +74,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
-    for (const cli::Command* c : {&lb, &registry, &agent, &dns, &resolve, &get})
-      if (c->app->parsed()) return c->run();
+    for (const Added& c : commands)
+      if (c.sub->parsed()) return c.run();
   } catch (const core::ConfigError& e) {
     std::cerr << e.what() << '\n';
     return core::kExitConfigError;

@@ -300,26 +300,26 @@ int run_command(const char* name, CLI::App* sub, const Args& a, bool get, F main
 
 }  // namespace
 
-Command add_resolve_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("resolve", "Resolve HOST through HTTPDNS (cache, failover, system fallback); print the JSON answer");
+Run resolve_options(CLI::App& app) {
+  CLI::App* sub = &app;
   auto a = std::make_shared<Args>();
   sub->add_option("host", a->target, "the name to resolve");
   add_options(sub, *a, false);
   sub->allow_extras();
-  return {sub, [sub, a]() -> int {
+  return [sub, a]() -> int {
             return run_command("resolve", sub, *a, false, [&](asio::io_context& io, client::ResolverOptions o) {
               return resolve_main(io, std::move(o), a->target);
             });
-          }};
+          };
 }
 
-Command add_get_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout");
+Run get_options(CLI::App& app) {
+  CLI::App* sub = &app;
   auto a = std::make_shared<Args>();
   sub->add_option("url", a->target, "http://HOST[:PORT]/PATH");
   add_options(sub, *a, true);
   sub->allow_extras();
-  return {sub, [sub, a]() -> int {
+  return [sub, a]() -> int {
             std::string error;
             const auto url = a->target.empty() ? std::optional<GetUrl>{} : parse_get_url(a->target, error);
             if (!a->target.empty() && !url) {
@@ -334,7 +334,7 @@ Command add_get_command(CLI::App& app) {
             return run_command("get", sub, *a, true, [&](asio::io_context& io, client::ResolverOptions o) {
               return get_main(io, std::move(o), *url, *read_timeout, a->fail);
             });
-          }};
+          };
 }
 
 }  // namespace failover::cli

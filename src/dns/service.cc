@@ -3,10 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <csignal>
 #include <ctime>
 #include <map>
 #include <random>
@@ -24,6 +22,8 @@
 #include "health/probe.h"
 #include "net/endpoint.h"
 #include "net/http_server.h"
+#include "role/endpoints.h"
+#include "role/runner.h"
 
 namespace failover::dns {
 
@@ -32,20 +32,6 @@ using net::HttpRequest;
 using net::HttpResponse;
 
 namespace {
-
-constexpr std::string_view kDashboard = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>failover dns</title>
-<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 10px;text-align:left}
-.up{color:#070}.down{color:#b00}</style></head>
-<body><h1>failover dns</h1><div id="s"></div><script>
-async function tick(){const s=await (await fetch('/status')).json();
-let h=`<p>serial ${s.serial}</p><table><tr><th>name</th><th>answer</th><th>target</th><th>state</th><th>why</th></tr>`;
-for(const n of s.names){const a=n.answer?[...n.answer.ips,...n.answer.ipsv6].join(' '):'';
-for(const t of n.targets)h+=`<tr><td>${n.name}${n.panic?' (panic)':''}</td><td>${a}</td><td>${t.target}</td>
-<td class="${t.state}">${t.state}</td><td>${t.reason}</td></tr>`;}
-document.getElementById('s').innerHTML=h+'</table>'}
-tick();setInterval(tick,1000);</script></body></html>
-)";
 
 // The control thread: the Zone and everything that changes it.
 class Control {
@@ -80,11 +66,12 @@ class Control {
   }
 
   std::string status() const { return status_json(zone_, *published_, core::SteadyClock::instance().now()); }
-  std::string metrics(const UdpServer* udp, const QueryStats& tcp, const TcpConnectionStats& connections) const {
+  void metrics(core::MetricsWriter& w, const UdpServer* udp, const QueryStats& tcp,
+               const TcpConnectionStats& connections) const {
     std::vector<const QueryStats*> u;
     if (udp)
       for (const auto& s : udp->stats()) u.push_back(s.get());
-    return metrics_text(zone_, u, tcp, connections, stats_);
+    dns::metrics(w, zone_, u, tcp, connections, stats_);
   }
 
  private:
@@ -236,8 +223,8 @@ DnsConfig load_config(const DnsRunOptions& o) {
 
 int run(const DnsRunOptions& options) {
   const DnsConfig config = load_config(options);
-  std::signal(SIGPIPE, SIG_IGN);
   asio::io_context io{1};
+  role::Runner runner(io, "dns");
   SnapshotCell cell;
   Control control(io, config, cell);
   QueryStats tcp_stats;
@@ -246,50 +233,33 @@ int run(const DnsRunOptions& options) {
 
   const int threads = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   if (!config.dns_listen.empty()) warn_if_few_descriptors(config.tcp);
-  try {
-    if (!config.dns_listen.empty()) {
-      udp = std::make_unique<UdpServer>(config.dns_listen, threads, cell);
-      serve_dns_tcp(io, *net::resolve_endpoint(config.dns_listen), cell, config.tcp, tcp_stats, tcp_connections);
-    }
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot listen on {}: {}", config.dns_listen, e.what());
-    return 1;
-  }
+  if (!config.dns_listen.empty() && !runner.listen(config.dns_listen, [&] {
+        udp = std::make_unique<UdpServer>(config.dns_listen, threads, cell);
+        serve_dns_tcp(io, *net::resolve_endpoint(config.dns_listen), cell, config.tcp, tcp_stats, tcp_connections);
+      }))
+    return role::kExitListenError;
 
+  const role::Endpoints endpoints{
+      .status = [&] { return control.status(); },
+      .metrics = [&](core::MetricsWriter& w) { control.metrics(w, udp.get(), tcp_stats, tcp_connections); }};
   auto handler = [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
     if (req.method != "GET" && req.method != "HEAD")
       co_return HttpResponse::error(405, "only GET and HEAD are served here");
     if (req.path == "/d") co_return control.httpdns(req);
-    if (req.path == "/status") co_return HttpResponse::json(200, control.status());
-    if (req.path == "/metrics") {
-      co_return HttpResponse::metrics(control.metrics(udp.get(), tcp_stats, tcp_connections));
-    }
-    if (req.path == "/") {
-      co_return HttpResponse::html(std::string(kDashboard));
-    }
+    if (auto r = role::serve_endpoints(req, endpoints)) co_return std::move(*r);
     co_return HttpResponse::error(404, "no such path (try /d?host=NAME, /status, /metrics)");
   };
-  try {
-    net::serve_http(io, *net::resolve_endpoint(config.http_listen), handler);
-  } catch (const boost::system::system_error& e) {
-    spdlog::critical("cannot listen on {}: {}", config.http_listen, e.what());
-    return 1;
-  }
+  if (!runner.listen(config.http_listen,
+                     [&] { net::serve_http(io, *net::resolve_endpoint(config.http_listen), handler); }))
+    return role::kExitListenError;
   control.start();
   if (udp) udp->start();
   spdlog::info("failover dns {} serving {} names: HTTPDNS on {}, DNS on {} ({} UDP threads)", FAILOVER_VERSION,
                config.domains.size(), config.http_listen, config.dns_listen.empty() ? "-" : config.dns_listen,
                udp ? threads : 0);
-
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (!ec) spdlog::info("signal {}: stopping", sig);
-    io.stop();
-  });
-  io.run();
+  const int status = runner.run();
   if (udp) udp->stop();
-  spdlog::info("stopped");
-  return 0;
+  return status;
 }
 
 }  // namespace failover::dns

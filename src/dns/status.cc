@@ -3,9 +3,8 @@
 #include "dns/status.h"
 
 #include <boost/json.hpp>
-#include <sstream>
 
-#include "core/prometheus.h"
+#include "core/metrics_writer.h"
 #include "health/probe_json.h"
 
 namespace failover::dns {
@@ -70,58 +69,44 @@ std::string status_json(const Zone& zone, const ZoneSnapshot& published, core::T
   return json::serialize(root) + "\n";
 }
 
-std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>& udp, const QueryStats& tcp,
-                         const TcpConnectionStats& connections, const HttpdnsStats& httpdns) {
-  std::ostringstream out;
-  out << "# HELP failover_dns_queries_total DNS queries answered, by transport and rcode.\n"
-         "# TYPE failover_dns_queries_total counter\n";
+void metrics(core::MetricsWriter& w, const Zone& zone, const std::vector<const QueryStats*>& udp,
+             const QueryStats& tcp, const TcpConnectionStats& connections, const HttpdnsStats& httpdns) {
+  constexpr std::string_view kQueries = "DNS queries answered, by transport and rcode.";
   for (std::size_t i = 0; i < kRcodeSlots.size(); ++i) {
     std::uint64_t u = 0;
     for (const QueryStats* s : udp) u += s->by_rcode[i].load(std::memory_order_relaxed);
-    out << "failover_dns_queries_total{transport=\"udp\",rcode=\"" << kRcodeNames[i] << "\"} " << u << '\n';
-    out << "failover_dns_queries_total{transport=\"tcp\",rcode=\"" << kRcodeNames[i] << "\"} "
-        << tcp.by_rcode[i].load(std::memory_order_relaxed) << '\n';
+    w.counter("failover_dns_queries_total", kQueries, {{"transport", "udp"}, {"rcode", kRcodeNames[i]}}, u);
+    w.counter("failover_dns_queries_total", kQueries, {{"transport", "tcp"}, {"rcode", kRcodeNames[i]}},
+              tcp.by_rcode[i].load(std::memory_order_relaxed));
   }
   std::uint64_t dropped = tcp.dropped.load(), truncated = 0;
   for (const QueryStats* s : udp) {
     dropped += s->dropped.load(std::memory_order_relaxed);
     truncated += s->truncated.load(std::memory_order_relaxed);
   }
-  out << "# HELP failover_dns_dropped_total Packets not answered (responses, runts).\n"
-         "# TYPE failover_dns_dropped_total counter\nfailover_dns_dropped_total "
-      << dropped << "\n# HELP failover_dns_truncated_total UDP replies sent with TC.\n"
-         "# TYPE failover_dns_truncated_total counter\nfailover_dns_truncated_total "
-      << truncated << '\n';
-  out << "# HELP failover_dns_tcp_connections DNS-over-TCP connections open.\n"
-         "# TYPE failover_dns_tcp_connections gauge\nfailover_dns_tcp_connections "
-      << connections.open
-      << "\n# HELP failover_dns_tcp_connections_closed_total TCP connections closed by a limit: idle ones evicted "
-         "for a new one, new ones refused with none idle.\n"
-         "# TYPE failover_dns_tcp_connections_closed_total counter\n"
-         "failover_dns_tcp_connections_closed_total{reason=\"evicted\"} "
-      << connections.evicted << "\nfailover_dns_tcp_connections_closed_total{reason=\"refused\"} "
-      << connections.refused << '\n';
-  out << "# HELP failover_dns_httpdns_requests_total HTTPDNS requests on /d, by result.\n"
-         "# TYPE failover_dns_httpdns_requests_total counter\n";
+  w.counter("failover_dns_dropped_total", "Packets not answered (responses, runts).", {}, dropped);
+  w.counter("failover_dns_truncated_total", "UDP replies sent with TC.", {}, truncated);
+  w.gauge("failover_dns_tcp_connections", "DNS-over-TCP connections open.", {}, connections.open);
+  constexpr std::string_view kClosed =
+      "TCP connections closed by a limit: idle ones evicted for a new one, new ones refused with none idle.";
+  w.counter("failover_dns_tcp_connections_closed_total", kClosed, {{"reason", "evicted"}}, connections.evicted);
+  w.counter("failover_dns_tcp_connections_closed_total", kClosed, {{"reason", "refused"}}, connections.refused);
   for (auto [result, n] : {std::pair{"ok", httpdns.ok}, {"not_found", httpdns.not_found},
                            {"bad_request", httpdns.bad_request}, {"forbidden", httpdns.forbidden}})
-    out << "failover_dns_httpdns_requests_total{result=\"" << result << "\"} " << n << '\n';
-  out << "# HELP failover_dns_target_up 1 when the target passes its checks.\n# TYPE failover_dns_target_up gauge\n";
-  for (const NameHealth& n : zone.names())
+    w.counter("failover_dns_httpdns_requests_total", "HTTPDNS requests on /d, by result.", {{"result", result}}, n);
+  constexpr std::string_view kTargetUp = "1 when the target passes its checks.";
+  constexpr std::string_view kPanic = "1 while no target of the name is healthy and all are answered.";
+  constexpr std::string_view kAllDown = "1 while no target of the name is healthy (panic or not).";
+  w.family("failover_dns_target_up", core::MetricType::kGauge, kTargetUp);
+  w.family("failover_dns_name_panic", core::MetricType::kGauge, kPanic);
+  w.family("failover_dns_name_all_down", core::MetricType::kGauge, kAllDown);
+  for (const NameHealth& n : zone.names()) {
     for (const TargetHealth& t : n.targets)
-      out << "failover_dns_target_up{name=\"" << core::prometheus_label(n.config.name) << "\",target=\""
-          << core::prometheus_label(t.target.key()) << "\"} " << (t.up() ? 1 : 0) << '\n';
-  out << "# HELP failover_dns_name_panic 1 while no target of the name is healthy and all are answered.\n"
-         "# TYPE failover_dns_name_panic gauge\n";
-  for (const NameHealth& n : zone.names())
-    out << "failover_dns_name_panic{name=\"" << core::prometheus_label(n.config.name) << "\"} "
-        << (n.all_down && zone.config().panic ? 1 : 0) << '\n';
-  out << "# HELP failover_dns_name_all_down 1 while no target of the name is healthy (panic or not).\n"
-         "# TYPE failover_dns_name_all_down gauge\n";
-  for (const NameHealth& n : zone.names())
-    out << "failover_dns_name_all_down{name=\"" << core::prometheus_label(n.config.name) << "\"} "
-        << (n.all_down ? 1 : 0) << '\n';
-  return out.str();
+      w.gauge("failover_dns_target_up", kTargetUp, {{"name", n.config.name}, {"target", t.target.key()}},
+              t.up() ? 1 : 0);
+    w.gauge("failover_dns_name_panic", kPanic, {{"name", n.config.name}}, n.all_down && zone.config().panic ? 1 : 0);
+    w.gauge("failover_dns_name_all_down", kAllDown, {{"name", n.config.name}}, n.all_down ? 1 : 0);
+  }
 }
 
 }  // namespace failover::dns

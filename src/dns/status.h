@@ -6,6 +6,10 @@
 #include "dns/stats.h"
 #include "dns/zone.h"
 
+namespace failover::core {
+class MetricsWriter;
+}
+
 namespace failover::dns {
 
 struct HttpdnsStats {
@@ -20,8 +24,7 @@ std::string status_json(const Zone& zone, const ZoneSnapshot& published, core::T
 // ..._truncated_total, failover_dns_tcp_connections,
 // failover_dns_tcp_connections_closed_total{reason}, failover_dns_httpdns_requests_total{result},
 // failover_dns_target_up{name,target}, failover_dns_name_panic{name}.
-std::string metrics_text(const Zone& zone, const std::vector<const QueryStats*>& udp,
-                         const QueryStats& tcp, const TcpConnectionStats& connections,
-                         const HttpdnsStats& httpdns);
+void metrics(core::MetricsWriter& out, const Zone& zone, const std::vector<const QueryStats*>& udp,
+             const QueryStats& tcp, const TcpConnectionStats& connections, const HttpdnsStats& httpdns);
 
 }  // namespace failover::dns

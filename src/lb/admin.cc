@@ -5,6 +5,7 @@
 #include "lb/control_loop.h"
 #include "lb/worker.h"
 #include "net/http_server.h"
+#include "role/endpoints.h"
 
 namespace failover::lb {
 
@@ -14,41 +15,17 @@ using net::HttpResponse;
 
 namespace {
 
-// A page that renders /status every second; enough to watch a failover.
-constexpr std::string_view kDashboard = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>failover lb</title>
-<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 10px;text-align:left}
-.up{color:#070}.down{color:#b00}.drain{color:#a60}</style></head>
-<body><h1>failover lb</h1><div id="u"></div><script>
-async function tick(){const s=await (await fetch('/status')).json();let h='';
-for(const u of s.upstreams){h+=`<h2>${u.name} (${u.balance})${u.panic?' PANIC':''}</h2><table>
-<tr><th>server</th><th>state</th><th>why</th><th>active</th><th>total</th><th>failures</th></tr>`;
-for(const v of u.servers)h+=`<tr><td>${v.address}${v.backup?' (backup)':''}</td><td class="${v.state}">${v.state}</td>
-<td>${v.reason}</td><td>${v.requests.active}</td><td>${v.requests.total}</td><td>${v.requests.failures}</td></tr>`;
-h+='</table>'}document.getElementById('u').innerHTML=h}
-tick();setInterval(tick,1000);</script></body></html>
-)";
-
-std::string worker_metrics(const WorkerShared& shared) {
-  std::string out =
-      "# HELP failover_lb_worker_connections Open client connections per worker thread.\n"
-      "# TYPE failover_lb_worker_connections gauge\n";
-  for (const Worker* w : shared.workers)
-    out += "failover_lb_worker_connections{worker=\"" + std::to_string(w->index()) + "\"} " +
-           std::to_string(w->connections()) + "\n";
-  return out;
-}
-
-std::string global_metrics(const WorkerShared& shared) {
-  return "# HELP failover_lb_requests_total Client requests read.\n# TYPE failover_lb_requests_total counter\n"
-         "failover_lb_requests_total " + std::to_string(shared.requests.load()) +
-         "\n# HELP failover_lb_retries_total Attempts beyond the first.\n# TYPE failover_lb_retries_total counter\n"
-         "failover_lb_retries_total " + std::to_string(shared.retries.load()) +
-         "\n# HELP failover_lb_no_server_total Requests refused with 503: no server available.\n# TYPE failover_lb_no_server_total counter\n"
-         "failover_lb_no_server_total " + std::to_string(shared.no_server.load()) +
-         "\n# HELP failover_lb_client_connections Open client connections.\n# TYPE failover_lb_client_connections gauge\n"
-         "failover_lb_client_connections " + std::to_string(shared.client_connections.load()) + "\n" +
-         worker_metrics(shared);
+// Counters of the whole process, beside Control's per-server ones.
+void process_metrics(core::MetricsWriter& w, const WorkerShared& shared) {
+  w.counter("failover_lb_requests_total", "Client requests read.", {}, shared.requests.load());
+  w.counter("failover_lb_retries_total", "Attempts beyond the first.", {}, shared.retries.load());
+  w.counter("failover_lb_no_server_total", "Requests refused with 503: no server available.", {},
+            shared.no_server.load());
+  w.gauge("failover_lb_client_connections", "Open client connections.", {}, shared.client_connections.load());
+  constexpr std::string_view kWorker = "Open client connections per worker thread.";
+  w.family("failover_lb_worker_connections", core::MetricType::kGauge, kWorker);
+  for (const Worker* wk : shared.workers)
+    w.gauge("failover_lb_worker_connections", kWorker, {{"worker", std::to_string(wk->index())}}, wk->connections());
 }
 
 // POST /upstreams/{name}/servers/{address}/{down|drain|up}
@@ -78,17 +55,15 @@ HttpResponse admin_action(ControlLoop& control, std::string_view path) {
 
 void serve_admin(asio::io_context& control_io, const asio::ip::tcp::endpoint& admin,
                  ControlLoop& control, const WorkerShared& shared) {
-  net::serve_http(control_io, admin, [&control, &shared](HttpRequest req) -> asio::awaitable<HttpResponse> {
-    if (req.method == "GET" || req.method == "HEAD") {
-      if (req.path == "/status") co_return HttpResponse::json(200, control.status_json());
-      if (req.path == "/metrics") {
-        co_return HttpResponse::metrics(global_metrics(shared) + control.metrics_text());
-      }
-      if (req.path == "/") {
-        co_return HttpResponse::html(std::string(kDashboard));
-      }
-      co_return HttpResponse::error(404, "not found: " + req.path);
-    }
+  role::Endpoints endpoints{
+      .status = [&control] { return control.status_json(); },
+      .metrics = [&control, &shared](core::MetricsWriter& w) {
+        process_metrics(w, shared);
+        control.metrics(w);
+      }};
+  net::serve_http(control_io, admin, [&control, endpoints](HttpRequest req) -> asio::awaitable<HttpResponse> {
+    if (auto r = role::serve_endpoints(req, endpoints)) co_return std::move(*r);
+    if (req.method == "GET" || req.method == "HEAD") co_return HttpResponse::error(404, "not found: " + req.path);
     if (req.method == "POST" && req.path.starts_with("/upstreams/"))
       co_return admin_action(control, req.path);
     co_return HttpResponse::error(405, "method not allowed");

@@ -11,11 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics_writer.h"
 #include "core/time.h"
 #include "health/passive.h"
 #include "health/target.h"
 #include "lb/config.h"
 #include "lb/model.h"
+
+namespace failover::core {
+class MetricsWriter;
+}
 
 namespace failover::lb {
 
@@ -133,8 +138,9 @@ class Control {
   const std::vector<std::shared_ptr<ServerHealth>>* servers(std::string_view upstream) const;
   const LbConfig& config() const { return config_; }
 
+  // GET /status (JSON) and the per-server part of GET /metrics.
   std::string status_json(core::TimePoint now) const;
-  std::string metrics_text(core::TimePoint now) const;
+  void metrics(core::MetricsWriter& out, core::TimePoint now) const;
 
  private:
   struct Upstream {

@@ -31,7 +31,7 @@ class ControlLoop {
   const Control& control() const { return control_; }
   const LbConfig& config() const { return control_.config(); }
   std::string status_json() const { return control_.status_json(clock_.now()); }
-  std::string metrics_text() const { return control_.metrics_text(clock_.now()); }
+  void metrics(core::MetricsWriter& out) const { control_.metrics(out, clock_.now()); }
 
  private:
   void carry_out(Effects effects);

@@ -1,9 +1,8 @@
 #include "lb/service.h"
 
-#include <csignal>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "lb/worker.h"
 #include "net/endpoint.h"
 #include "net/listener.h"
+#include "role/runner.h"
 
 namespace failover::lb {
 
@@ -48,9 +48,9 @@ int thread_count(const LbConfig& c) {
 
 int run(const LbOptions& options) {
   LbConfig config = load_config(options);  // ConfigError goes to the caller: exit 2
-  std::signal(SIGPIPE, SIG_IGN);
-
   asio::io_context control_io{1};
+  role::Runner runner(control_io, "lb");
+
   WorkerShared shared;
   std::vector<std::unique_ptr<Worker>> workers;
   const int n = thread_count(config);
@@ -59,9 +59,9 @@ int run(const LbOptions& options) {
 
   ControlLoop control(control_io, core::SteadyClock::instance(),
                       [&workers](std::shared_ptr<const Snapshot> snap) {
-                    for (auto& w : workers)
-                      asio::post(w->io(), [w = w.get(), snap] { w->set_snapshot(snap); });
-                  });
+                        for (auto& w : workers)
+                          asio::post(w->io(), [w = w.get(), snap] { w->set_snapshot(snap); });
+                      });
   shared.control_io = &control_io;
   shared.control = &control;
   for (const std::string& w : config.warnings) spdlog::warn("{}", w);
@@ -71,72 +71,50 @@ int run(const LbOptions& options) {
 
   const auto listen = *net::resolve_endpoint(config.listen);
   const auto admin = *net::resolve_endpoint(config.admin);
-  try {
-    net::ensure_address_free(listen);
-    for (auto& w : workers) w->listen(listen);
-    serve_admin(control_io, admin, control, shared);
-  } catch (const boost::system::system_error& e) {
-    spdlog::critical("cannot listen: {}", e.what());
-    return 1;
-  }
+  if (!runner.listen(config.listen, [&] {
+        net::ensure_address_free(listen);
+        for (auto& w : workers) w->listen(listen);
+      }) ||
+      !runner.listen(config.admin, [&] { serve_admin(control_io, admin, control, shared); }))
+    return role::kExitListenError;
   spdlog::info("failover lb {} listening on {} (admin {}), {} worker threads, {} upstreams",
                FAILOVER_VERSION, config.listen, config.admin, n, config.upstreams.size());
 
-  asio::signal_set signals(control_io, SIGHUP, SIGTERM, SIGINT);
-  asio::steady_timer drain_timer(control_io);
-  std::function<void(boost::system::error_code)> poll_drain;  // lives as long as the loop
-  std::function<void(boost::system::error_code, int)> on_signal;
-  on_signal = [&](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    if (sig == SIGHUP) {
-      try {
-        LbConfig next = load_config(options);
-        for (const std::string& w : next.warnings) spdlog::warn("reload: {}", w);
-        if (next.listen != control.config().listen || next.admin != control.config().admin)
-          spdlog::warn("reload: listen and admin addresses change only on restart");
-        next.listen = control.config().listen;
-        next.admin = control.config().admin;
-        control.apply(next);
-        discovery.apply(next);
-        spdlog::info("reload: new config in use ({} upstreams)", next.upstreams.size());
-      } catch (const core::ConfigError& e) {
-        spdlog::error("reload refused, the running config stays: {}", e.what());
-      }
-      signals.async_wait(on_signal);
-      return;
+  runner.on_reload([&] {
+    try {
+      LbConfig next = load_config(options);
+      for (const std::string& w : next.warnings) spdlog::warn("reload: {}", w);
+      if (next.listen != control.config().listen || next.admin != control.config().admin)
+        spdlog::warn("reload: listen and admin addresses change only on restart");
+      next.listen = control.config().listen;
+      next.admin = control.config().admin;
+      control.apply(next);
+      discovery.apply(next);
+      spdlog::info("reload: new config in use ({} upstreams)", next.upstreams.size());
+    } catch (const core::ConfigError& e) {
+      spdlog::error("reload refused, the running config stays: {}", e.what());
     }
-    spdlog::info("signal {}: draining, {} client connections open", sig,
-                 shared.client_connections.load());
-    for (auto& w : workers) w->drain();
-    const auto deadline = std::chrono::steady_clock::now() + control.config().drain_timeout;
-    poll_drain = [&, deadline](boost::system::error_code) {
-      if (shared.client_connections.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-        if (shared.client_connections.load() != 0)
-          spdlog::warn("drain timeout: closing {} connections", shared.client_connections.load());
-        for (auto& w : workers) w->stop();
-        control_io.stop();
-        return;
-      }
-      drain_timer.expires_after(std::chrono::milliseconds(20));
-      drain_timer.async_wait(poll_drain);
-    };
-    poll_drain({});
-  };
-  signals.async_wait(on_signal);
-
-  std::vector<std::thread> threads;
+  });
+  // SIGTERM: stop accepting, close idle keep-alive connections, let the
+  // requests in flight finish within drain_timeout.
+  runner.on_stop(
+      [&]() -> asio::awaitable<void> {
+        spdlog::info("draining, {} client connections open", shared.client_connections.load());
+        for (auto& w : workers) w->drain();
+        while (shared.client_connections.load() != 0)
+          co_await core::SteadyClock::instance().sleep_for(std::chrono::milliseconds(20));
+      },
+      [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(control.config().drain_timeout); });
   for (int i = 0; i < n; ++i) {
-    threads.emplace_back([w = workers[i].get(), i, n, mode = config.cpu_affinity] {
-      if (const int cpu = core::pin_worker_thread(mode, i, n); cpu >= 0)
-        spdlog::debug("worker {} pinned to CPU {}", i, cpu);
-      w->run();
-    });
+    runner.add_thread(
+        [w = workers[i].get(), i, n, mode = config.cpu_affinity] {
+          if (const int cpu = core::pin_worker_thread(mode, i, n); cpu >= 0)
+            spdlog::debug("worker {} pinned to CPU {}", i, cpu);
+          w->run();
+        },
+        [w = workers[i].get()] { w->stop(); });
   }
-  control_io.run();
-  for (auto& w : workers) w->stop();
-  for (auto& t : threads) t.join();
-  spdlog::info("stopped");
-  return 0;
+  return runner.run();
 }
 
 }  // namespace failover::lb

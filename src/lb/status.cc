@@ -1,9 +1,8 @@
 // /status and /metrics of the load balancer, built from the control
 // thread's state: every server says what it is and why.
 #include <boost/json.hpp>
-#include <sstream>
 
-#include "core/prometheus.h"
+#include "core/metrics_writer.h"
 #include "health/probe_json.h"
 #include "lb/control.h"
 
@@ -61,8 +60,6 @@ json::object server_json(const ServerHealth& s, core::TimePoint now) {
   };
 }
 
-std::string label(std::string_view v) { return core::prometheus_label(v); }
-
 }  // namespace
 
 std::string Control::status_json(core::TimePoint now) const {
@@ -94,28 +91,40 @@ std::string Control::status_json(core::TimePoint now) const {
   return json::serialize(root) + "\n";
 }
 
-std::string Control::metrics_text(core::TimePoint now) const {
-  std::ostringstream out;
-  out << "# HELP failover_lb_server_up 1 when the server gets new requests.\n"
-         "# TYPE failover_lb_server_up gauge\n";
-  auto each = [&](auto&& fn) {
-    for (const Upstream& up : upstreams_)
-      for (const auto& s : up.servers)
-        fn("{upstream=\"" + label(up.config.name) + "\",server=\"" + label(s->config().address) + "\"}", *s);
+void Control::metrics(core::MetricsWriter& w, core::TimePoint now) const {
+  using core::MetricType;
+  struct PerServer {
+    std::string_view name;
+    MetricType type;
+    std::string_view help;
+    std::uint64_t (*value)(const ServerHealth&, core::TimePoint);
   };
-  each([&](const std::string& l, const ServerHealth& s) { out << "failover_lb_server_up" << l << ' ' << (s.available(now) ? 1 : 0) << '\n'; });
-  out << "# HELP failover_lb_server_requests_total Attempts sent to the server.\n# TYPE failover_lb_server_requests_total counter\n";
-  each([&](const std::string& l, const ServerHealth& s) { out << "failover_lb_server_requests_total" << l << ' ' << s.stats()->total.load() << '\n'; });
-  out << "# HELP failover_lb_server_failures_total Attempts that failed (connect, timeout, reset, bad response, 502-504).\n# TYPE failover_lb_server_failures_total counter\n";
-  each([&](const std::string& l, const ServerHealth& s) { out << "failover_lb_server_failures_total" << l << ' ' << s.stats()->failures.load() << '\n'; });
-  out << "# HELP failover_lb_server_active Requests in flight.\n# TYPE failover_lb_server_active gauge\n";
-  each([&](const std::string& l, const ServerHealth& s) { out << "failover_lb_server_active" << l << ' ' << s.stats()->active.load() << '\n'; });
-  out << "# HELP failover_lb_server_ejections_total Passive ejections.\n# TYPE failover_lb_server_ejections_total counter\n";
-  each([&](const std::string& l, const ServerHealth& s) { out << "failover_lb_server_ejections_total" << l << ' ' << s.ejector().ejections() << '\n'; });
-  out << "# HELP failover_lb_upstream_panic 1 while every server of the upstream is down and requests go to all.\n# TYPE failover_lb_upstream_panic gauge\n";
+  static constexpr PerServer kPerServer[] = {
+      {"failover_lb_server_up", MetricType::kGauge, "1 when the server gets new requests.",
+       [](const ServerHealth& s, core::TimePoint now) -> std::uint64_t { return s.available(now) ? 1 : 0; }},
+      {"failover_lb_server_requests_total", MetricType::kCounter, "Attempts sent to the server.",
+       [](const ServerHealth& s, core::TimePoint) -> std::uint64_t { return s.stats()->total.load(); }},
+      {"failover_lb_server_failures_total", MetricType::kCounter,
+       "Attempts that failed (connect, timeout, reset, bad response, 502-504).",
+       [](const ServerHealth& s, core::TimePoint) -> std::uint64_t { return s.stats()->failures.load(); }},
+      {"failover_lb_server_active", MetricType::kGauge, "Requests in flight.",
+       [](const ServerHealth& s, core::TimePoint) -> std::uint64_t { return s.stats()->active.load(); }},
+      {"failover_lb_server_ejections_total", MetricType::kCounter, "Passive ejections.",
+       [](const ServerHealth& s, core::TimePoint) -> std::uint64_t { return s.ejector().ejections(); }},
+  };
+  for (const PerServer& m : kPerServer) {
+    w.family(m.name, m.type, m.help);
+    for (const Upstream& up : upstreams_)
+      for (const auto& s : up.servers) {
+        const core::MetricsWriter::Labels labels = {{"upstream", up.config.name}, {"server", s->config().address}};
+        if (m.type == MetricType::kGauge) w.gauge(m.name, m.help, labels, m.value(*s, now));
+        else w.counter(m.name, m.help, labels, m.value(*s, now));
+      }
+  }
+  constexpr std::string_view kPanic = "1 while every server of the upstream is down and requests go to all.";
+  w.family("failover_lb_upstream_panic", MetricType::kGauge, kPanic);
   for (const Upstream& up : upstreams_)
-    out << "failover_lb_upstream_panic{upstream=\"" << label(up.config.name) << "\"} " << (up.panic ? 1 : 0) << '\n';
-  return out.str();
+    w.gauge("failover_lb_upstream_panic", kPanic, {{"upstream", up.config.name}}, up.panic ? 1 : 0);
 }
 
 }  // namespace failover::lb

@@ -10,6 +10,10 @@
 #include "registry/backend.h"
 #include "registry/config.h"
 
+namespace failover::core {
+class MetricsWriter;
+}
+
 namespace failover::registry {
 
 class Replication;
@@ -49,6 +53,6 @@ class Api {
 // GET /status and GET /metrics of a registry node.
 std::string status_json(const Registry& registry, const Api& api, const Backend& backend,
                         const RegistryConfig& config, const Replication* replication);
-std::string metrics_text(const Registry& registry, const Api& api, const Replication* replication);
+void metrics(core::MetricsWriter& out, const Registry& registry, const Api& api, const Replication* replication);
 
 }  // namespace failover::registry

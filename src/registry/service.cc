@@ -3,10 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <csignal>
 #include <spdlog/spdlog.h>
 
 #include "core/config_error.h"
@@ -14,6 +12,8 @@
 #include "registry/api.h"
 #include "registry/etcd_backend.h"
 #include "registry/replication.h"
+#include "role/endpoints.h"
+#include "role/runner.h"
 
 namespace failover::registry {
 
@@ -22,22 +22,6 @@ using net::HttpRequest;
 using net::HttpResponse;
 
 namespace {
-
-// Renders /status every second.
-constexpr std::string_view kDashboard = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>failover registry</title>
-<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 10px;text-align:left}
-.ok{color:#070}.bad{color:#b00}</style></head>
-<body><h1>failover registry</h1><div id="s"></div><script>
-async function tick(){const s=await (await fetch('/status')).json();
-let h=`<p>backend ${s.backend}, index ${s.index}</p><table><tr><th>service</th><th>instances</th><th>healthy</th><th>index</th></tr>`;
-for(const v of s.services)h+=`<tr><td><a href="/v1/services/${v.name}?all=1">${v.name}</a></td><td>${v.instances}</td>
-<td class="${v.healthy==v.instances?'ok':'bad'}">${v.healthy}${v.protected?' (protected)':''}</td><td>${v.index}</td></tr>`;
-h+='</table><h2>peers</h2><table>';for(const p of s.peers)h+=`<tr><td>${p.url}</td>
-<td class="${p.reachable?'ok':'bad'}">${p.reachable?'reachable':'unreachable'}</td><td>${p.pending} pending</td></tr>`;
-document.getElementById('s').innerHTML=h+'</table>'}
-tick();setInterval(tick,1000);</script></body></html>
-)";
 
 // Expiries run off one timer at the wheel's resolution.
 asio::awaitable<void> tick(Registry& registry, std::chrono::milliseconds every) {
@@ -63,8 +47,8 @@ RegistryConfig load_config(const RegistryRunOptions& o) {
 
 int run(const RegistryRunOptions& options) {
   const RegistryConfig config = load_config(options);
-  std::signal(SIGPIPE, SIG_IGN);
   asio::io_context io{1};
+  role::Runner runner(io, "registry");
   RegistryOptions registry_options = config.options;
   registry_options.mirror = config.backend.type == BackendType::kEtcd;  // etcd keeps the leases
   Registry registry(core::SteadyClock::instance(), registry_options);
@@ -84,15 +68,11 @@ int run(const RegistryRunOptions& options) {
   }
   Api api(io.get_executor(), registry, *backend, config, replication.get());
 
+  const role::Endpoints endpoints{
+      .status = [&] { return status_json(registry, api, *backend, config, replication.get()); },
+      .metrics = [&](core::MetricsWriter& w) { metrics(w, registry, api, replication.get()); }};
   auto handler = [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
-    if (req.method == "GET" && req.path == "/status")
-      co_return HttpResponse::json(200, status_json(registry, api, *backend, config, replication.get()));
-    if (req.method == "GET" && req.path == "/metrics") {
-      co_return HttpResponse::metrics(metrics_text(registry, api, replication.get()));
-    }
-    if (req.method == "GET" && req.path == "/") {
-      co_return HttpResponse::html(std::string(kDashboard));
-    }
+    if (auto r = role::serve_endpoints(req, endpoints)) co_return std::move(*r);
     co_return co_await api.handle(std::move(req));
   };
 
@@ -110,24 +90,13 @@ int run(const RegistryRunOptions& options) {
   limits.max_body_size = config.max_body_size;
   limits.idle_timeout = config.max_wait + std::chrono::seconds(60);  // a watcher stays connected
   limits.max_connections = 65'536;
-  try {
-    net::serve_http(io, *net::resolve_endpoint(config.listen), handler, limits);
-  } catch (const boost::system::system_error& e) {
-    spdlog::critical("cannot listen on {}: {}", config.listen, e.what());
-    return 1;
-  }
+  if (!runner.listen(config.listen, [&] { net::serve_http(io, *net::resolve_endpoint(config.listen), handler, limits); }))
+    return role::kExitListenError;
   asio::co_spawn(io, tick(registry, config.options.tick), asio::detached);
   spdlog::info("failover registry {} listening on {}, backend {}, {} peers", FAILOVER_VERSION,
                config.listen, backend->name(), config.peers.size());
 
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (!ec) spdlog::info("signal {}: stopping", sig);
-    io.stop();
-  });
-  io.run();
-  spdlog::info("stopped");
-  return 0;
+  return runner.run();
 }
 
 }  // namespace failover::registry

@@ -1,6 +1,8 @@
 // GET /status and GET /metrics of a registry node.
 #include <boost/json.hpp>
 
+#include "core/metrics_writer.h"
+
 #include "registry/api.h"
 #include "registry/replication.h"
 
@@ -55,40 +57,34 @@ std::string status_json(const Registry& registry, const Api& api, const Backend&
   return json::serialize(o) + "\n";
 }
 
-std::string metrics_text(const Registry& registry, const Api& api, const Replication* replication) {
-  std::string out;
-  auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
-    out.append(name).append(" ").append(type).append("\n").append(name).append(" ");
-    out.append(std::to_string(value)).append("\n");
-  };
+void metrics(core::MetricsWriter& w, const Registry& registry, const Api& api, const Replication* replication) {
   const auto& c = registry.counters();
-  metric("failover_registry_index", "gauge", "Last index handed out.", registry.index());
-  metric("failover_registry_registrations_total", "counter", "Registrations.", c.registrations);
-  metric("failover_registry_heartbeats_total", "counter", "Heartbeats accepted.", c.heartbeats);
-  metric("failover_registry_removals_total", "counter", "Instances that left.", c.removals);
-  metric("failover_registry_expiries_total", "counter", "Leases that ran out (instance unhealthy).", c.expiries);
-  metric("failover_registry_evictions_total", "counter", "Instances removed after deregister_after.", c.evictions);
-  metric("failover_registry_requests_total", "counter", "API requests.", api.counters().requests);
-  metric("failover_registry_waiting_queries", "gauge", "Blocking queries parked.", api.counters().waiting);
-  out += "# HELP failover_registry_instances Instances per service and health.\n"
-         "# TYPE failover_registry_instances gauge\n";
+  w.gauge("failover_registry_index", "Last index handed out.", {}, registry.index());
+  w.counter("failover_registry_registrations_total", "Registrations.", {}, c.registrations);
+  w.counter("failover_registry_heartbeats_total", "Heartbeats accepted.", {}, c.heartbeats);
+  w.counter("failover_registry_removals_total", "Instances that left.", {}, c.removals);
+  w.counter("failover_registry_expiries_total", "Leases that ran out (instance unhealthy).", {}, c.expiries);
+  w.counter("failover_registry_evictions_total", "Instances removed after deregister_after.", {}, c.evictions);
+  w.counter("failover_registry_requests_total", "API requests.", {}, api.counters().requests);
+  w.gauge("failover_registry_waiting_queries", "Blocking queries parked.", {}, api.counters().waiting);
+  // Service names come from API calls: the writer escapes them, so a name
+  // with a quote or a newline cannot break the scrape.
+  constexpr std::string_view kInstances = "Instances per service and health.";
+  w.family("failover_registry_instances", core::MetricType::kGauge, kInstances);
   for (const auto& [name, count] : registry.services()) {
     const auto view = registry.query(name, false);
     std::size_t healthy = 0;
     if (view)
       for (const Instance* i : view->instances) healthy += i->healthy;
-    out += "failover_registry_instances{service=\"" + name + "\",healthy=\"true\"} " + std::to_string(healthy) + '\n';
-    out += "failover_registry_instances{service=\"" + name + "\",healthy=\"false\"} " +
-           std::to_string(count - healthy) + '\n';
+    w.gauge("failover_registry_instances", kInstances, {{"service", name}, {"healthy", "true"}}, healthy);
+    w.gauge("failover_registry_instances", kInstances, {{"service", name}, {"healthy", "false"}}, count - healthy);
   }
   if (replication) {
-    out += "# HELP failover_registry_peer_pending Changes waiting to be sent to a peer.\n"
-           "# TYPE failover_registry_peer_pending gauge\n";
+    constexpr std::string_view kPending = "Changes waiting to be sent to a peer.";
+    w.family("failover_registry_peer_pending", core::MetricType::kGauge, kPending);
     for (const auto& p : replication->peers())
-      out += "failover_registry_peer_pending{peer=\"" + p.url + "\"} " + std::to_string(p.pending) + '\n';
+      w.gauge("failover_registry_peer_pending", kPending, {{"peer", p.url}}, p.pending);
   }
-  return out;
 }
 
 }  // namespace failover::registry

@@ -233,6 +233,33 @@ def status_line_code(raw):
     return None
 
 
+def check_role_endpoints(test, addr, role):
+    """Every role serves GET /status (JSON naming the role), GET /metrics
+    (Prometheus text with its own families) and GET / (the dashboard, whose
+    script and styles come from /web/) on its admin address."""
+    st = http_request(addr, "GET", "/status")
+    test.assertEqual(st.status, 200, st)
+    test.assertTrue(st.headers["content-type"].startswith("application/json"), st.headers)
+    test.assertEqual(st.json()["role"], role)
+    m = http_request(addr, "GET", "/metrics")
+    test.assertEqual(m.status, 200, m)
+    test.assertEqual(m.headers["content-type"], "text/plain; version=0.0.4")
+    lines = m.body.decode().splitlines()
+    test.assertTrue(any(ln.startswith("# TYPE failover_%s_" % role) for ln in lines), lines[:20])
+    types = [ln.split()[2] for ln in lines if ln.startswith("# TYPE ")]
+    test.assertEqual(len(types), len(set(types)), "a family has two TYPE lines")
+    page = http_request(addr, "GET", "/")
+    test.assertEqual(page.status, 200, page)
+    test.assertTrue(page.headers["content-type"].startswith("text/html"), page.headers)
+    test.assertIn(b"/web/app.js", page.body)
+    for path, ctype in (("/web/app.js", "text/javascript"), ("/web/style.css", "text/css")):
+        r = http_request(addr, "GET", path)
+        test.assertEqual(r.status, 200, (path, r))
+        test.assertTrue(r.headers["content-type"].startswith(ctype), (path, r.headers))
+        test.assertTrue(r.body)
+    test.assertEqual(http_request(addr, "GET", "/web/nothing.js").status, 404)
+
+
 # ---------------------------------------------------------------- YAML
 
 def _scalar(v):

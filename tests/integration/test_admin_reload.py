@@ -279,6 +279,7 @@ http {
         self.assertGreaterEqual(total("failover_lb_requests_total"), 10)
         self.assertGreaterEqual(total("failover_lb_server_requests_total", '"%s"' % a.address), 10)
         self.assertTrue(any(ln.startswith("# TYPE failover_lb_server_up") for ln in m.splitlines()))
+        h.check_role_endpoints(self, lb.admin, "lb")
 
     def test_sigterm_drains_in_flight_request_and_exits_0(self):
         a = self.backend("a")

@@ -122,6 +122,18 @@ class Discovery(h.LbTestCase):
         self.assertEqual(agent.terminate(), 0)
         self.assertNotIn("a", r.instances("web"), "still registered after the agent's SIGTERM")
 
+    def test_agent_serves_status_metrics_and_dashboard(self):
+        r = self.registry()
+        a = self.backend("a")
+        agent = self.agent([r], a, ttl=10_000)
+        admin = agent.config["agent"]["admin"]
+        self.assertIsNotNone(self.wait_for(lambda: "a" in r.instances("web"), 5))
+        h.check_role_endpoints(self, admin, "agent")
+        m = h.http_request(admin, "GET", "/metrics").body.decode().splitlines()
+        self.assertIn('failover_agent_service_healthy{service="web",id="a"} 1', m)
+        self.assertIn('failover_agent_service_registered{service="web",id="a"} 1', m)
+        h.check_role_endpoints(self, r.listen, "registry")
+
     def test_registry_peer_sigkill_loses_no_instance_and_no_request(self):
         la, lb_ = ["127.0.0.1:%d" % h.free_port() for _ in range(2)]
         ra = self.registry(peers=["http://" + lb_], listen=la)

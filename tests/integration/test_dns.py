@@ -192,6 +192,7 @@ class DnsFailover(h.LbTestCase):
         self.assertEqual(a_records(self.dns.dns), (0, ["127.0.0.11", "127.0.0.12"]))
         metrics = h.http_request(self.dns.http, "GET", "/metrics").body.decode()
         self.assertIn('failover_dns_name_panic{name="www.example.com"} 1', metrics)
+        h.check_role_endpoints(self, self.dns.http, "dns")
 
 
 class DnsResponder(h.LbTestCase):

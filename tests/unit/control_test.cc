@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
+#include "core/metrics_writer.h"
 #include "lb/control.h"
 
 namespace failover::lb {
@@ -235,7 +236,9 @@ TEST_F(LbControl, StatusSaysWhyAServerIsDown) {
   const std::string status = control_.status_json(clock_.now());
   EXPECT_NE(status.find("active check failed 3 times in a row (last: refused)"), std::string::npos) << status;
   EXPECT_NE(status.find("\"cause\":\"refused\""), std::string::npos);
-  const std::string metrics = control_.metrics_text(clock_.now());
+  core::MetricsWriter writer;
+  control_.metrics(writer, clock_.now());
+  const std::string metrics = writer.text();
   EXPECT_NE(metrics.find("failover_lb_server_up{upstream=\"web\",server=\"127.0.0.1:1\"} 0"), std::string::npos) << metrics;
 }
 

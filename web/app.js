@@ -1,0 +1,93 @@
+// The one dashboard of every role: reads /status once a second and draws
+// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent").
+'use strict';
+
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g,
+  (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
+
+function table(head, rows) {
+  return '<table><tr>' + head.map((h) => `<th>${esc(h)}</th>`).join('') + '</tr>' +
+    rows.join('') + '</table>';
+}
+
+const okClass = (ok) => (ok ? 'ok' : 'bad');
+
+const panels = {
+  lb(s) {
+    return s.upstreams.map((u) => {
+      const rows = u.servers.map((v) => `<tr>
+        <td>${esc(v.address)}${v.backup ? ' (backup)' : ''}</td>
+        <td class="${esc(v.state)}">${esc(v.state)}</td><td>${esc(v.reason)}</td>
+        <td>${esc(v.requests.active)}</td><td>${esc(v.requests.total)}</td>
+        <td>${esc(v.requests.failures)}</td></tr>`);
+      const d = u.discovery;
+      const disc = d ? `<p class="muted">from registry service ${esc(d.service)}` +
+        `${d.registry ? ' via ' + esc(d.registry) : ''}, index ${esc(d.index)}` +
+        `${d.protected ? ' (protected)' : ''}${d.error ? ', error: ' + esc(d.error) : ''}</p>` : '';
+      return `<h2>${esc(u.name)} (${esc(u.balance)})${u.panic ? ' <span class="panic">PANIC</span>' : ''}</h2>` +
+        disc + table(['server', 'state', 'why', 'active', 'total', 'failures'], rows);
+    }).join('');
+  },
+
+  dns(s) {
+    const rows = [];
+    for (const n of s.names) {
+      const a = n.answer ? [...n.answer.ips, ...n.answer.ipsv6].join(' ') : '';
+      for (const t of n.targets) {
+        rows.push(`<tr><td>${esc(n.name)}${n.panic ? ' <span class="panic">panic</span>' : ''}</td>
+          <td>${esc(a)}</td><td>${esc(t.target)}</td>
+          <td class="${esc(t.state)}">${esc(t.state)}</td><td>${esc(t.reason)}</td></tr>`);
+      }
+    }
+    return `<p>serial ${esc(s.serial)}</p>` + table(['name', 'answer', 'target', 'state', 'why'], rows);
+  },
+
+  registry(s) {
+    const services = s.services.map((v) => `<tr>
+      <td><a href="/v1/services/${encodeURIComponent(v.name)}?all=1">${esc(v.name)}</a></td>
+      <td>${esc(v.instances)}</td>
+      <td class="${okClass(v.healthy === v.instances)}">${esc(v.healthy)}${v.protected ? ' (protected)' : ''}</td>
+      <td>${esc(v.index)}</td></tr>`);
+    const peers = s.peers.map((p) => `<tr><td>${esc(p.url)}</td>
+      <td class="${okClass(p.reachable)}">${p.reachable ? 'reachable' : 'unreachable'}</td>
+      <td>${esc(p.pending)} pending</td></tr>`);
+    return `<p>backend ${esc(s.backend)}, index ${esc(s.index)}` +
+      `${s.backend_error ? ', <span class="bad">' + esc(s.backend_error) + '</span>' : ''}</p>` +
+      '<h2>services</h2>' + table(['service', 'instances', 'healthy', 'index'], services) +
+      '<h2>peers</h2>' + table(['peer', 'state', 'queue'], peers);
+  },
+
+  agent(s) {
+    const rows = s.services.map((v) => `<tr>
+      <td>${esc(v.name)}</td><td>${esc(v.id)}</td><td>${esc(v.address)}</td>
+      <td class="${okClass(v.healthy)}">${v.healthy ? 'passes' : 'fails'}</td>
+      <td class="${okClass(v.registered)}">${v.registered ? 'yes' : 'no'}</td>
+      <td>${esc(v.consecutive_successes)} / ${esc(v.consecutive_failures)}</td>
+      <td>${esc(v.last_probe)}</td><td>${esc(v.last_registry_call)}</td></tr>`);
+    return `<p>registry ${esc(s.registry)}</p>` +
+      table(['service', 'id', 'address', 'check', 'registered', 'passes / fails in a row',
+        'last check', 'last registry call'], rows);
+  },
+};
+
+async function tick() {
+  const error = document.getElementById('error');
+  try {
+    const r = await fetch('/status', {cache: 'no-store'});
+    if (!r.ok) throw new Error(`/status answered ${r.status}`);
+    const s = await r.json();
+    const draw = panels[s.role];
+    document.title = `failover ${s.role}`;
+    document.getElementById('title').textContent = `failover ${s.role ?? ''}`;
+    document.getElementById('about').textContent = s.version ? `version ${s.version}` : '';
+    document.getElementById('panels').innerHTML =
+      draw ? draw(s) : `<p>no panel for role ${esc(s.role)}</p><pre>${esc(JSON.stringify(s, null, 2))}</pre>`;
+    error.hidden = true;
+  } catch (e) {
+    error.textContent = `cannot read /status: ${e.message}`;
+    error.hidden = false;
+  }
+}
+
+tick();
+setInterval(tick, 1000);
