@@ -32,7 +32,7 @@ const dns::ZoneSnapshot& zone() {
     big.name = "big.example.com";
     for (int i = 1; i <= 60; ++i) big.targets.push_back(*dns::parse_target("10.0.0." + std::to_string(i)));
     c.domains = {www, big};
-    return dns::Zone(c, clock).snapshot();
+    return dns::Zone(c, clock.now(), 1).snapshot();
   }();
   return *snapshot;
 }

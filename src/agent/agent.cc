@@ -3,15 +3,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <random>
 #include <spdlog/spdlog.h>
 
 #include "agent/instance_state.h"
 #include "client/registry_client.h"
-#include "health/probe.h"
+#include "health/runner.h"
 #include "net/endpoint.h"
 #include "net/http_server.h"
 #include "role/endpoints.h"
@@ -24,24 +22,18 @@ using std::chrono::milliseconds;
 
 namespace {
 
-core::TimePoint now() { return core::SteadyClock::instance().now(); }
-
-asio::awaitable<void> sleep_until(core::TimePoint t) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, t);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
 // One local service: its state, and the last things that happened to it for /status.
 struct Tracked {
   const AgentService& config;
   InstanceState state;
   std::string last_probe = "none";
   std::string last_registry = "none";
-  core::TimePoint wake_probe_loop{};
-  asio::steady_timer* heartbeat_timer = nullptr;  // woken when a probe asks for an action
+  // What a probe decided (report a failure, register, heartbeat); the
+  // registry loop sends it, so one coroutine alone talks to the registry.
+  Action pending = Action::kNone;
+  std::stop_source wake;  // requested when `pending` is set: the registry loop stops sleeping
 
-  explicit Tracked(const AgentService& c)
-      : config(c), state(c.ttl, c.check.enabled, c.check.rise, c.check.fall) {}
+  Tracked(const AgentService& c, core::TimePoint now) : config(c), state(c.ttl, c.check, now) {}
 };
 
 Outcome outcome_of(const client::Result& r) {
@@ -50,7 +42,8 @@ Outcome outcome_of(const client::Result& r) {
   return Outcome::kFailed;
 }
 
-asio::awaitable<void> perform(Tracked& t, Action action, client::RegistryClient& registry) {
+asio::awaitable<void> perform(Tracked& t, Action action, client::RegistryClient& registry,
+                              const core::Clock& clock) {
   if (action == Action::kNone) co_return;
   const AgentService& c = t.config;
   client::Result r;
@@ -75,48 +68,34 @@ asio::awaitable<void> perform(Tracked& t, Action action, client::RegistryClient&
     spdlog::log(r.ok() ? spdlog::level::info : spdlog::level::warn, "{}/{}: {} via {}: {}", c.name,
                 c.id, what, registry.current(), r.ok() ? "ok" : r.error);
   t.last_registry = std::string(what) + ": " + (r.ok() ? "ok" : r.error);
-  t.state.on_result(action, outcome_of(r), now());
+  t.state.on_result(action, outcome_of(r), clock.now());
 }
 
-// Probes every interval (first one at a random phase, as the LB does, so
-// many agents do not probe in step) and acts on a change at once.
-asio::awaitable<void> probe_loop(Tracked& t, client::RegistryClient& registry) {
+// A probe result: the state decides, and what it wants sent goes to the
+// registry loop.
+const health::Target& on_probe(Tracked& t, const health::ProbeResult& result, const core::Clock& clock) {
   const AgentService& c = t.config;
-  const auto endpoint = net::resolve_endpoint(c.address + ":" + std::to_string(c.port));
-  std::mt19937 rng(std::random_device{}());
-  core::TimePoint next = now() + milliseconds(std::uniform_int_distribution<long>(0, c.check.interval.count() / 4)(rng));
-  for (;;) {
-    co_await sleep_until(next);
-    next += c.check.interval;
-    health::ProbeResult result;
-    if (endpoint) {
-      result = co_await health::probe(*endpoint, c.check);
-    } else {
-      result.detail = "cannot resolve " + c.address;
-    }
-    const bool was_up = t.state.healthy();
-    const Action action = t.state.on_probe(result.ok, now());
-    t.last_probe = result.ok ? "ok" : std::string(health::cause_name(result.cause)) +
-                                          (result.detail.empty() ? "" : ": " + result.detail);
-    if (t.state.healthy() != was_up)
-      spdlog::info("{}/{}: check {} ({})", c.name, c.id, t.state.healthy() ? "passes" : "fails", t.last_probe);
-    co_await perform(t, action, registry);
-    if (t.heartbeat_timer) t.heartbeat_timer->cancel();  // its next due time may have moved
-    if (next < now()) next = now();  // a slow probe does not cause a burst
-  }
+  const bool was_up = t.state.healthy();
+  const Action action = t.state.on_probe(result, clock.now());
+  t.last_probe = result.ok ? "ok" : std::string(health::cause_name(result.cause)) +
+                                        (result.detail.empty() ? "" : ": " + result.detail);
+  if (t.state.healthy() != was_up)
+    spdlog::info("{}/{}: check {} ({})", c.name, c.id, t.state.healthy() ? "passes" : "fails", t.last_probe);
+  if (action != Action::kNone) t.pending = action;
+  t.wake.request_stop();  // what is due may have moved
+  return t.state.health();
 }
 
-// Sends what is due (registration, heartbeats) while the service is healthy.
-asio::awaitable<void> heartbeat_loop(Tracked& t, client::RegistryClient& registry) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  t.heartbeat_timer = &timer;
+// Sends what a probe decided, then what is due (registration, heartbeats)
+// while the service is healthy; sleeps until the next heartbeat or a probe.
+asio::awaitable<void> registry_loop(Tracked& t, client::RegistryClient& registry, const core::Clock& clock) {
   for (;;) {
-    co_await perform(t, t.state.due(now()), registry);
-    const Action next = t.state.due(now());
-    if (next != Action::kNone) continue;
-    // Not healthy: sleep until a probe wakes us; else until the next heartbeat.
-    timer.expires_at(t.state.healthy() ? t.state.next_due() : core::TimePoint::max());
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    const Action decided = std::exchange(t.pending, Action::kNone);
+    if (decided != Action::kNone) co_await perform(t, decided, registry, clock);
+    co_await perform(t, t.state.due(clock.now()), registry, clock);
+    if (t.pending != Action::kNone || t.state.due(clock.now()) != Action::kNone) continue;
+    t.wake = std::stop_source();
+    co_await clock.sleep_until(t.state.next_due(), t.wake.get_token());
   }
 }
 
@@ -130,8 +109,9 @@ std::string status_json(const AgentConfig& config, const std::vector<std::unique
         {"address", t->config.address + ":" + std::to_string(t->config.port)},
         {"healthy", t->state.healthy()},
         {"registered", t->state.registered()},
-        {"consecutive_successes", t->state.rise_fall().consecutive_successes()},
-        {"consecutive_failures", t->state.rise_fall().consecutive_failures()},
+        {"consecutive_successes", t->state.health().successes()},
+        {"consecutive_failures", t->state.health().failures()},
+        {"reason", t->state.health().reason()},
         {"last_probe", t->last_probe},
         {"last_registry_call", t->last_registry}});
   }
@@ -154,7 +134,7 @@ void metrics(core::MetricsWriter& w, const std::vector<std::unique_ptr<Tracked>>
     w.gauge("failover_agent_service_healthy", kHealthy, labels, t->state.healthy() ? 1 : 0);
     w.gauge("failover_agent_service_registered", kRegistered, labels, t->state.registered() ? 1 : 0);
     w.gauge("failover_agent_check_consecutive_failures", kFailures, labels,
-            t->state.rise_fall().consecutive_failures());
+            t->state.health().failures());
   }
 }
 
@@ -167,10 +147,28 @@ int run(const std::string& config_path) {
   client::RegistryClient registry(io.get_executor(), config.registry, config.token);
 
   std::vector<std::unique_ptr<Tracked>> tracked;
-  for (const AgentService& s : config.services) tracked.push_back(std::make_unique<Tracked>(s));
+  const core::Clock& clock = core::SteadyClock::instance();
+  std::stop_source stop_checks;  // the probe loops live as long as the process
+  for (const AgentService& s : config.services) tracked.push_back(std::make_unique<Tracked>(s, clock.now()));
   for (auto& t : tracked) {
-    asio::co_spawn(io, heartbeat_loop(*t, registry), asio::detached);
-    if (t->config.check.enabled) asio::co_spawn(io, probe_loop(*t, registry), asio::detached);
+    asio::co_spawn(io, registry_loop(*t, registry, clock), asio::detached);
+    if (!t->config.check.enabled) continue;
+    const AgentService& c = t->config;
+    health::ProbeFn probe;
+    if (const auto endpoint = net::resolve_endpoint(c.address + ":" + std::to_string(c.port))) {
+      probe = health::probe_endpoint(*endpoint, c.check);
+    } else {
+      probe = [address = c.address]() -> asio::awaitable<health::ProbeResult> {
+        co_return health::ProbeResult{false, health::Cause::kError, 0, milliseconds(0), "cannot resolve " + address};
+      };
+    }
+    asio::co_spawn(io,
+                   health::run_checks(clock, c.check, std::move(probe),
+                                      [&t = *t, &clock](const health::ProbeResult& r) -> const health::Target& {
+                                        return on_probe(t, r, clock);
+                                      },
+                                      stop_checks.get_token(), health::random_phase()),
+                   asio::detached);
   }
   const role::Endpoints endpoints{
       .status = [&] { return status_json(config, tracked, registry); },

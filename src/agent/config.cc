@@ -40,7 +40,7 @@ AgentService parse_service(const YamlValue& v) {
     s.meta = boost::json::serialize(meta);
   }
   if (m.has("check")) {
-    s.check = health::parse_check_yaml(m.required("check"));
+    s.check = health::parse_check_yaml(m.required("check"), /*initial_up=*/false);
   }
   return s;
 }

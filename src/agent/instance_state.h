@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/clock.h"
-#include "health/rise_fall.h"
+#include "core/time.h"
+#include "health/target.h"
 
 namespace failover::agent {
 
@@ -23,13 +23,15 @@ enum class Outcome { kOk, kNotFound, kFailed };
 
 class InstanceState {
  public:
-  // `checked`: false when the service has no check (heartbeats always).
-  InstanceState(std::chrono::milliseconds ttl, bool checked, int rise, int fall)
-      : ttl_(ttl), rise_fall_(rise, fall, !checked) {}
+  // Without a check (check.enabled false) the service counts as healthy and
+  // heartbeats always; with one it starts as check.initial_up says (the
+  // agent's config makes that down unless `initial: up`).
+  InstanceState(std::chrono::milliseconds ttl, const health::CheckConfig& check, core::TimePoint now)
+      : ttl_(ttl), health_(check, now) {}
 
   // After each probe.
-  Action on_probe(bool ok, core::TimePoint now) {
-    const health::Change change = rise_fall_.observe(ok);
+  Action on_probe(const health::ProbeResult& result, core::TimePoint now) {
+    const health::Change change = health_.observe(result, now);
     if (change == health::Change::kDown && registered_) return Action::kReportFailed;
     if (change == health::Change::kUp) return registered_ ? Action::kHeartbeat : Action::kRegister;
     return Action::kNone;
@@ -37,13 +39,17 @@ class InstanceState {
 
   // What is due now, apart from probes.
   Action due(core::TimePoint now) const {
-    if (!rise_fall_.up()) return Action::kNone;
+    if (!health_.up()) return Action::kNone;
     if (!registered_) return now >= retry_at_ ? Action::kRegister : Action::kNone;
     return now >= next_heartbeat_ ? Action::kHeartbeat : Action::kNone;
   }
 
-  // When due() may next return something (for the caller's timer).
-  core::TimePoint next_due() const { return registered_ ? next_heartbeat_ : retry_at_; }
+  // When due() may next return something (for the caller's sleep);
+  // TimePoint::max() while unhealthy: then only a probe changes it.
+  core::TimePoint next_due() const {
+    if (!health_.up()) return core::TimePoint::max();
+    return registered_ ? next_heartbeat_ : retry_at_;
+  }
 
   // How the action went.
   void on_result(Action action, Outcome outcome, core::TimePoint now) {
@@ -67,13 +73,13 @@ class InstanceState {
     return std::max(ttl_ / 3, std::chrono::milliseconds(10));
   }
 
-  bool healthy() const { return rise_fall_.up(); }
+  bool healthy() const { return health_.up(); }
   bool registered() const { return registered_; }
-  const health::RiseFall& rise_fall() const { return rise_fall_; }
+  const health::Target& health() const { return health_; }
 
  private:
   std::chrono::milliseconds ttl_;
-  health::RiseFall rise_fall_;
+  health::Target health_;
   bool registered_ = false;
   core::TimePoint retry_at_{};
   core::TimePoint next_heartbeat_{};

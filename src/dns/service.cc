@@ -7,7 +7,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 #include <map>
-#include <random>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -19,7 +18,7 @@
 #include "dns/status.h"
 #include "dns/tcp_server.h"
 #include "dns/udp_server.h"
-#include "health/probe.h"
+#include "health/runner.h"
 #include "net/endpoint.h"
 #include "net/http_server.h"
 #include "role/endpoints.h"
@@ -37,7 +36,11 @@ namespace {
 class Control {
  public:
   Control(asio::io_context& io, const DnsConfig& config, SnapshotCell& cell)
-      : io_(io), zone_(config, core::SteadyClock::instance()), cell_(cell) {
+      : io_(io),
+        clock_(core::SteadyClock::instance()),
+        // SOA serials start from the wall clock, so they grow across restarts.
+        zone_(config, clock_.now(), static_cast<std::uint32_t>(std::time(nullptr))),
+        cell_(cell) {
     cell_.publish(published_);
   }
 
@@ -65,7 +68,7 @@ class Control {
     return HttpResponse::json(r.status, std::move(r.body));
   }
 
-  std::string status() const { return status_json(zone_, *published_, core::SteadyClock::instance().now()); }
+  std::string status() const { return status_json(zone_, *published_, clock_.now()); }
   void metrics(core::MetricsWriter& w, const UdpServer* udp, const QueryStats& tcp,
                const TcpConnectionStats& connections) const {
     std::vector<const QueryStats*> u;
@@ -82,15 +85,21 @@ class Control {
     cell_.publish(published_);
   }
 
-  void on_probe(const std::string& name, const Target& target, const health::ProbeResult& r) {
-    const Observed o = zone_.observe(name, target.key(), r);
+  // Feeds a probe result to the zone; returns the target's health for the
+  // probe loop's schedule.
+  const health::Target& on_probe(const std::string& name, const std::string& key, const health::ProbeResult& r) {
+    const Observed o = zone_.observe(name, key, r, clock_.now());
     if (o.change == health::Change::kDown)
-      spdlog::warn("{}: target {} is DOWN: {} failed checks in a row, last: {}{}", name, target.key(), o.streak,
+      spdlog::warn("{}: target {} is DOWN: {} failed checks in a row, last: {}{}", name, key, o.streak,
                    health::cause_name(r.cause), r.detail.empty() ? "" : " (" + r.detail + ")");
     else if (o.change == health::Change::kUp)
-      spdlog::info("{}: target {} is UP: {} passing checks in a row", name, target.key(), o.streak);
+      spdlog::info("{}: target {} is UP: {} passing checks in a row", name, key, o.streak);
     log_all_down(name, o);
     if (o.answer_changed) publish();
+    if (const TargetHealth* t = zone_.find_target(name, key)) return t->health;
+    // Gone meanwhile (its loop is stopped already): any schedule will do.
+    static const health::Target gone(health::CheckConfig{}, core::TimePoint{});
+    return gone;
   }
 
   void log_all_down(const std::string& name, const Observed& o) {
@@ -108,39 +117,21 @@ class Control {
                          std::any_of(n.targets.begin(), n.targets.end(),
                                      [&](const TargetHealth& t) { return t.target.key() == it->first.second; });
       if (stays) { ++it; continue; }
-      *it->second = true;
+      it->second.request_stop();
       it = probes_.erase(it);
     }
     for (const TargetHealth& t : n.targets) {
-      auto& stopped = probes_[{n.config.name, t.target.key()}];
-      if (stopped) continue;
-      stopped = std::make_shared<bool>(false);
-      asio::co_spawn(io_, probe_loop(n.config.name, t.target, n.config.check, stopped), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> probe_loop(std::string name, Target target, health::CheckConfig check,
-                                   std::shared_ptr<bool> stopped) {
-    boost::system::error_code ec;
-    const asio::ip::tcp::endpoint ep(asio::ip::make_address(target.ip, ec), target.port);
-    asio::steady_timer timer(io_);
-    // A random phase, so that several DNS nodes started together do not
-    // probe in lock-step; then a fixed period keeps the detection bound
-    // fall x interval + timeout.
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    timer.expires_after(std::chrono::milliseconds(
-        std::uniform_int_distribution<long long>(0, check.interval.count() / 2)(rng)));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    auto next = std::chrono::steady_clock::now();
-    while (!*stopped) {
-      next += check.interval;
-      const health::ProbeResult r = co_await health::probe(ep, check);
-      if (*stopped) break;
-      on_probe(name, target, r);
-      const auto now = std::chrono::steady_clock::now();
-      if (next < now) next = now;  // a probe that ran long must not make the next one late too
-      timer.expires_at(next);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      const ProbeKey key{n.config.name, t.target.key()};
+      if (probes_.contains(key)) continue;
+      boost::system::error_code ec;
+      const asio::ip::tcp::endpoint ep(asio::ip::make_address(t.target.ip, ec), t.target.port);
+      asio::co_spawn(io_,
+                     health::run_checks(clock_, n.config.check, health::probe_endpoint(ep, n.config.check),
+                                        [this, key](const health::ProbeResult& r) -> const health::Target& {
+                                          return on_probe(key.first, key.second, r);
+                                        },
+                                        probes_[key].get_token(), health::random_phase()),
+                     asio::detached);
     }
   }
 
@@ -168,7 +159,7 @@ class Control {
           spdlog::warn("{}: instance {} has an address that is not an IP: {}", name, i.id, i.address);
       }
       const std::size_t count = targets.size();
-      const Observed o = zone_.set_targets(name, std::move(targets));
+      const Observed o = zone_.set_targets(name, std::move(targets), clock_.now());
       if (!o.answer_changed) return;
       spdlog::info("{}: {} targets with the registry's (index {}{})", name, count, r.state.index,
                    r.state.protected_mode ? ", protected" : "");
@@ -189,10 +180,11 @@ class Control {
   }
 
   asio::io_context& io_;
+  const core::Clock& clock_;
   Zone zone_;
   SnapshotCell& cell_;
   std::shared_ptr<const ZoneSnapshot> published_ = zone_.snapshot();
-  std::map<ProbeKey, std::shared_ptr<bool>> probes_;  // the stop flag of each probe loop
+  std::map<ProbeKey, std::stop_source> probes_;  // one probe loop per checked target
   HttpdnsStats stats_;
 };
 

@@ -15,21 +15,23 @@ namespace {
 
 json::object target_json(const TargetHealth& t, const health::CheckConfig& check, core::TimePoint now) {
   json::array checks;
-  for (const CheckRecord& c : t.checks) checks.push_back(health::probe_json(c.result, c.at, now));
+  for (const health::CheckRecord& c : t.health.history()) checks.push_back(health::probe_json(c.result, c.at, now));
   return {{"target", t.target.key()},
           {"ip", t.target.ip},
           {"port", t.target.port},
           {"state", t.up() ? "up" : "down"},
           {"reason", t.reason(check.enabled)},
-          {"state_for_ms", core::millis_between(t.state_since, now)},
+          {"state_for_ms", core::millis_between(t.health.since(), now)},
           {"health",
            {{"enabled", check.enabled},
-            {"consecutive_successes", t.rise_fall.consecutive_successes()},
-            {"consecutive_failures", t.rise_fall.consecutive_failures()},
-            {"rise", t.rise_fall.rise()},
-            {"fall", t.rise_fall.fall()},
-            {"last_check", t.checks.empty() ? json::value(nullptr)
-                                            : json::value(health::probe_json(t.checks.back().result, t.checks.back().at, now))},
+            {"consecutive_successes", t.health.successes()},
+            {"consecutive_failures", t.health.failures()},
+            {"rise", t.health.rise()},
+            {"fall", t.health.fall()},
+            {"last_check", t.health.history().empty()
+                               ? json::value(nullptr)
+                               : json::value(health::probe_json(t.health.history().back().result,
+                                                                t.health.history().back().at, now))},
             {"recent_checks", std::move(checks)}}}};
 }
 

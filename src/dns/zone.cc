@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 
 #include "net/json_quote.h"
 
@@ -74,9 +73,10 @@ NameAnswer build_answer(const NameHealth& n, const DnsConfig& config, std::uint3
 }
 
 TargetHealth new_target(Target t, const health::CheckConfig& check, core::TimePoint now) {
-  // A new target starts up, as a new LB server does: a restarted DNS server
-  // must not answer nothing while its first probes run.
-  return TargetHealth{std::move(t), health::RiseFall(check.rise, check.fall, true), now, {}};
+  // A new target starts up (unless the check says `initial: down`), as a new
+  // LB server does: a restarted DNS server must not answer nothing while its
+  // first probes run.
+  return TargetHealth{std::move(t), health::Target(check, now)};
 }
 
 }  // namespace
@@ -115,16 +115,7 @@ const NameAnswer* ZoneSnapshot::find_text(std::string_view name) const {
 
 std::string TargetHealth::reason(bool check_enabled) const {
   if (!check_enabled) return "no active check; always answered";
-  const std::string last = checks.empty() ? "none" : health::cause_name(checks.back().result.cause);
-  if (!up())
-    return "active check failed " + std::to_string(rise_fall.fall()) + " times in a row (last: " + last +
-           "); up again after " + std::to_string(rise_fall.rise()) + " passing checks (" +
-           std::to_string(rise_fall.consecutive_successes()) + " so far)";
-  if (checks.empty()) return "no check yet; answered until " + std::to_string(rise_fall.fall()) + " fail";
-  if (rise_fall.consecutive_failures() > 0)
-    return "active check failing (" + std::to_string(rise_fall.consecutive_failures()) + " of " +
-           std::to_string(rise_fall.fall()) + ", last: " + last + ")";
-  return "active check passing";
+  return health.reason();
 }
 
 std::vector<const Target*> answered_targets(const NameHealth& n, bool panic_allowed) {
@@ -136,13 +127,8 @@ std::vector<const Target*> answered_targets(const NameHealth& n, bool panic_allo
   return out;
 }
 
-Zone::Zone(const DnsConfig& config, const core::Clock& clock)
-    : config_(config),
-      clock_(clock),
-      // Serials only grow across restarts when they start from the clock
-      // (RFC 1912 2.2 suggests dates; seconds are finer).
-      serial_(static_cast<std::uint32_t>(std::time(nullptr))) {
-  const core::TimePoint now = clock_.now();
+Zone::Zone(const DnsConfig& config, core::TimePoint now, std::uint32_t serial)
+    : config_(config), serial_(serial) {
   for (const DomainConfig& d : config_.domains) {
     NameHealth n{d, {}, false};
     for (const Target& t : d.targets) n.targets.push_back(new_target(t, d.check, now));
@@ -156,6 +142,15 @@ NameHealth* Zone::find(const std::string& name) {
   return nullptr;
 }
 
+const TargetHealth* Zone::find_target(const std::string& name, const std::string& target_key) const {
+  for (const NameHealth& n : names_) {
+    if (n.config.name != name) continue;
+    for (const TargetHealth& t : n.targets)
+      if (t.target.key() == target_key) return &t;
+  }
+  return nullptr;
+}
+
 void Zone::update_all_down(NameHealth& n, Observed& o) {
   const bool before = n.all_down;
   n.all_down = !n.targets.empty() &&
@@ -164,20 +159,17 @@ void Zone::update_all_down(NameHealth& n, Observed& o) {
   o.all_down_ended = before && !n.all_down;
 }
 
-Observed Zone::observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r) {
+Observed Zone::observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r,
+                       core::TimePoint now) {
   Observed o;
   NameHealth* n = find(name);
   if (!n) return o;
   auto t = std::find_if(n->targets.begin(), n->targets.end(),
                         [&](const TargetHealth& th) { return th.target.key() == target_key; });
   if (t == n->targets.end()) return o;
-  const core::TimePoint now = clock_.now();
-  t->checks.push_back({now, r});
-  if (t->checks.size() > TargetHealth::kHistory) t->checks.pop_front();
-  o.change = t->rise_fall.observe(r.ok);
+  o.change = t->health.observe(r, now);
   if (o.change == health::Change::kUp || o.change == health::Change::kDown) {
-    t->state_since = now;
-    o.streak = o.change == health::Change::kUp ? t->rise_fall.rise() : t->rise_fall.fall();
+    o.streak = o.change == health::Change::kUp ? t->health.rise() : t->health.fall();
     update_all_down(*n, o);
     o.answer_changed = true;
     ++serial_;
@@ -185,7 +177,7 @@ Observed Zone::observe(const std::string& name, const std::string& target_key, c
   return o;
 }
 
-Observed Zone::set_targets(const std::string& name, std::vector<Target> targets) {
+Observed Zone::set_targets(const std::string& name, std::vector<Target> targets, core::TimePoint now) {
   Observed o;
   NameHealth* n = find(name);
   if (!n) return o;
@@ -196,7 +188,6 @@ Observed Zone::set_targets(const std::string& name, std::vector<Target> targets)
   for (const TargetHealth& t : n->targets) before.push_back(t.target);
   std::sort(before.begin(), before.end(), by_key);
   if (targets == before) return o;
-  const core::TimePoint now = clock_.now();
   std::vector<TargetHealth> next;
   for (Target& t : targets) {
     auto old = std::find_if(n->targets.begin(), n->targets.end(),

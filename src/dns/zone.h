@@ -15,10 +15,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/clock.h"
+#include "core/time.h"
 #include "dns/config.h"
 #include "health/probe_result.h"
-#include "health/rise_fall.h"
+#include "health/target.h"
 #include "net/dns_codec.h"
 
 namespace failover::dns {
@@ -67,20 +67,12 @@ struct ZoneSnapshot {
   const NameAnswer* find_text(std::string_view name) const;
 };
 
-struct CheckRecord {
-  core::TimePoint at;
-  health::ProbeResult result;
-};
-
 // One target of one name, as the control thread keeps it.
 struct TargetHealth {
   Target target;
-  health::RiseFall rise_fall;
-  core::TimePoint state_since;
-  std::deque<CheckRecord> checks;  // the last kHistory, oldest first
-  static constexpr std::size_t kHistory = 5;
+  health::Target health;
 
-  bool up() const { return rise_fall.up(); }
+  bool up() const { return health.up(); }
   // Why it is in its state, for /status: "active check failed 3 times in a
   // row (last: refused); up again after 2 passing checks (0 so far)".
   std::string reason(bool check_enabled) const;
@@ -102,21 +94,27 @@ struct Observed {
 
 class Zone {
  public:
-  Zone(const DnsConfig& config, const core::Clock& clock);
+  // `serial` is the first SOA serial: the caller starts it from the wall
+  // clock, so serials grow across restarts (RFC 1912 2.2).
+  Zone(const DnsConfig& config, core::TimePoint now, std::uint32_t serial);
 
   // Takes the result of a probe of `target_key` ("ip:port") of `name`.
   // Unknown names or targets (removed meanwhile) are ignored.
-  Observed observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r);
+  Observed observe(const std::string& name, const std::string& target_key, const health::ProbeResult& r,
+                   core::TimePoint now);
 
   // Replaces the targets of `name` (a registry's instances); order and
   // duplicates do not matter. Targets that stay keep their health; new ones
   // start up, as a new LB server does.
-  Observed set_targets(const std::string& name, std::vector<Target> targets);
+  Observed set_targets(const std::string& name, std::vector<Target> targets, core::TimePoint now);
 
   // The answers now; a new object each call (the caller publishes it).
   std::shared_ptr<const ZoneSnapshot> snapshot() const;
 
   const std::vector<NameHealth>& names() const { return names_; }
+  // The target `target_key` of `name`, or nullptr; valid until the next
+  // set_targets of that name.
+  const TargetHealth* find_target(const std::string& name, const std::string& target_key) const;
   const DnsConfig& config() const { return config_; }
   std::uint32_t serial() const { return serial_; }
 
@@ -126,7 +124,6 @@ class Zone {
   void update_all_down(NameHealth& n, Observed& o);
 
   DnsConfig config_;
-  const core::Clock& clock_;
   std::vector<NameHealth> names_;
   std::uint32_t serial_;
 };

@@ -24,11 +24,12 @@ bool safe_in_request(std::string_view text) {
   return true;
 }
 
-CheckConfig parse_check_yaml(const core::YamlValue& value) {
+CheckConfig parse_check_yaml(const core::YamlValue& value, bool initial_up) {
   core::YamlMap m(
       value, {"enabled", "interval", "rise", "fall", "timeout", "type", "uri", "expect", "host",
               "port", "initial", "fast_interval", "down_interval"});
   CheckConfig c;
+  c.initial_up = initial_up;
   c.enabled = m.bool_or("enabled", true);
   c.interval = m.duration_or("interval", c.interval, kMinCheckInterval, kMaxCheckInterval);
   c.rise = m.int_or("rise", c.rise, 1, kMaxRiseFall);

@@ -29,7 +29,9 @@ bool safe_in_request(std::string_view text);
 
 // {enabled, interval, rise, fall, timeout, type, uri, expect, host}. The block
 // being present enables the check unless it says `enabled: false`.
-CheckConfig parse_check_yaml(const core::YamlValue& value);
+// `initial_up`: the state before any probe when the block does not say
+// `initial:` (the agent waits for a passing check before it registers).
+CheckConfig parse_check_yaml(const core::YamlValue& value, bool initial_up = true);
 
 // {max_fails, fail_timeout, max_ejection}.
 PassiveConfig parse_passive_yaml(const core::YamlValue& value);

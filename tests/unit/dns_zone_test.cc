@@ -49,28 +49,28 @@ std::vector<std::string> ips_of(const Zone& z) { return z.snapshot()->find_text(
 
 TEST(DnsZone, TargetLeavesAnswerAfterFallFailuresAndReturnsAfterRise) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));  // new targets start up
-  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused()).answer_changed);
-  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused()).answer_changed);
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now()).answer_changed);
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now()).answer_changed);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));  // 2 of fall=3: still answered
-  const Observed down = z.observe("www.example.com", "127.0.0.11:8080", refused());
+  const Observed down = z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
   EXPECT_TRUE(down.answer_changed);
   EXPECT_EQ(down.change, health::Change::kDown);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));
-  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", pass()).answer_changed);
+  EXPECT_FALSE(z.observe("www.example.com", "127.0.0.11:8080", pass(), clock.now()).answer_changed);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));  // 1 of rise=2
-  EXPECT_TRUE(z.observe("www.example.com", "127.0.0.11:8080", pass()).answer_changed);
+  EXPECT_TRUE(z.observe("www.example.com", "127.0.0.11:8080", pass(), clock.now()).answer_changed);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11", "127.0.0.12"));
 }
 
 TEST(DnsZone, AllDownAnswersAllInPanicAndNoneWithout) {
   for (bool panic : {true, false}) {
     core::ManualClock clock;
-    Zone z(two_lbs(panic), clock);
+    Zone z(two_lbs(panic), clock.now(), 1);
     Observed last;
     for (const char* t : {"127.0.0.11:8080", "127.0.0.12:8080", "[::1]:8080"})
-      for (int i = 0; i < 3; ++i) last = z.observe("www.example.com", t, refused());
+      for (int i = 0; i < 3; ++i) last = z.observe("www.example.com", t, refused(), clock.now());
     EXPECT_TRUE(last.all_down_started);
     EXPECT_TRUE(z.names()[0].all_down);
     const auto snapshot = z.snapshot();
@@ -78,37 +78,39 @@ TEST(DnsZone, AllDownAnswersAllInPanicAndNoneWithout) {
     EXPECT_EQ(a.panic, panic);  // panic means answering all, which panic: false does not
     EXPECT_EQ(a.ips.size(), panic ? 2u : 0u);
     EXPECT_EQ(a.ipsv6.size(), panic ? 1u : 0u);
-    z.observe("www.example.com", "127.0.0.12:8080", pass());
-    EXPECT_TRUE(z.observe("www.example.com", "127.0.0.12:8080", pass()).all_down_ended);
+    z.observe("www.example.com", "127.0.0.12:8080", pass(), clock.now());
+    EXPECT_TRUE(z.observe("www.example.com", "127.0.0.12:8080", pass(), clock.now()).all_down_ended);
     EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.12"));
   }
 }
 
 TEST(DnsZone, UnknownTargetsAndNamesAreIgnored) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
-  EXPECT_FALSE(z.observe("www.example.com", "10.0.0.1:80", refused()).answer_changed);
-  EXPECT_FALSE(z.observe("other.example.com", "127.0.0.11:8080", refused()).answer_changed);
+  Zone z(two_lbs(), clock.now(), 1);
+  EXPECT_FALSE(z.observe("www.example.com", "10.0.0.1:80", refused(), clock.now()).answer_changed);
+  EXPECT_FALSE(z.observe("other.example.com", "127.0.0.11:8080", refused(), clock.now()).answer_changed);
 }
 
 TEST(DnsZone, RegistryTargetsKeepTheHealthOfThoseThatStay) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
-  EXPECT_TRUE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")})
+  Zone z(two_lbs(), clock.now(), 1);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
+  EXPECT_TRUE(z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080"), *parse_target("127.0.0.13:8080")},
+                            clock.now())
                   .answer_changed);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.13"));  // .11 still down, .13 new and up
   // The same set in another order, with a duplicate: nothing changed.
   EXPECT_FALSE(z.set_targets("www.example.com", {*parse_target("127.0.0.13:8080"), *parse_target("127.0.0.11:8080"),
-                                                 *parse_target("127.0.0.13:8080")})
+                                                 *parse_target("127.0.0.13:8080")},
+                             clock.now())
                    .answer_changed);
 }
 
 TEST(DnsZone, RegistryUpdateThatLeavesOnlyDownTargetsStartsPanic) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
-  const Observed o = z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080")});
+  Zone z(two_lbs(), clock.now(), 1);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
+  const Observed o = z.set_targets("www.example.com", {*parse_target("127.0.0.11:8080")}, clock.now());
   EXPECT_TRUE(o.all_down_started);
   EXPECT_TRUE(z.snapshot()->find_text("www.example.com")->panic);
   EXPECT_THAT(ips_of(z), ElementsAre("127.0.0.11"));
@@ -116,17 +118,17 @@ TEST(DnsZone, RegistryUpdateThatLeavesOnlyDownTargetsStartsPanic) {
 
 TEST(DnsZone, SerialGrowsWithEveryChangeOfAnAnswer) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   const std::uint32_t before = z.snapshot()->serial;
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
   EXPECT_EQ(z.snapshot()->serial, before + 1);
   EXPECT_EQ(std::get<wire::Soa>(z.snapshot()->find_text("www.example.com")->soa.data).serial, before + 1);
 }
 
 TEST(DnsZone, StatusExplainsADownTarget) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  Zone z(two_lbs(), clock.now(), 1);
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
   EXPECT_EQ(z.names()[0].targets[0].reason(true),
             "active check failed 3 times in a row (last: refused); up again after 2 passing checks (0 so far)");
 }
@@ -159,7 +161,7 @@ std::string a_text(const wire::Record& r) {
 
 TEST(DnsResponder, AnswersHealthyTargetsOnlyAndTurnsThem) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   wire::Message m = ask(z, "WWW.example.COM", wire::kTypeA);
   EXPECT_EQ(m.header.rcode, 0);
   EXPECT_TRUE(m.header.aa);
@@ -169,7 +171,7 @@ TEST(DnsResponder, AnswersHealthyTargetsOnlyAndTurnsThem) {
   m = ask(z, "www.example.com", wire::kTypeA, 1);
   EXPECT_EQ(a_text(m.answers[0]), "127.0.0.12");  // turned by one
   EXPECT_EQ(a_text(m.answers[1]), "127.0.0.11");
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
   for (unsigned rot = 0; rot < 4; ++rot) {
     m = ask(z, "www.example.com", wire::kTypeA, rot);
     ASSERT_EQ(m.answers.size(), 1u);  // a down target is never answered
@@ -182,7 +184,7 @@ TEST(DnsResponder, AnswersHealthyTargetsOnlyAndTurnsThem) {
 
 TEST(DnsResponder, AnswersSoaAndNsOfItsNames) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   wire::Message m = ask(z, "www.example.com", wire::kTypeSOA);
   ASSERT_EQ(m.answers.size(), 1u);
   EXPECT_EQ(std::get<wire::Soa>(m.answers[0].data).mname.text(), "ns.www.example.com");
@@ -194,7 +196,7 @@ TEST(DnsResponder, AnswersSoaAndNsOfItsNames) {
 
 TEST(DnsResponder, OtherTypesGetNodataWithTheSoa) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   const wire::Message m = ask(z, "www.example.com", 16 /* TXT */);
   EXPECT_EQ(m.header.rcode, 0);
   EXPECT_TRUE(m.answers.empty());
@@ -204,7 +206,7 @@ TEST(DnsResponder, OtherTypesGetNodataWithTheSoa) {
 
 TEST(DnsResponder, NamesBelowOursDoNotExist) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   const wire::Message m = ask(z, "x.www.example.com", wire::kTypeA);
   EXPECT_EQ(m.header.rcode, 3);
   EXPECT_TRUE(m.header.aa);
@@ -218,7 +220,7 @@ TEST(DnsResponder, ANameBetweenTwoOfOursExistsWithoutRecords) {
   deep.name = "a.b.www.example.com";
   deep.targets = {*parse_target("10.0.0.1")};
   c.domains.push_back(deep);
-  Zone z(c, clock);
+  Zone z(c, clock.now(), 1);
   wire::Message m = ask(z, "b.www.example.com", wire::kTypeA);
   EXPECT_EQ(m.header.rcode, 0);  // NODATA (RFC 8020): NXDOMAIN would deny a.b.www too
   EXPECT_TRUE(m.answers.empty());
@@ -228,7 +230,7 @@ TEST(DnsResponder, ANameBetweenTwoOfOursExistsWithoutRecords) {
 
 TEST(DnsResponder, RefusesNamesClassesAndTransfersNotOurs) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   wire::Message m = ask(z, "example.com", wire::kTypeA);
   EXPECT_EQ(m.header.rcode, 5);
   EXPECT_FALSE(m.header.aa);
@@ -246,7 +248,7 @@ std::vector<std::uint8_t> with_opt(std::vector<std::uint8_t> q, std::uint16_t pa
 
 TEST(DnsResponder, EdnsRaisesTheUdpLimitUpToWhatWeAdvertise) {
   core::ManualClock clock;
-  Zone z(big_name(), clock);
+  Zone z(big_name(), clock.now(), 1);
   std::vector<std::uint8_t> out;
   // 64 A records are about 1 KiB: they fit a 1232-byte EDNS reply.
   Response r = respond(*z.snapshot(), with_opt(query("big.example.com", wire::kTypeA), 1232), Transport::kUdp, 0, out);
@@ -265,7 +267,7 @@ TEST(DnsResponder, EdnsRaisesTheUdpLimitUpToWhatWeAdvertise) {
 
 TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   std::vector<std::uint8_t> out;
   std::vector<std::uint8_t> q = query("www.example.com", wire::kTypeA);
   q.resize(q.size() - 3);  // truncated question
@@ -280,7 +282,7 @@ TEST(DnsResponder, MalformedGetsFormerrAndResponsesAreDropped) {
 
 TEST(DnsResponder, UnknownOpcodeGetsNotImpWithRdClear) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   std::vector<std::uint8_t> out;
   std::vector<std::uint8_t> q = query("www.example.com", wire::kTypeA);  // RD set
   q[2] |= 5 << 3;  // opcode UPDATE
@@ -298,7 +300,7 @@ TEST(DnsResponder, UnknownOpcodeGetsNotImpWithRdClear) {
 
 TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
   core::ManualClock clock;
-  Zone z(big_name(), clock);
+  Zone z(big_name(), clock.now(), 1);
   std::vector<std::uint8_t> out;
   const Response udp = respond(*z.snapshot(), query("big.example.com", wire::kTypeA), Transport::kUdp, 0, out);
   EXPECT_TRUE(udp.truncated);
@@ -312,7 +314,7 @@ TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
 
 TEST(Httpdns, AnswersTheCloudShape) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   HttpdnsParse p = parse_httpdns_query("host=www.example.com", 32);
   ASSERT_TRUE(p.ok());
   HttpdnsReply r = httpdns_reply(*z.snapshot(), p.query);
@@ -322,7 +324,7 @@ TEST(Httpdns, AnswersTheCloudShape) {
 
 TEST(Httpdns, SeveralHostsAndUnknownOnes) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   HttpdnsParse p = parse_httpdns_query("host=WWW.example.com.%2Cnope.org,www.example.com&ip=1.2.3.4", 32);
   ASSERT_TRUE(p.ok()) << p.error;
   EXPECT_THAT(p.query.hosts, ElementsAre("www.example.com", "nope.org"));
@@ -380,13 +382,13 @@ TEST(Httpdns, SignatureCoversTAsSentAndIsShortLived) {
 
 TEST(SnapshotCell, ReaderSeesEveryPublishedVersion) {
   core::ManualClock clock;
-  Zone z(two_lbs(), clock);
+  Zone z(two_lbs(), clock.now(), 1);
   SnapshotCell cell;
   SnapshotCell::Reader reader(cell);
   EXPECT_TRUE(reader.get().names.empty());  // nothing published yet: an empty zone
   cell.publish(z.snapshot());
   EXPECT_EQ(reader.get().names.size(), 1u);
-  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused());
+  for (int i = 0; i < 3; ++i) z.observe("www.example.com", "127.0.0.11:8080", refused(), clock.now());
   cell.publish(z.snapshot());
   EXPECT_EQ(reader.get().find_text("www.example.com")->ips.size(), 1u);
 }
