@@ -58,6 +58,9 @@ class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::decay_t<T>, Error>, "Result<Error> is ambiguous");
 
  public:
+  // An Error (kInternal, "no result"), never a made-up success: Asio's
+  // co_spawn and containers need a default value.
+  Result() : v_(std::in_place_index<1>, Error{ErrorCode::kInternal, "no result"}) {}
   // Implicit both ways on purpose: `return value;` and `return error;` read
   // as the plain statements they are.
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT

@@ -61,6 +61,12 @@ TEST(Result, AnErrorPassesUpUnchanged) {
   EXPECT_EQ(r.error(), Error::invalid("5 is odd"));
 }
 
+TEST(Result, DefaultIsAnErrorNotASuccess) {
+  const Result<int> r;
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.is(ErrorCode::kInternal));
+}
+
 TEST(Result, MovesOutMoveOnlyValues) {
   Result<std::unique_ptr<int>> r = std::make_unique<int>(7);
   ASSERT_TRUE(r);
