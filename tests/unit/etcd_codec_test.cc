@@ -281,6 +281,24 @@ TEST(EtcdCas, FailedReplyCarriesTheKeyAsItIsNow) {
   EXPECT_EQ(r->range_kvs[0].mod_revision, 44);
 }
 
+TEST(EtcdCas, RepliesCapturedFromEtcd) {
+  // cas_put_request("k", "v", 0) sent twice to etcd 3.4.23's gateway: the
+  // first creates the key, the second finds it there.
+  EXPECT_EQ(js(cas_put_request("k", "v", 0)), js(R"({"compare":[{"key":"aw==","target":"MOD","result":"EQUAL","mod_revision":"0"}],"success":[{"request_put":{"key":"aw==","value":"dg=="}}],"failure":[{"request_range":{"key":"aw=="}}]})"));
+  auto first = parse_txn_reply(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"2"}}}]})");
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->succeeded);
+  EXPECT_EQ(first->header.revision, 2);
+  auto second = parse_txn_reply(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"responses":[{"response_range":{"header":{"revision":"2"},"kvs":[{"key":"aw==","create_revision":"2","mod_revision":"2","version":"1","value":"dg=="}],"count":"1"}}]})");
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->succeeded);
+  ASSERT_EQ(second->range_kvs.size(), 1u);
+  EXPECT_EQ(second->range_kvs[0].value, "v");
+  EXPECT_EQ(second->range_kvs[0].mod_revision, 2);  // the revision to compare against next
+}
+
 TEST(EtcdCas, FailedCreateOnAnExistingKeyAndOnAVanishedOne) {
   auto r = parse_txn_reply(R"({"header":{"revision":"9"},"responses":[{"response_range":{"header":{"revision":"9"}}}]})");
   ASSERT_TRUE(r);
