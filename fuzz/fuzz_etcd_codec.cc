@@ -1,19 +1,22 @@
-// What etcd's JSON gateway sends back (or anything posing as it): every
-// reply parser and the stream splitter take any bytes without crashing,
+// What etcd's JSON gateway sends back (or anything posing as it), and the
+// registry's keys and values in etcd: every reply parser (the CAS txn's too)
+// and the stream splitter take any bytes without crashing,
 // hanging or leaking, and what decodes must encode back the same.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "registry/etcd_codec.h"
+#include "etcd/codec.h"
+#include "registry/etcd_keys.h"
 
-using namespace failover::registry::etcd;
+using namespace failover::etcd;
+using namespace failover::registry::etcd_keys;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
     case 0: (void)parse_lease_grant(text); break;
     case 1: (void)parse_lease_keepalive_body(text); break;
     case 2: (void)parse_lease_timetolive(text); break;
@@ -37,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
+    case 8: (void)parse_txn_reply(text); break;
     default: {
       auto k = split_key("/p", text);
       if (k) {

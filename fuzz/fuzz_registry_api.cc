@@ -28,18 +28,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 6) {
     case 0: {
       auto r = parse_route(text);
-      if (r && r.value->kind == Route::Kind::kInstance) {
-        if (!instance_id_problem(r.value->id).empty()) __builtin_trap();
-        if (!service_name_problem(r.value->service).empty()) __builtin_trap();
+      if (r && r->kind == Route::Kind::kInstance) {
+        if (!instance_id_problem(r->id).empty()) __builtin_trap();
+        if (!service_name_problem(r->service).empty()) __builtin_trap();
       }
       break;
     }
     case 1: {
       auto spec = parse_instance(text, limits);
       if (spec) {
-        if (spec.value->port < 1 || spec.value->port > 65535) __builtin_trap();
-        registry.put("web", "a", *spec.value);
-        clock.advance(spec.value->ttl);
+        if (spec->port < 1 || spec->port > 65535) __builtin_trap();
+        registry.put("web", "a", *spec);
+        clock.advance(spec->ttl);
         registry.advance();
       }
       break;
@@ -47,13 +47,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2: {
       auto keys = parse_heartbeats(text, 100);
       if (keys)
-        for (const auto& k : *keys.value) registry.heartbeat(k.service, k.id);
+        for (const auto& k : *keys) registry.heartbeat(k.service, k.id);
       break;
     }
     case 3: {
       auto changes = parse_changes(text, limits);
       if (!changes) break;
-      for (const Change& c : *changes.value) {
+      for (const Change& c : *changes) {
         registry.apply(c);
         clock.advance(std::chrono::milliseconds(7));
         registry.advance();

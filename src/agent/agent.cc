@@ -36,9 +36,9 @@ struct Tracked {
   Tracked(const AgentService& c, core::TimePoint now) : config(c), state(c.ttl, c.check, now) {}
 };
 
-Outcome outcome_of(const client::Result& r) {
+Outcome outcome_of(const core::Result<void>& r) {
   if (r.ok()) return Outcome::kOk;
-  if (r.code == client::Code::kNotFound) return Outcome::kNotFound;
+  if (r.is(core::ErrorCode::kNotFound)) return Outcome::kNotFound;
   return Outcome::kFailed;
 }
 
@@ -46,12 +46,13 @@ asio::awaitable<void> perform(Tracked& t, Action action, client::RegistryClient&
                               const core::Clock& clock) {
   if (action == Action::kNone) co_return;
   const AgentService& c = t.config;
-  client::Result r;
+  core::Result<void> r;
   switch (action) {
     case Action::kRegister: {
       // Named, not braced in the co_await: GCC 12 destroys such temporaries twice.
       client::InstanceSpec spec{c.address, c.port, c.ttl, c.meta};
-      r = co_await registry.register_instance(c.name, c.id, std::move(spec));
+      const auto registered = co_await registry.register_instance(c.name, c.id, std::move(spec));
+      if (!registered) r = registered.error();
       break;
     }
     case Action::kHeartbeat:
@@ -66,8 +67,8 @@ asio::awaitable<void> perform(Tracked& t, Action action, client::RegistryClient&
   const char* what = action == Action::kRegister ? "register" : action == Action::kHeartbeat ? "heartbeat" : "report failed";
   if (!r.ok() || action != Action::kHeartbeat)  // a heartbeat that worked is not news
     spdlog::log(r.ok() ? spdlog::level::info : spdlog::level::warn, "{}/{}: {} via {}: {}", c.name,
-                c.id, what, registry.current(), r.ok() ? "ok" : r.error);
-  t.last_registry = std::string(what) + ": " + (r.ok() ? "ok" : r.error);
+                c.id, what, registry.current(), r.ok() ? std::string("ok") : r.error().message);
+  t.last_registry = std::string(what) + ": " + (r.ok() ? std::string("ok") : r.error().message);
   t.state.on_result(action, outcome_of(r), clock.now());
 }
 

@@ -1,11 +1,10 @@
 // `failover resolve HOST` and `failover get URL`: the resolver library
-// (src/client/resolver.h) from the command line, as curl would use it.
+// (src/client/resolver.h, src/client/http_get.h) from the command line, as
+// curl would use it.
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -14,19 +13,17 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "client/http_get.h"
 #include "client/httpdns_reply.h"
 #include "client/resolver.h"
 #include "core/units.h"
 #include "net/endpoint.h"
-#include "net/url.h"
 
 namespace failover::cli {
 
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using std::chrono::milliseconds;
 
 // curl's exit codes, so scripts written for curl read these the same way.
@@ -37,8 +34,6 @@ constexpr int kExitHttpError = 22;  // only with --fail
 constexpr int kExitTimeout = 28;
 constexpr int kExitEmptyReply = 52;
 constexpr int kExitRecvError = 56;
-
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // Everything is read as text and checked here, so that a bad value is one
 // clear message and exit status 2, as for every other bad argument.
@@ -155,124 +150,43 @@ asio::awaitable<int> resolve_main(asio::io_context& io, client::ResolverOptions 
   co_return 0;
 }
 
-struct GetUrl {
-  std::string host;
-  std::uint16_t port = 80;
-  std::string authority;  // the Host header: as written in the URL
-  std::string target;     // path and query
-};
-
-// http://HOST[:PORT][/PATH][?QUERY][#FRAGMENT]; the fragment is not sent.
-std::optional<GetUrl> parse_get_url(std::string_view url, std::string& error) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    error = "bad URL \"" + std::string(url) + "\": expected http://host[:port]/path";
-    return std::nullopt;
-  }
-  const auto rest = url.substr(scheme_end + 3);
-  const auto end = rest.find_first_of("/?#");
-  const auto authority = rest.substr(0, end);
-  auto base = net::parse_http_url(std::string(url.substr(0, scheme_end + 3)) + std::string(authority));
-  if (!base.ok()) {
-    error = base.error;
-    return std::nullopt;
-  }
-  std::string target(end == std::string_view::npos ? "" : rest.substr(end));
-  if (const auto hash = target.find('#'); hash != std::string::npos) target.resize(hash);
-  for (const char c : target)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-      error = "bad URL \"" + std::string(url) + "\": spaces and control characters are not allowed";
-      return std::nullopt;
-    }
-  if (target.empty() || target.front() != '/') target.insert(0, "/");
-  const auto hp = net::split_host_port(base.url.host_port);
-  return GetUrl{hp->host, hp->port, std::string(authority), std::move(target)};
-}
-
-std::string endpoint_text(const std::string& ip, std::uint16_t port) {
-  return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
-}
-
-asio::awaitable<int> get_main(asio::io_context& io, client::ResolverOptions options, GetUrl url,
-                              milliseconds read_timeout, bool fail_on_error) {
+asio::awaitable<int> get_main(asio::io_context& io, client::ResolverOptions options, client::HttpGetRequest request,
+                              bool fail_on_error) {
   client::Resolver resolver(io.get_executor(), options);
   if (!resolver.cache_file_error().empty())
     std::cerr << "* cache file not used: " << resolver.cache_file_error() << '\n';
-  http::request<http::empty_body> req{http::verb::get, url.target, 11};
-  req.set(http::field::host, url.authority);
-  req.set(http::field::user_agent, std::string("failover/") + FAILOVER_VERSION);
-  req.set(http::field::accept, "*/*");
-  req.set(http::field::connection, "close");
-
-  std::vector<std::string> avoid;  // IPs that failed this request, never tried twice
-  bool reported = false;
-  int no_reply_exit = kExitCouldNotConnect;
-  for (;;) {  // bounded: every round adds to `avoid`, and connect() stops at max_retries
-    auto c = co_await resolver.connect(url.host, url.port, avoid);
-    if (!reported) report_resolution(url.host, c.resolution), reported = true;
-    for (const auto& f : c.failed) {
-      std::cerr << "* tried " << endpoint_text(f.ip, url.port) << ": " << f.error << '\n';
-      avoid.push_back(f.ip);
-    }
-    if (!c.resolved()) {
-      std::cerr << "failover get: " << c.error << '\n';
-      co_return kExitCouldNotResolve;
-    }
-    if (!c.ok()) {
-      std::cerr << "failover get: " << c.error << '\n';
-      co_return no_reply_exit;
-    }
-    const std::string where = endpoint_text(c.ip, url.port);
-    std::cerr << "* connected to " << where << '\n';
-    beast::tcp_stream stream(std::move(*c.socket));
-    beast::flat_buffer buffer;
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);  // streamed to stdout, never held
-    stream.expires_after(read_timeout);
-    auto [wec, written] = co_await http::async_write(stream, req, kTuple);
-    boost::system::error_code rec;
-    if (!wec) std::tie(rec, std::ignore) = co_await http::async_read_header(stream, buffer, parser, kTuple);
-    const auto ec = wec ? wec : rec;
-    if (ec) {
-      const bool timed_out = ec == beast::error::timeout;
-      if (!timed_out && !parser.got_some() && buffer.size() == 0) {
-        // Nothing came back: the server cannot have acted on a GET it never
-        // answered, so another IP may have it (GET is idempotent).
-        std::cerr << "* tried " << where << ": closed before any response byte (" << ec.message() << ")\n";
-        avoid.push_back(c.ip);
-        no_reply_exit = kExitEmptyReply;
-        continue;
-      }
-      std::cerr << "failover get: " << where << ": " << (timed_out ? "timed out" : ec.message()) << '\n';
-      co_return timed_out ? kExitTimeout : kExitRecvError;
-    }
-    const int status = static_cast<int>(parser.get().result_int());
+  request.user_agent = std::string("failover/") + FAILOVER_VERSION;
+  const std::string host = request.host;
+  int no_reply_exit = kExitCouldNotConnect;  // 52 once a server closed before replying
+  client::HttpGetObserver show;
+  show.resolved = [&](const client::Resolution& r) { report_resolution(host, r); };
+  show.attempt_failed = [&](const std::string& where, const std::string& why, bool connected) {
+    std::cerr << "* tried " << where << ": " << why << '\n';
+    if (connected) no_reply_exit = kExitEmptyReply;
+  };
+  show.connected = [](const std::string& where) { std::cerr << "* connected to " << where << '\n'; };
+  show.head = [&](const std::string& where, int status) {
     std::cerr << "* served by " << where << ": HTTP " << status << '\n';
-    if (fail_on_error && status >= 400) {
-      std::cerr << "failover get: the server answered " << status << '\n';
-      co_return kExitHttpError;
+    return !(fail_on_error && status >= 400);
+  };
+  show.body = [](std::string_view piece) { std::fwrite(piece.data(), 1, piece.size(), stdout); };
+  const core::Result<int> status = co_await client::http_get(resolver, std::move(request), show);
+  std::fflush(stdout);
+  if (!status) {
+    std::cerr << "failover get: " << status.error().message << '\n';
+    switch (status.error().code) {
+      case core::ErrorCode::kNotFound: co_return kExitCouldNotResolve;
+      case core::ErrorCode::kUnavailable: co_return no_reply_exit;
+      case core::ErrorCode::kTimeout: co_return kExitTimeout;
+      default: co_return kExitRecvError;
     }
-    std::vector<char> buf(64 * 1024);
-    while (!parser.is_done()) {
-      auto& body = parser.get().body();
-      body.data = buf.data();
-      body.size = buf.size();
-      body.more = true;
-      stream.expires_after(read_timeout);
-      auto [bec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-      const std::size_t got = buf.size() - body.size;
-      if (got > 0) std::fwrite(buf.data(), 1, got, stdout);
-      if (bec == http::error::need_buffer) continue;
-      if (bec) {
-        std::fflush(stdout);
-        std::cerr << "failover get: " << where << ": body cut short (" << bec.message() << ")\n";
-        co_return bec == beast::error::timeout ? kExitTimeout : kExitRecvError;
-      }
-    }
-    std::fflush(stdout);
-    co_await resolver.settle(settle_time(options));
-    co_return 0;
   }
+  if (fail_on_error && *status >= 400) {
+    std::cerr << "failover get: the server answered " << *status << '\n';
+    co_return kExitHttpError;
+  }
+  co_await resolver.settle(settle_time(options));
+  co_return 0;
 }
 
 // Shared by both commands: checks, builds options, runs. `main_fn` gets the
@@ -320,11 +234,14 @@ Run get_options(CLI::App& app) {
   add_options(sub, *a, true);
   sub->allow_extras();
   return [sub, a]() -> int {
-            std::string error;
-            const auto url = a->target.empty() ? std::optional<GetUrl>{} : parse_get_url(a->target, error);
-            if (!a->target.empty() && !url) {
-              std::cerr << "failover get: " << error << '\n';
-              return kExitBadArgs;
+            std::optional<client::HttpGetRequest> url;
+            if (!a->target.empty()) {
+              auto parsed = client::parse_get_url(a->target);
+              if (!parsed) {
+                std::cerr << "failover get: " << parsed.error().message << '\n';
+                return kExitBadArgs;
+              }
+              url = std::move(*parsed);
             }
             const auto read_timeout = core::parse_duration(a->read_timeout);
             if (!read_timeout || read_timeout->count() == 0) {
@@ -332,7 +249,9 @@ Run get_options(CLI::App& app) {
               return kExitBadArgs;
             }
             return run_command("get", sub, *a, true, [&](asio::io_context& io, client::ResolverOptions o) {
-              return get_main(io, std::move(o), *url, *read_timeout, a->fail);
+              client::HttpGetRequest request = *url;
+              request.read_timeout = *read_timeout;
+              return get_main(io, std::move(o), std::move(request), a->fail);
             });
           };
 }

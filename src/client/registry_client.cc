@@ -37,28 +37,8 @@ std::string instance_path(const std::string& service, const std::string& id) {
   return "/v1/services/" + service + "/instances/" + id;
 }
 
-template <class R>
-R rejected(std::string error) {
-  R r;
-  r.code = Code::kRejected;
-  r.error = std::move(error);
-  return r;
-}
-
-template <class R>
-R with(const Result& base) {
-  R r;
-  static_cast<Result&>(r) = base;
-  return r;
-}
-
-template <class R>
-R bad_reply(const Result& base, std::string why) {
-  R r = with<R>(base);
-  r.code = Code::kBadReply;
-  r.error = std::move(why);
-  return r;
-}
+core::Error rejected(std::string why) { return core::Error::invalid(std::move(why)); }
+core::Error bad_reply(std::string why) { return core::Error::invalid(std::move(why)); }
 
 // The registry's {"error":"..."} message, else the start of the body.
 std::string message_of(const net::ClientResponse& res) {
@@ -135,15 +115,9 @@ std::optional<ServiceState> parse_service(std::string_view body) {
 
 }  // namespace
 
-const char* code_name(Code code) {
-  switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kNotFound: return "not_found";
-    case Code::kRejected: return "rejected";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kBadReply: return "bad_reply";
-  }
-  return "unknown";
+const ServiceState& state_of(const ServiceResult& r) {
+  static const ServiceState kEmpty;
+  return r ? *r : kEmpty;
 }
 
 struct RegistryClient::Impl {
@@ -158,21 +132,22 @@ struct RegistryClient::Impl {
   }
 
   struct Answer {
-    Result result;
-    net::ClientResponse response;
+    int status = 0;
+    std::string url;  // the one that answered
+    std::string body;
   };
 
   // Sends one call, moving to the next URL when the current one fails
   // (transport error, timeout, 5xx), each URL at most once. Overlapping calls
   // may fail on the same URL; only the first moves current, so the second
   // does not skip a good URL.
-  asio::awaitable<Answer> call(std::string method, std::string target, std::string body,
+  asio::awaitable<Result<Answer>> call(std::string method, std::string target, std::string body,
                                milliseconds timeout) {
     const bool write = method != "GET";
     const std::size_t n = parsed.size();
     const std::size_t start = current;
     std::string failures;
-    Answer out;
+    bool last_timed_out = false;
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t idx = (start + i) % n;
       net::ClientRequest req;
@@ -183,42 +158,33 @@ struct RegistryClient::Impl {
       auto res = co_await http.request(parsed[idx].host_port, std::move(req), timeout);
       if (res.ec == asio::error::operation_aborted) {
         // Our caller gave up (cancelled watch): says nothing about the node.
-        out.result.code = Code::kUnavailable;
-        out.result.error = urls[idx] + ": cancelled";
-        co_return out;
+        co_return core::Error::unavailable(urls[idx] + ": cancelled");
       }
       if (res.ok() && res.response.status < 500) {
         current = idx;
         const int status = res.response.status;
-        out.result.http_status = status;
-        if (status >= 200 && status < 300) {
-          out.result.code = Code::kOk;
-        } else {
-          out.result.code = status == 404 ? Code::kNotFound
-                            : status >= 400 ? Code::kRejected
-                                            : Code::kBadReply;  // 1xx/3xx are not in the API
-          out.result.error = urls[idx] + ": " + std::to_string(status) + " " + message_of(res.response);
-        }
-        out.response = std::move(res.response);
-        co_return out;
+        if (status >= 200 && status < 300) co_return Answer{status, urls[idx], std::move(res.response.body)};
+        std::string why = urls[idx] + ": " + std::to_string(status) + " " + message_of(res.response);
+        if (status == 404) co_return core::Error::not_found(std::move(why));
+        if (status == 401 || status == 403) co_return core::Error::unauthorized(std::move(why));
+        co_return core::Error::invalid(std::move(why));  // another 4xx; 1xx/3xx are not in the API
       }
       if (!failures.empty()) failures += "; ";
       failures += res.ok() ? urls[idx] + ": " + std::to_string(res.response.status) + " " +
                                  message_of(res.response)
                            : urls[idx] + ": " + res.error;
-      if (res.ok()) out.result.http_status = res.response.status;
+      last_timed_out = !res.ok() && res.timed_out();
       if (current == idx) current = (idx + 1) % n;
     }
-    out.result.code = Code::kUnavailable;
-    out.result.error = "no registry answered: " + failures;
-    co_return out;
+    std::string why = "no registry answered: " + failures;
+    if (last_timed_out) co_return core::Error::timeout(std::move(why));
+    co_return core::Error::unavailable(std::move(why));
   }
 
   asio::awaitable<ServiceResult> query(std::string service, std::string target, milliseconds timeout,
                                        milliseconds not_found_delay) {
     auto answer = co_await call("GET", std::move(target), "", timeout);
-    auto r = with<ServiceResult>(answer.result);
-    if (r.code == Code::kNotFound) {
+    if (answer.is(core::ErrorCode::kNotFound)) {
       // The registry answers 404 for an unknown service at once, even to a
       // blocking query; wait here so that a watch loop does not spin.
       const auto cs = co_await asio::this_coro::cancellation_state;
@@ -226,14 +192,12 @@ struct RegistryClient::Impl {
         asio::steady_timer timer(executor, not_found_delay);
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       }
-      co_return r;
+      co_return answer.error();
     }
-    if (!r.ok()) co_return r;
-    auto state = parse_service(answer.response.body);
-    if (!state) co_return bad_reply<ServiceResult>(r, urls[current] + ": service " + service +
-                                                          ": not the JSON expected");
-    r.state = std::move(*state);
-    co_return r;
+    if (!answer) co_return answer.error();
+    auto state = parse_service(answer->body);
+    if (!state) co_return bad_reply(answer->url + ": service " + service + ": not the JSON expected");
+    co_return std::move(*state);
   }
 
   asio::any_io_executor executor;
@@ -254,90 +218,92 @@ RegistryClient::~RegistryClient() = default;
 
 const std::string& RegistryClient::current() const { return impl_->urls[impl_->current]; }
 
-asio::awaitable<RegisterResult> RegistryClient::register_instance(std::string service, std::string id,
+asio::awaitable<Result<Registered>> RegistryClient::register_instance(std::string service, std::string id,
                                                                   InstanceSpec spec) {
   if (!valid_name(service) || !valid_name(id))
-    co_return rejected<RegisterResult>("bad service or id: \"" + service + "\" / \"" + id + "\"");
+    co_return rejected("bad service or id: \"" + service + "\" / \"" + id + "\"");
   const auto meta = parse_object(spec.meta);
-  if (!meta) co_return rejected<RegisterResult>("meta of " + service + "/" + id + " is not a JSON object");
+  if (!meta) co_return rejected("meta of " + service + "/" + id + " is not a JSON object");
   const json::object body{{"address", spec.address},
                           {"port", spec.port},
                           {"ttl_ms", spec.ttl.count()},
                           {"meta", *meta}};
   auto answer = co_await impl_->call("PUT", instance_path(service, id), json::serialize(body),
                                      impl_->options.request_timeout);
-  auto r = with<RegisterResult>(answer.result);
+  if (!answer) co_return answer.error();
   // The index is informative: a 2xx registered the instance even if a
   // node's reply lacks it (then 0).
-  if (r.ok())
-    if (const auto o = parse_object(answer.response.body))
-      r.index = as_u64(o->if_contains("index")).value_or(0);
+  Registered r;
+  r.created = answer->status == 201;
+  if (const auto o = parse_object(answer->body)) r.index = as_u64(o->if_contains("index")).value_or(0);
   co_return r;
 }
 
-asio::awaitable<Result> RegistryClient::heartbeat(std::string service, std::string id) {
+asio::awaitable<Result<void>> RegistryClient::heartbeat(std::string service, std::string id) {
   return beat(std::move(service), std::move(id), "/heartbeat");
 }
 
-asio::awaitable<Result> RegistryClient::report_failed(std::string service, std::string id) {
+asio::awaitable<Result<void>> RegistryClient::report_failed(std::string service, std::string id) {
   return beat(std::move(service), std::move(id), "/heartbeat?healthy=false");
 }
 
-asio::awaitable<Result> RegistryClient::beat(std::string service, std::string id, std::string_view suffix) {
+asio::awaitable<Result<void>> RegistryClient::beat(std::string service, std::string id, std::string_view suffix) {
   if (!valid_name(service) || !valid_name(id))
-    co_return rejected<Result>("bad service or id: \"" + service + "\" / \"" + id + "\"");
+    co_return rejected("bad service or id: \"" + service + "\" / \"" + id + "\"");
   auto answer = co_await impl_->call("PUT", instance_path(service, id) + std::string(suffix), "",
                                      impl_->options.request_timeout);
-  co_return answer.result;
+  if (!answer) co_return answer.error();
+  co_return core::ok();
 }
 
-asio::awaitable<HeartbeatManyResult> RegistryClient::heartbeat_many(std::vector<InstanceKey> instances) {
+asio::awaitable<Result<HeartbeatMany>> RegistryClient::heartbeat_many(std::vector<InstanceKey> instances) {
   json::array list;
   for (const auto& k : instances) {
     if (!valid_name(k.service) || !valid_name(k.id))
-      co_return rejected<HeartbeatManyResult>("bad service or id: \"" + k.service + "\" / \"" + k.id + "\"");
+      co_return rejected("bad service or id: \"" + k.service + "\" / \"" + k.id + "\"");
     list.push_back(json::object{{"service", k.service}, {"id", k.id}});
   }
   const json::object body{{"instances", std::move(list)}};
   auto answer = co_await impl_->call("POST", "/v1/heartbeats", json::serialize(body),
                                      impl_->options.request_timeout);
-  auto r = with<HeartbeatManyResult>(answer.result);
-  if (!r.ok()) co_return r;
-  const auto o = parse_object(answer.response.body);
+  if (!answer) co_return answer.error();
+  HeartbeatMany r;
+  const auto o = parse_object(answer->body);
   const auto renewed = o ? as_u64(o->if_contains("renewed")) : std::nullopt;
-  if (!renewed) co_return bad_reply<HeartbeatManyResult>(r, "heartbeats: reply without \"renewed\"");
+  if (!renewed) co_return bad_reply("heartbeats: reply without \"renewed\"");
   r.renewed = static_cast<int>(*renewed);
   if (const auto* unknown = o->if_contains("unknown")) {
-    if (!unknown->is_array()) co_return bad_reply<HeartbeatManyResult>(r, "heartbeats: bad \"unknown\"");
+    if (!unknown->is_array()) co_return bad_reply("heartbeats: bad \"unknown\"");
     for (const auto& v : unknown->as_array()) {
       const auto* e = v.if_object();
       const auto* service = e ? e->if_contains("service") : nullptr;
       const auto* id = e ? e->if_contains("id") : nullptr;
       if (!service || !service->is_string() || !id || !id->is_string())
-        co_return bad_reply<HeartbeatManyResult>(r, "heartbeats: bad entry in \"unknown\"");
+        co_return bad_reply("heartbeats: bad entry in \"unknown\"");
       r.unknown.push_back({std::string(service->as_string()), std::string(id->as_string())});
     }
   }
   co_return r;
 }
 
-asio::awaitable<Result> RegistryClient::deregister(std::string service, std::string id) {
+asio::awaitable<Result<void>> RegistryClient::deregister(std::string service, std::string id) {
   if (!valid_name(service) || !valid_name(id))
-    co_return rejected<Result>("bad service or id: \"" + service + "\" / \"" + id + "\"");
+    co_return rejected("bad service or id: \"" + service + "\" / \"" + id + "\"");
   auto answer = co_await impl_->call("DELETE", instance_path(service, id), "",
                                      impl_->options.request_timeout);
-  co_return answer.result;
+  if (!answer) co_return answer.error();
+  co_return core::ok();
 }
 
 asio::awaitable<ServiceResult> RegistryClient::get(std::string service) {
-  if (!valid_name(service)) co_return rejected<ServiceResult>("bad service name: \"" + service + "\"");
+  if (!valid_name(service)) co_return rejected("bad service name: \"" + service + "\"");
   co_return co_await impl_->query(service, "/v1/services/" + service, impl_->options.request_timeout,
                                   milliseconds(0));
 }
 
 asio::awaitable<ServiceResult> RegistryClient::watch(std::string service, std::uint64_t index,
                                                      milliseconds wait) {
-  if (!valid_name(service)) co_return rejected<ServiceResult>("bad service name: \"" + service + "\"");
+  if (!valid_name(service)) co_return rejected("bad service name: \"" + service + "\"");
   wait = std::max(wait, milliseconds(1));  // the registry refuses wait=0 with a 400
   const std::string target = "/v1/services/" + service + "?index=" + std::to_string(index) +
                              "&wait=" + core::format_duration(wait);

@@ -18,29 +18,24 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
+
 namespace failover::client {
 
-enum class Code {
-  kOk,
-  kNotFound,     // 404: the registry does not know this instance (heartbeat: register
-                 // again) or service (get/watch: no instances yet)
-  kRejected,     // another 4xx (bad input, 401 wrong token) or a name the client
-                 // refuses to send: retrying the same call will not help
-  kUnavailable,  // no registry answered: every URL failed (connection, timeout, 5xx)
-  kBadReply,     // a 2xx whose body is not the JSON the API promises
-};
-
-const char* code_name(Code code);
-
-struct Result {
-  Code code = Code::kOk;
-  int http_status = 0;  // the registry's status; 0 when none answered
-  std::string error;    // empty when ok(); otherwise says which URL and why
-  bool ok() const { return code == Code::kOk; }
-};
+// Every call returns a core::Result; its Error's message says which URL and
+// why, its code what happened:
+//   kNotFound      404: the registry does not know this instance (heartbeat:
+//                  register again) or service (get/watch: no instances yet)
+//   kUnauthorized  401 or 403: a missing or wrong token
+//   kInvalid       another 4xx (bad input), a name the client refuses to
+//                  send, or a 2xx whose body is not the JSON the API
+//                  promises: retrying the same call will not help
+//   kUnavailable   no registry answered: every URL failed (connection, 5xx)
+//   kTimeout       no registry answered, and the last URL tried timed out
+using core::Result;
 
 // What an instance registers. `meta` is a JSON object as text; it must parse
-// as an object, or the call ends with kRejected before anything is sent.
+// as an object, or the call ends with kInvalid before anything is sent.
 struct InstanceSpec {
   std::string address;  // IP or host name the callers should connect to
   int port = 0;
@@ -54,11 +49,12 @@ struct InstanceKey {
   bool operator==(const InstanceKey&) const = default;
 };
 
-struct RegisterResult : Result {
+struct Registered {
   std::uint64_t index = 0;  // the service's index after the write; 0 if the reply lacked it
+  bool created = false;     // 201: the instance was new (200: replaced)
 };
 
-struct HeartbeatManyResult : Result {
+struct HeartbeatMany {
   int renewed = 0;
   std::vector<InstanceKey> unknown;  // not known to the registry: register them again
 };
@@ -78,11 +74,11 @@ struct ServiceState {
   std::vector<ServiceInstance> instances;
 };
 
-// kNotFound from get()/watch() means an unknown service: `state` is then
-// empty with index 0, which callers should treat as "no instances".
-struct ServiceResult : Result {
-  ServiceState state;
-};
+// kNotFound from get()/watch() means an unknown service, which callers
+// should treat as "no instances" (an empty ServiceState, index 0).
+using ServiceResult = Result<ServiceState>;
+// The state in `r`, or an empty one (index 0, no instances) when r failed.
+const ServiceState& state_of(const ServiceResult& r);
 
 struct RegistryClientOptions {
   // For every call but watch(); with n URLs a failing call can take n times this.
@@ -99,7 +95,7 @@ struct RegistryClientOptions {
 // be made from that thread (not thread-safe). Calls may overlap, e.g. a
 // watch() and heartbeats. The client must outlive the calls it has started.
 // Service names and ids must be printable ASCII without space, '/', '?', '#'
-// or '%' (they go into the URL path as they are); others give kRejected.
+// or '%' (they go into the URL path as they are); others give kInvalid.
 class RegistryClient {
  public:
   // `registry_urls`: "http://host:port[/prefix]", at least one. Writes carry
@@ -113,19 +109,19 @@ class RegistryClient {
 
   // PUT /v1/services/{service}/instances/{id}. Registering again replaces
   // the spec and renews the lease.
-  boost::asio::awaitable<RegisterResult> register_instance(std::string service, std::string id,
+  boost::asio::awaitable<Result<Registered>> register_instance(std::string service, std::string id,
                                                            InstanceSpec spec);
   // PUT .../{id}/heartbeat. kNotFound: the registry forgot the instance
   // (restart, expiry): register it again.
-  boost::asio::awaitable<Result> heartbeat(std::string service, std::string id);
+  boost::asio::awaitable<Result<void>> heartbeat(std::string service, std::string id);
   // PUT .../{id}/heartbeat?healthy=false: the instance's own check failed;
   // the registry marks it unhealthy at once instead of a ttl later.
   // Heartbeats revive it. kNotFound as for heartbeat().
-  boost::asio::awaitable<Result> report_failed(std::string service, std::string id);
+  boost::asio::awaitable<Result<void>> report_failed(std::string service, std::string id);
   // POST /v1/heartbeats: many instances in one request.
-  boost::asio::awaitable<HeartbeatManyResult> heartbeat_many(std::vector<InstanceKey> instances);
+  boost::asio::awaitable<Result<HeartbeatMany>> heartbeat_many(std::vector<InstanceKey> instances);
   // DELETE /v1/services/{service}/instances/{id}. kNotFound: already gone.
-  boost::asio::awaitable<Result> deregister(std::string service, std::string id);
+  boost::asio::awaitable<Result<void>> deregister(std::string service, std::string id);
   // GET /v1/services/{service}: the current state, at once.
   boost::asio::awaitable<ServiceResult> get(std::string service);
   // GET /v1/services/{service}?index=N&wait=W: a blocking query. Returns when
@@ -142,7 +138,7 @@ class RegistryClient {
 
  private:
   // PUT .../{id}{suffix}: a heartbeat or a failed check.
-  boost::asio::awaitable<Result> beat(std::string service, std::string id, std::string_view suffix);
+  boost::asio::awaitable<Result<void>> beat(std::string service, std::string id, std::string_view suffix);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -18,12 +18,12 @@ asio::awaitable<void> follow_service(RegistryClient& client, std::string service
     ServiceResult r = co_await client.watch(service, index, options.wait);
     if (stopped()) co_return;
     on_result(r);
-    if (!r.ok() && r.code != Code::kNotFound) {
+    if (!r.ok() && !r.is(core::ErrorCode::kNotFound)) {
       asio::steady_timer pause(co_await asio::this_coro::executor, options.retry_pause);
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    index = r.state.index;
+    index = state_of(r).index;
     index_from = client.current();
   }
 }

@@ -140,15 +140,16 @@ class Control {
                                                              d.discovery->token);
     const std::string name = d.name;
     auto on_result = [this, name, registry, fixed = d.targets](const client::ServiceResult& r) {
-      if (!r.ok() && r.code != client::Code::kNotFound) {
-        spdlog::warn("{}: registry query failed, keeping the targets: {}", name, r.error);
+      if (!r.ok() && !r.is(core::ErrorCode::kNotFound)) {
+        spdlog::warn("{}: registry query failed, keeping the targets: {}", name, r.error().message);
         return;
       }
+      const client::ServiceState& st = client::state_of(r);
       std::vector<Target> targets = fixed;  // the config's own targets stay beside the registry's
-      for (const client::ServiceInstance& i : r.state.instances) {
+      for (const client::ServiceInstance& i : st.instances) {
         // Unhealthy instances are listed only under the registry's
         // protection: then the checks here decide, as in the LB.
-        if (!i.healthy && !r.state.protected_mode) continue;
+        if (!i.healthy && !st.protected_mode) continue;
         if (targets.size() == kMaxTargetsPerName) {
           spdlog::warn("{}: more than {} targets; the rest of the registry's are left out", name, kMaxTargetsPerName);
           break;
@@ -161,8 +162,8 @@ class Control {
       const std::size_t count = targets.size();
       const Observed o = zone_.set_targets(name, std::move(targets), clock_.now());
       if (!o.answer_changed) return;
-      spdlog::info("{}: {} targets with the registry's (index {}{})", name, count, r.state.index,
-                   r.state.protected_mode ? ", protected" : "");
+      spdlog::info("{}: {} targets with the registry's (index {}{})", name, count, st.index,
+                   st.protected_mode ? ", protected" : "");
       log_all_down(name, o);
       for (const NameHealth& n : zone_.names())
         if (n.config.name == name) sync_probes(n);

@@ -63,18 +63,19 @@ asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& c
   std::vector<std::string> last;  // addresses handed to control, to skip no-op updates
   bool first = true;
   auto on_result = [&](const client::ServiceResult& r) {
-    Control::DiscoveryState state{w->client.current(), r.state.index, r.state.protected_mode, r.error};
-    if (!r.ok() && r.code != client::Code::kNotFound) {
+    const client::ServiceState& st = client::state_of(r);
+    Control::DiscoveryState state{w->client.current(), st.index, st.protected_mode, r ? "" : r.error().message};
+    if (!r.ok() && !r.is(core::ErrorCode::kNotFound)) {
       state.index = index;
       control.set_discovery_state(w->upstream, state);
       spdlog::warn("upstream {}: discovery of {} failed, keeping {} servers: {}", w->upstream,
-                   w->config.service, last.size(), r.error);
+                   w->config.service, last.size(), r.error().message);
       return;
     }
-    index = r.state.index;
+    index = st.index;
     std::vector<ServerConfig> servers;
     std::vector<std::string> addresses;
-    for (const client::ServiceInstance& i : r.state.instances) {
+    for (const client::ServiceInstance& i : st.instances) {
       ServerConfig s;
       if (!server_from_instance(i, s)) {
         spdlog::warn("upstream {}: instance {} has an unusable address {}", w->upstream, i.id, i.address);
@@ -86,7 +87,7 @@ asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& c
     control.set_discovery_state(w->upstream, state);
     if (first || addresses != last) {
       spdlog::info("upstream {}: {} servers from registry service {} (index {}{})", w->upstream,
-                   servers.size(), w->config.service, index, r.state.protected_mode ? ", protected" : "");
+                   servers.size(), w->config.service, index, st.protected_mode ? ", protected" : "");
       control.set_discovered(w->upstream, std::move(servers));
       last = std::move(addresses);
       first = false;

@@ -72,12 +72,12 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> Api::route(const HttpRequest& request) {
-  const Parsed<Route> parsed = parse_route(request.path);
+  const core::Result<Route> parsed = parse_route(request.path);
   if (!parsed) {
-    if (parsed.error.empty()) co_return HttpResponse::error(404, "no such API path: " + request.path);
-    co_return HttpResponse::error(400, parsed.error);
+    if (parsed.is(core::ErrorCode::kNotFound)) co_return HttpResponse::error(404, "no such API path: " + request.path);
+    co_return HttpResponse::error(400, parsed.error().message);
   }
-  const Route& r = *parsed.value;
+  const Route& r = *parsed;
   const std::string_view method = request.method;
   if (is_write(method) && !authorized(request)) {
     ++counters_.unauthorized;
@@ -100,9 +100,9 @@ asio::awaitable<HttpResponse> Api::route(const HttpRequest& request) {
         co_return HttpResponse::json(200, index_json(registry_.index()));
       }
       if (method != "PUT") co_return method_not_allowed("PUT, DELETE");
-      const Parsed<InstanceSpec> spec = parse_instance(request.body, instance_limits_);
-      if (!spec) co_return HttpResponse::error(400, spec.error);
-      const Status s = co_await backend_.put(r.service, r.id, *spec.value);
+      const core::Result<InstanceSpec> spec = parse_instance(request.body, instance_limits_);
+      if (!spec) co_return HttpResponse::error(400, spec.error().message);
+      const Status s = co_await backend_.put(r.service, r.id, *spec);
       if (s != Status::kOk && s != Status::kCreated) co_return status_error(s, "service " + r.service);
       co_return HttpResponse::json(s == Status::kCreated ? 201 : 200, index_json(registry_.index()));
     }
@@ -145,17 +145,17 @@ HttpResponse Api::services() const {
 // safe: a change that happened since the caller's last answer has a higher
 // index, so it is answered at once instead of being missed.
 asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::string_view query) {
-  const Parsed<ServiceQuery> q = parse_service_query(query, config_.max_wait);
-  if (!q) co_return HttpResponse::error(400, q.error);
-  if (q.value->index) {
+  const core::Result<ServiceQuery> q = parse_service_query(query, config_.max_wait);
+  if (!q) co_return HttpResponse::error(400, q.error().message);
+  if (q->index) {
     ++counters_.blocking_queries;
     // Index 0 asks for the state now (as Consul's); an index from the
     // future (another peer's, or from before our restart) is answered at
     // once too, so the caller learns our numbering.
-    if (*q.value->index > 0 && *q.value->index <= registry_.index()) {
+    if (*q->index > 0 && *q->index <= registry_.index()) {
       asio::steady_timer timer(executor_);
-      timer.expires_after(q.value->wait);
-      const Registry::WatchId id = registry_.watch(service, *q.value->index, [&timer] { timer.cancel(); });
+      timer.expires_after(q->wait);
+      const Registry::WatchId id = registry_.watch(service, *q->index, [&timer] { timer.cancel(); });
       if (id != 0) {
         struct Unwatch {
           Registry& r;
@@ -168,7 +168,7 @@ asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::
       }
     }
   }
-  const std::optional<ServiceView> view = registry_.query(service, !q.value->all);
+  const std::optional<ServiceView> view = registry_.query(service, !q->all);
   if (!view) co_return HttpResponse::error(404, "service " + service + " not found");
   HttpResponse r = HttpResponse::json(200, service_json(*view));
   r.headers.emplace_back("X-Registry-Index", std::to_string(view->index));
@@ -177,10 +177,10 @@ asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::
 
 asio::awaitable<HttpResponse> Api::heartbeats(const HttpRequest& request) {
   const auto keys = parse_heartbeats(request.body, kMaxBatch);
-  if (!keys) co_return HttpResponse::error(400, keys.error);
+  if (!keys) co_return HttpResponse::error(400, keys.error().message);
   std::size_t renewed = 0;
   std::string unknown;
-  for (const InstanceKey& k : *keys.value) {
+  for (const InstanceKey& k : *keys) {
     const Status s = co_await backend_.heartbeat(k.service, k.id);
     if (s == Status::kOk) {
       ++renewed;
@@ -196,10 +196,10 @@ asio::awaitable<HttpResponse> Api::heartbeats(const HttpRequest& request) {
 
 HttpResponse Api::replicate(const HttpRequest& request) {
   const auto changes = parse_changes(request.body, instance_limits_);
-  if (!changes) return HttpResponse::error(400, changes.error);
-  for (const Change& c : *changes.value) registry_.apply(c);
-  if (replication_) replication_->note_received(changes.value->size());
-  return HttpResponse::json(200, "{\"applied\":" + std::to_string(changes.value->size()) + "}\n");
+  if (!changes) return HttpResponse::error(400, changes.error().message);
+  for (const Change& c : *changes) registry_.apply(c);
+  if (replication_) replication_->note_received(changes->size());
+  return HttpResponse::json(200, "{\"applied\":" + std::to_string(changes->size()) + "}\n");
 }
 
 HttpResponse Api::dump() const { return HttpResponse::json(200, changes_json(registry_.dump())); }

@@ -131,111 +131,111 @@ std::string instance_id_problem(std::string_view id) {
   return "";
 }
 
-Parsed<Route> parse_route(std::string_view path) {
+core::Result<Route> parse_route(std::string_view path) {
   using Kind = Route::Kind;
-  if (path == "/v1/services") return Parsed<Route>::ok({Kind::kServices, {}, {}});
-  if (path == "/v1/heartbeats") return Parsed<Route>::ok({Kind::kHeartbeats, {}, {}});
-  if (path == "/v1/internal/replicate") return Parsed<Route>::ok({Kind::kReplicate, {}, {}});
-  if (path == "/v1/internal/dump") return Parsed<Route>::ok({Kind::kDump, {}, {}});
+  if (path == "/v1/services") return Route{Kind::kServices, {}, {}};
+  if (path == "/v1/heartbeats") return Route{Kind::kHeartbeats, {}, {}};
+  if (path == "/v1/internal/replicate") return Route{Kind::kReplicate, {}, {}};
+  if (path == "/v1/internal/dump") return Route{Kind::kDump, {}, {}};
   constexpr std::string_view kPrefix = "/v1/services/";
-  if (path.substr(0, kPrefix.size()) != kPrefix) return Parsed<Route>::fail("");
+  if (path.substr(0, kPrefix.size()) != kPrefix) return core::Error::not_found("not an API path");
   const std::vector<std::string_view> parts = segments(path.substr(kPrefix.size()));
 
   Route r;
   auto service = net::percent_decode(parts[0]);
-  if (!service) return Parsed<Route>::fail("bad percent-encoding in the service name");
-  if (std::string p = service_name_problem(*service); !p.empty()) return Parsed<Route>::fail(p);
+  if (!service) return core::Error::invalid("bad percent-encoding in the service name");
+  if (std::string p = service_name_problem(*service); !p.empty()) return core::Error::invalid(p);
   r.service = std::move(*service);
   if (parts.size() == 1) {
     r.kind = Kind::kService;
-    return Parsed<Route>::ok(std::move(r));
+    return r;
   }
-  if (parts[1] != "instances" || parts.size() < 3) return Parsed<Route>::fail("");
+  if (parts[1] != "instances" || parts.size() < 3) return core::Error::not_found("not an API path");
   // Anything past the id but "/heartbeat" means the id held a '/'.
   const bool heartbeat = parts.size() == 4 && parts[3] == "heartbeat";
   if (parts.size() > 4 || (parts.size() == 4 && !heartbeat))
-    return Parsed<Route>::fail("instance id must not contain '/', '?', '#' or '%'");
+    return core::Error::invalid("instance id must not contain '/', '?', '#' or '%'");
   auto id = net::percent_decode(parts[2]);
-  if (!id) return Parsed<Route>::fail("bad percent-encoding in the instance id");
-  if (std::string p = instance_id_problem(*id); !p.empty()) return Parsed<Route>::fail(p);
+  if (!id) return core::Error::invalid("bad percent-encoding in the instance id");
+  if (std::string p = instance_id_problem(*id); !p.empty()) return core::Error::invalid(p);
   r.id = std::move(*id);
   r.kind = heartbeat ? Kind::kHeartbeat : Kind::kInstance;
-  return Parsed<Route>::ok(std::move(r));
+  return r;
 }
 
-Parsed<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits) {
+core::Result<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits) {
   std::string error;
   auto o = parse_object(body, error);
-  if (!o) return Parsed<InstanceSpec>::fail(error);
+  if (!o) return core::Error::invalid(error);
   if (error = unknown_key(*o, {"address", "port", "ttl_ms", "meta"}); !error.empty())
-    return Parsed<InstanceSpec>::fail(error);
+    return core::Error::invalid(error);
   InstanceSpec spec;
-  if (error = read_spec(*o, limits, spec); !error.empty()) return Parsed<InstanceSpec>::fail(error);
-  return Parsed<InstanceSpec>::ok(std::move(spec));
+  if (error = read_spec(*o, limits, spec); !error.empty()) return core::Error::invalid(error);
+  return spec;
 }
 
-Parsed<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items) {
-  using Result = Parsed<std::vector<InstanceKey>>;
+core::Result<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items) {
+  using Result = core::Result<std::vector<InstanceKey>>;
   std::string error;
   auto o = parse_object(body, error);
-  if (!o) return Result::fail(error);
-  if (error = unknown_key(*o, {"instances"}); !error.empty()) return Result::fail(error);
+  if (!o) return core::Error::invalid(error);
+  if (error = unknown_key(*o, {"instances"}); !error.empty()) return core::Error::invalid(error);
   const json::value* list = o->if_contains("instances");
-  if (!list || !list->is_array()) return Result::fail("\"instances\" must be a list");
+  if (!list || !list->is_array()) return core::Error::invalid("\"instances\" must be a list");
   if (list->as_array().size() > max_items)
-    return Result::fail("more than " + std::to_string(max_items) + " instances in one request");
+    return core::Error::invalid("more than " + std::to_string(max_items) + " instances in one request");
   std::vector<InstanceKey> keys;
   keys.reserve(list->as_array().size());
   for (const json::value& item : list->as_array()) {
-    if (!item.is_object()) return Result::fail("each of \"instances\" must be an object");
+    if (!item.is_object()) return core::Error::invalid("each of \"instances\" must be an object");
     const json::object& i = item.as_object();
-    if (error = unknown_key(i, {"service", "id"}); !error.empty()) return Result::fail(error);
+    if (error = unknown_key(i, {"service", "id"}); !error.empty()) return core::Error::invalid(error);
     InstanceKey k;
     if (error = key_problem(i, "service", k.service, to_string_problem); !error.empty())
-      return Result::fail(error);
-    if (error = key_problem(i, "id", k.id, to_id_problem); !error.empty()) return Result::fail(error);
+      return core::Error::invalid(error);
+    if (error = key_problem(i, "id", k.id, to_id_problem); !error.empty()) return core::Error::invalid(error);
     keys.push_back(std::move(k));
   }
-  return Result::ok(std::move(keys));
+  return Result(std::move(keys));
 }
 
-Parsed<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits) {
-  using Result = Parsed<std::vector<Change>>;
+core::Result<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits) {
+  using Result = core::Result<std::vector<Change>>;
   std::string error;
   auto o = parse_object(body, error);
-  if (!o) return Result::fail(error);
+  if (!o) return core::Error::invalid(error);
   const json::value* list = o->if_contains("changes");
-  if (!list || !list->is_array()) return Result::fail("\"changes\" must be a list");
+  if (!list || !list->is_array()) return core::Error::invalid("\"changes\" must be a list");
   std::vector<Change> changes;
   changes.reserve(list->as_array().size());
   for (const json::value& item : list->as_array()) {
-    if (!item.is_object()) return Result::fail("each change must be an object");
+    if (!item.is_object()) return core::Error::invalid("each change must be an object");
     const json::object& c = item.as_object();
     Change change;
     const json::value* op = c.if_contains("op");
     if (!op || !op->is_string() ||
         (op->as_string() != "put" && op->as_string() != "remove" && op->as_string() != "fail"))
-      return Result::fail("\"op\" must be \"put\", \"remove\" or \"fail\"");
+      return core::Error::invalid("\"op\" must be \"put\", \"remove\" or \"fail\"");
     if (error = key_problem(c, "service", change.service, to_string_problem); !error.empty())
-      return Result::fail(error);
+      return core::Error::invalid(error);
     if (error = key_problem(c, "id", change.id, to_id_problem); !error.empty())
-      return Result::fail(error);
+      return core::Error::invalid(error);
     if (op->as_string() == "remove") {
       change.kind = Change::Kind::kRemove;
     } else if (op->as_string() == "fail") {
       change.kind = Change::Kind::kFail;
     } else {
-      if (error = read_spec(c, limits, change.spec); !error.empty()) return Result::fail(error);
+      if (error = read_spec(c, limits, change.spec); !error.empty()) return core::Error::invalid(error);
       const json::value* lease = c.if_contains("lease_ms");
       const auto left = lease ? integer(*lease) : std::nullopt;
       // Negative: the lease already ran out there (the instance is unhealthy).
       if (!left || *left > limits.max_ttl.count() || *left < -limits.max_ttl.count() * 4)
-        return Result::fail("\"lease_ms\" must be an integer within the ttl limits");
+        return core::Error::invalid("\"lease_ms\" must be an integer within the ttl limits");
       change.lease_left = milliseconds(*left);
     }
     changes.push_back(std::move(change));
   }
-  return Result::ok(std::move(changes));
+  return Result(std::move(changes));
 }
 
 std::string changes_json(const std::vector<Change>& changes) {
@@ -260,8 +260,8 @@ std::string changes_json(const std::vector<Change>& changes) {
   return json::serialize(json::object{{"changes", std::move(list)}});
 }
 
-Parsed<ServiceQuery> parse_service_query(std::string_view query, milliseconds max_wait) {
-  using Result = Parsed<ServiceQuery>;
+core::Result<ServiceQuery> parse_service_query(std::string_view query, milliseconds max_wait) {
+  using Result = core::Result<ServiceQuery>;
   ServiceQuery q;
   q.wait = max_wait;
   for (const auto& [key, value] : net::split_query(query)) {
@@ -269,22 +269,22 @@ Parsed<ServiceQuery> parse_service_query(std::string_view query, milliseconds ma
       std::uint64_t n = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || ptr != value.data() + value.size())
-        return Result::fail("index must be a non-negative integer");
+        return core::Error::invalid("index must be a non-negative integer");
       q.index = n;
     } else if (key == "wait") {
       const auto d = core::parse_duration(value);
-      if (!d || d->count() < 1) return Result::fail("wait must be a duration such as 30s or 500ms");
+      if (!d || d->count() < 1) return core::Error::invalid("wait must be a duration such as 30s or 500ms");
       q.wait = std::min(*d, max_wait);
     } else if (key == "all") {
       if (value != "" && value != "1" && value != "true" && value != "0" && value != "false")
-        return Result::fail("all must be 1, true, 0 or false");
+        return core::Error::invalid("all must be 1, true, 0 or false");
       q.all = value == "" || value == "1" || value == "true";
     } else {
-      return Result::fail("unknown query parameter \"" + std::string(key) +
+      return core::Error::invalid("unknown query parameter \"" + std::string(key) +
                           "\" (expected index, wait or all)");
     }
   }
-  return Result::ok(q);
+  return Result(q);
 }
 
 std::optional<bool> parse_heartbeat_query(std::string_view query) {

@@ -2,7 +2,7 @@
 // Reading what clients send the registry API: paths, query strings and JSON
 // bodies, checked field by field. Plain functions with no I/O, so that the
 // libFuzzer target (fuzz/fuzz_registry_api.cc) runs them on any bytes. Every
-// failure is a message meant for the client's 400.
+// failure is a kInvalid core::Error whose message is meant for the client's 400.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -11,19 +11,10 @@
 #include <variant>
 #include <vector>
 
+#include "core/result.h"
 #include "registry/registry.h"
 
 namespace failover::registry {
-
-// A value or the reason it was refused.
-template <class T>
-struct Parsed {
-  std::optional<T> value;
-  std::string error;
-  static Parsed ok(T v) { return {std::move(v), {}}; }
-  static Parsed fail(std::string why) { return {std::nullopt, std::move(why)}; }
-  explicit operator bool() const { return value.has_value(); }
-};
 
 // What a path under /v1/ names.
 struct Route {
@@ -40,11 +31,11 @@ struct Route {
   std::string id;
 };
 
-// nullopt with an empty error: not an API path (404). A path that names an
-// API object with a bad service name or id: the error says what is wrong.
+// kNotFound: not an API path (404). kInvalid: a path that names an API
+// object with a bad service name or id; the message says what is wrong.
 // Service names and ids are percent-decoded before they are checked, so
 // "%2F" cannot smuggle a '/' into an id.
-Parsed<Route> parse_route(std::string_view path);
+core::Result<Route> parse_route(std::string_view path);
 
 // Service: 1 to 64 letters, digits, '_', '-', '.'. Id: 1 to 128 printable
 // ASCII characters without '/', '?', '#', '%' or spaces.
@@ -60,18 +51,18 @@ struct InstanceLimits {
 
 // {"address":"10.0.0.1","port":8080,"ttl_ms":1000,"meta":{"zone":"a"}}.
 // ttl_ms may be left out (default_ttl); meta is an object of string values.
-Parsed<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits);
+core::Result<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits);
 
 // {"instances":[{"service":"web","id":"web-1"},...]} for POST /v1/heartbeats.
 struct InstanceKey {
   std::string service;
   std::string id;
 };
-Parsed<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items);
+core::Result<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items);
 
 // {"changes":[{"op":"put","service","id","address","port","ttl_ms","meta","lease_ms"},
 //             {"op":"remove","service","id"}, {"op":"fail","service","id"}]} from a peer.
-Parsed<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits);
+core::Result<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits);
 // The same shape, written.
 std::string changes_json(const std::vector<Change>& changes);
 
@@ -81,7 +72,7 @@ struct ServiceQuery {
   std::chrono::milliseconds wait{300'000};
   bool all = false;                      // unhealthy instances too
 };
-Parsed<ServiceQuery> parse_service_query(std::string_view query, std::chrono::milliseconds max_wait);
+core::Result<ServiceQuery> parse_service_query(std::string_view query, std::chrono::milliseconds max_wait);
 
 // ?healthy=false on PUT .../{id}/heartbeat: a failed check is reported
 // (true: an ordinary heartbeat). nullopt on anything else.

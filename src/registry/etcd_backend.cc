@@ -10,13 +10,14 @@
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
-#include "net/http_client.h"
-#include "net/url.h"
-#include "registry/etcd_codec.h"
+#include "core/async_event.h"
+#include "etcd/client.h"
+#include "registry/etcd_keys.h"
 
 namespace failover::registry {
 
 namespace asio = boost::asio;
+namespace keys = etcd_keys;
 using std::chrono::milliseconds;
 
 namespace {
@@ -30,24 +31,14 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 std::int64_t whole_seconds(milliseconds d) { return std::max<std::int64_t>(1, (d.count() + 999) / 1000); }
 
-// Wakes every coroutine parked on it (a steady_timer that never expires by
-// itself; cancel() is the signal).
-struct Signal {
-  asio::steady_timer timer;
-  explicit Signal(asio::any_io_executor ex) : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::awaitable<void> wait() { co_await timer.async_wait(kTuple); }
-  void notify() { timer.cancel(); timer.expires_at(asio::steady_timer::time_point::max()); }
-};
-
 // The keepalives queued while the previous request was in flight, sent as
 // one request: etcd's gateway costs 20 times less per keepalive that way.
 struct KeepaliveBatch {
   std::vector<etcd::LeaseId> ids;
   std::unordered_map<etcd::LeaseId, std::int64_t> ttl;  // after the reply; 0: lease gone
-  bool done = false;
   bool failed = false;
-  Signal finished;
-  explicit KeepaliveBatch(asio::any_io_executor ex) : finished(ex) {}
+  core::OneShotEvent done;
+  explicit KeepaliveBatch(asio::any_io_executor ex) : done(ex) {}
 };
 
 }  // namespace
@@ -57,10 +48,7 @@ struct EtcdBackend::Impl {
   Registry& mirror;
   const RegistryConfig& config;
   std::string prefix;
-  std::vector<net::HttpUrl> endpoints;
-  std::size_t current = 0;
-  net::HttpClient http;
-  std::string last_error;
+  etcd::Client client;
 
   struct Leases {
     etcd::LeaseId alive = 0;  // ttl: healthy while it lives
@@ -72,39 +60,18 @@ struct EtcdBackend::Impl {
   // The mirror: instances seen in etcd, and which of them have an alive key.
   std::set<std::pair<std::string, std::string>> alive;
   etcd::Revision applied = 0;  // the revision the mirror has reached
-  Signal mirror_moved;
+  core::AsyncCondition mirror_moved;
 
   std::shared_ptr<KeepaliveBatch> open_batch;
   bool batch_in_flight = false;
-  Signal batch_ready;
+  core::AsyncCondition batch_ready;
 
   Impl(asio::io_context& io_, Registry& m, const RegistryConfig& c)
-      : io(io_), mirror(m), config(c), prefix(c.backend.prefix), http(io_.get_executor()),
-        mirror_moved(io_.get_executor()), batch_ready(io_.get_executor()) {
-    for (const auto& e : c.backend.endpoints) endpoints.push_back(net::parse_http_url(e).url);
-  }
+      : io(io_), mirror(m), config(c), prefix(c.backend.prefix),
+        client(io_.get_executor(), c.backend.endpoints, {.request_timeout = kCallTimeout, .watch_head_timeout = kCallTimeout}),
+        mirror_moved(io_.get_executor()), batch_ready(io_.get_executor()) {}
 
   static std::string key_of(const std::string& service, const std::string& id) { return service + '/' + id; }
-
-  // POSTs to the current endpoint; on a transport failure or a 5xx, to the
-  // next ones in turn. Returns the reply of the first that answered.
-  asio::awaitable<net::HttpResult> call(std::string_view path, std::string body) {
-    net::HttpResult r;
-    for (std::size_t tried = 0; tried < endpoints.size(); ++tried) {
-      const net::HttpUrl& e = endpoints[current];
-      // Named, not braced in the co_await: GCC 12 destroys such temporaries twice.
-      net::ClientRequest req{"POST", e.base_path + std::string(path), {}, body};
-      r = co_await http.request(e.host_port, std::move(req), kCallTimeout);
-      if (r.ok() && r.response.status < 500) {
-        last_error.clear();
-        co_return r;
-      }
-      last_error = "etcd " + e.host_port + ": " +
-                   (r.ok() ? "status " + std::to_string(r.response.status) + " " + r.response.body : r.error);
-      current = (current + 1) % endpoints.size();
-    }
-    co_return r;
-  }
 
   // Waits until the mirror has applied `revision` (bounded): a client that
   // registers and then queries sees its own write.
@@ -120,9 +87,7 @@ struct EtcdBackend::Impl {
   }
 
   asio::awaitable<etcd::LeaseId> grant(std::int64_t seconds) {
-    const net::HttpResult r = co_await call(etcd::kLeaseGrantPath, etcd::lease_grant_request(seconds));
-    if (!r.ok() || r.response.status != 200) co_return 0;
-    auto g = etcd::parse_lease_grant(r.response.body);
+    const auto g = co_await client.lease_grant(seconds);
     co_return g ? g->id : 0;
   }
 
@@ -135,19 +100,16 @@ struct EtcdBackend::Impl {
     l.alive = co_await grant(whole_seconds(spec.ttl));
     l.spec = l.alive ? co_await grant(whole_seconds(spec.ttl + deregister_after(spec))) : 0;
     if (!l.alive || !l.spec) co_return Status::kUnavailable;
-    const std::string value = etcd::encode_instance_value({spec.address, spec.port, spec.ttl.count(), spec.meta});
+    const std::string value = keys::encode_instance_value({spec.address, spec.port, spec.ttl.count(), spec.meta});
     const std::vector<etcd::TxnOp> ops{
-        {etcd::TxnOp::Kind::kPut, etcd::instance_key(prefix, service, id), value, l.spec},
-        {etcd::TxnOp::Kind::kPut, etcd::alive_key(prefix, service, id), "", l.alive}};
-    const net::HttpResult r = co_await call(etcd::kTxnPath, etcd::txn_request(ops));
-    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
-    auto reply = etcd::parse_write_reply(r.response.body);
+        {etcd::TxnOp::Kind::kPut, keys::instance_key(prefix, service, id), value, l.spec},
+        {etcd::TxnOp::Kind::kPut, keys::alive_key(prefix, service, id), "", l.alive}};
+    const auto reply = co_await client.txn(ops);
     if (!reply) co_return Status::kUnavailable;
     // The replaced leases would delete the new keys when they ran out.
     const auto old = leases.find(key_of(service, id));
     if (old != leases.end()) {
-      for (etcd::LeaseId gone : {old->second.alive, old->second.spec})
-        co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));
+      for (etcd::LeaseId gone : {old->second.alive, old->second.spec}) (void)co_await client.lease_revoke(gone);
     }
     leases[key_of(service, id)] = l;
     co_await mirror_reached(reply->header.revision);
@@ -165,19 +127,16 @@ struct EtcdBackend::Impl {
   // The leases of an instance another node registered: read from its keys.
   asio::awaitable<std::optional<Leases>> find_leases(const std::string& service, const std::string& id) {
     if (auto it = leases.find(key_of(service, id)); it != leases.end()) co_return it->second;
-    const net::HttpResult r =
-        co_await call(etcd::kRangePath, etcd::range_prefix_request(etcd::service_prefix(prefix, service)));
-    if (!r.ok() || r.response.status != 200) co_return std::nullopt;
-    auto range = etcd::parse_range(r.response.body);
+    const auto range = co_await client.range_prefix(keys::service_prefix(prefix, service));
     if (!range) co_return std::nullopt;
     Leases l;
     for (const auto& kv : range->kvs) {
-      auto k = etcd::split_key(prefix, kv.key);
+      auto k = keys::split_key(prefix, kv.key);
       if (!k || k->id != id) continue;
-      if (k->kind == etcd::KeyKind::kAlive) l.alive = kv.lease;
-      if (k->kind == etcd::KeyKind::kInstance) {
+      if (k->kind == keys::KeyKind::kAlive) l.alive = kv.lease;
+      if (k->kind == keys::KeyKind::kInstance) {
         l.spec = kv.lease;
-        if (auto v = etcd::decode_instance_value(kv.value))
+        if (auto v = keys::decode_instance_value(kv.value))
           l.instance = {v->address, v->port, milliseconds(v->ttl_ms), v->meta};
       }
     }
@@ -192,8 +151,8 @@ struct EtcdBackend::Impl {
       open_batch = std::make_shared<KeepaliveBatch>(io.get_executor());
     auto batch = open_batch;
     batch->ids.insert(batch->ids.end(), ids.begin(), ids.end());
-    batch_ready.notify();
-    while (!batch->done) co_await batch->finished.wait();
+    batch_ready.notify_all();
+    co_await batch->done.wait();
     co_return batch;
   }
 
@@ -203,16 +162,13 @@ struct EtcdBackend::Impl {
       while (!open_batch || open_batch->ids.empty()) co_await batch_ready.wait();
       auto batch = std::move(open_batch);
       open_batch.reset();
-      const net::HttpResult r = co_await call(etcd::kLeaseKeepAlivePath, etcd::lease_keepalive_request(batch->ids));
-      auto replies = r.ok() && r.response.status == 200 ? etcd::parse_lease_keepalive_body(r.response.body)
-                                                        : etcd::Result<std::vector<etcd::LeaseKeepAlive>>(etcd::Error{"no reply"});
+      const auto replies = co_await client.lease_keepalive(batch->ids);
       if (replies) {
         for (const auto& k : *replies) batch->ttl[k.id] = k.ttl;
       } else {
         batch->failed = true;
       }
-      batch->done = true;
-      batch->finished.notify();
+      batch->done.set();
     }
   }
 
@@ -236,25 +192,22 @@ struct EtcdBackend::Impl {
       // Unhealthy (its ttl passed, or a failed check): a heartbeat revives it.
       l->alive = co_await grant(whole_seconds(l->instance.ttl));
       if (!l->alive) co_return Status::kUnavailable;
-      const net::HttpResult r = co_await call(etcd::kPutPath, etcd::put_request(etcd::alive_key(prefix, service, id), "", l->alive));
-      if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
+      const auto reply = co_await client.put(keys::alive_key(prefix, service, id), "", l->alive);
+      if (!reply) co_return Status::kUnavailable;
       leases[key_of(service, id)] = *l;
-      if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
+      co_await mirror_reached(reply->header.revision);
     }
     co_return Status::kOk;
   }
 
   asio::awaitable<Status> remove(const std::string& service, const std::string& id) {
     const bool existed = mirror_has(service, id);  // before: the watch may apply the delete first
-    const std::vector<etcd::TxnOp> ops{{etcd::TxnOp::Kind::kDelete, etcd::instance_key(prefix, service, id), "", 0},
-                                       {etcd::TxnOp::Kind::kDelete, etcd::alive_key(prefix, service, id), "", 0}};
-    const net::HttpResult r = co_await call(etcd::kTxnPath, etcd::txn_request(ops));
-    if (!r.ok() || r.response.status != 200) co_return Status::kUnavailable;
-    auto reply = etcd::parse_write_reply(r.response.body);
+    const std::vector<etcd::TxnOp> ops{{etcd::TxnOp::Kind::kDelete, keys::instance_key(prefix, service, id), "", 0},
+                                       {etcd::TxnOp::Kind::kDelete, keys::alive_key(prefix, service, id), "", 0}};
+    const auto reply = co_await client.txn(ops);
     if (!reply) co_return Status::kUnavailable;
     if (auto it = leases.find(key_of(service, id)); it != leases.end()) {
-      for (etcd::LeaseId gone : {it->second.alive, it->second.spec})
-        co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(gone));
+      for (etcd::LeaseId gone : {it->second.alive, it->second.spec}) (void)co_await client.lease_revoke(gone);
       leases.erase(key_of(service, id));
     }
     co_await mirror_reached(reply->header.revision);
@@ -267,16 +220,15 @@ struct EtcdBackend::Impl {
     std::optional<Leases> l = co_await find_leases(service, id);
     if (!l) co_return Status::kUnavailable;
     if (!l->spec) co_return Status::kNotFound;
-    const net::HttpResult r = co_await call(etcd::kLeaseRevokePath, etcd::lease_revoke_request(l->alive));
-    if (!r.ok()) co_return Status::kUnavailable;
-    if (r.response.status == 200)
-      if (auto reply = etcd::parse_write_reply(r.response.body)) co_await mirror_reached(reply->header.revision);
-    co_return Status::kOk;  // a 404: the lease had run out already
+    const auto revoked = co_await client.lease_revoke(l->alive);
+    if (revoked.is(core::ErrorCode::kUnavailable) || revoked.is(core::ErrorCode::kTimeout)) co_return Status::kUnavailable;
+    if (revoked) co_await mirror_reached(revoked->header.revision);
+    co_return Status::kOk;  // kNotFound: the lease had run out already
   }
 
   // ------------------------------------------------------------ the mirror
 
-  void apply_instance(const std::string& service, const std::string& id, const etcd::InstanceValue& v) {
+  void apply_instance(const std::string& service, const std::string& id, const keys::InstanceValue& v) {
     Change c;
     c.service = service;
     c.id = id;
@@ -299,13 +251,13 @@ struct EtcdBackend::Impl {
   }
 
   void apply_event(const etcd::Event& e) {
-    auto k = etcd::split_key(prefix, e.kv.key);
+    auto k = keys::split_key(prefix, e.kv.key);
     if (!k) return;
-    if (k->kind == etcd::KeyKind::kAlive) {
+    if (k->kind == keys::KeyKind::kAlive) {
       set_health(k->service, k->id, e.type == etcd::Event::Type::kPut);
     } else if (e.type == etcd::Event::Type::kDelete) {
       mirror.apply({Change::Kind::kRemove, k->service, k->id, {}, milliseconds(0)});
-    } else if (auto v = etcd::decode_instance_value(e.kv.value)) {
+    } else if (auto v = keys::decode_instance_value(e.kv.value)) {
       apply_instance(k->service, k->id, *v);
     }
   }
@@ -313,18 +265,16 @@ struct EtcdBackend::Impl {
   // Loads everything under the prefix into the mirror (dropping what etcd
   // no longer has) and returns the revision it was read at; 0 on failure.
   asio::awaitable<etcd::Revision> load() {
-    const net::HttpResult r = co_await call(etcd::kRangePath, etcd::range_prefix_request(etcd::services_prefix(prefix)));
-    if (!r.ok() || r.response.status != 200) co_return 0;
-    auto range = etcd::parse_range(r.response.body);
+    const auto range = co_await client.range_prefix(keys::services_prefix(prefix));
     if (!range) co_return 0;
     alive.clear();
     std::set<std::pair<std::string, std::string>> present;
     for (const auto& kv : range->kvs)
-      if (auto k = etcd::split_key(prefix, kv.key); k && k->kind == etcd::KeyKind::kAlive) alive.insert({k->service, k->id});
+      if (auto k = keys::split_key(prefix, kv.key); k && k->kind == keys::KeyKind::kAlive) alive.insert({k->service, k->id});
     for (const auto& kv : range->kvs) {
-      auto k = etcd::split_key(prefix, kv.key);
-      if (!k || k->kind != etcd::KeyKind::kInstance) continue;
-      if (auto v = etcd::decode_instance_value(kv.value)) {
+      auto k = keys::split_key(prefix, kv.key);
+      if (!k || k->kind != keys::KeyKind::kInstance) continue;
+      if (auto v = keys::decode_instance_value(kv.value)) {
         apply_instance(k->service, k->id, *v);
         present.insert({k->service, k->id});
       }
@@ -332,7 +282,7 @@ struct EtcdBackend::Impl {
     for (const Change& c : mirror.dump())
       if (!present.contains({c.service, c.id})) mirror.apply({Change::Kind::kRemove, c.service, c.id, {}, milliseconds(0)});
     applied = range->header.revision;
-    mirror_moved.notify();
+    mirror_moved.notify_all();
     co_return applied;
   }
 
@@ -341,37 +291,19 @@ struct EtcdBackend::Impl {
     for (;;) {
       const etcd::Revision from = co_await load();
       if (from == 0) {
-        spdlog::warn("etcd: cannot read {} ({}), retrying", prefix, last_error);
+        spdlog::warn("etcd: cannot read {} ({}), retrying", prefix, client.last_error());
         asio::steady_timer pause(io, kResyncPause);
         co_await pause.async_wait(kTuple);
         continue;
       }
-      const net::HttpUrl& e = endpoints[current];
-      std::string buffer;
-      bool broken = false;
-      net::StreamOptions options;
-      options.head_timeout = kCallTimeout;
-      net::ClientRequest watch{"POST", e.base_path + std::string(etcd::kWatchPath), {},
-                               etcd::watch_create_request(etcd::services_prefix(prefix), from + 1)};
-      const auto ec = co_await http.stream(
-          e.host_port, std::move(watch),
-          [&](std::string_view piece) {
-            for (const std::string& m : etcd::take_stream_messages(buffer, piece)) {
-              auto msg = etcd::parse_watch_message(m);
-              if (!msg || msg->canceled) {
-                broken = true;
-                return false;
-              }
-              for (const auto& ev : msg->events) apply_event(ev);
-              if (msg->header.revision > applied) applied = msg->header.revision;
-              mirror_moved.notify();
-            }
-            return buffer.size() < (16u << 20);
-          },
-          options);
-      spdlog::warn("etcd: watch on {} ended ({}), reloading", e.host_port,
-                   broken ? "canceled or bad message" : ec.message());
-      current = (current + 1) % endpoints.size();
+      const std::string where = client.current();
+      const auto ended = co_await client.watch(keys::services_prefix(prefix), from + 1, [&](const etcd::WatchMessage& msg) {
+        for (const auto& ev : msg.events) apply_event(ev);
+        if (msg.header.revision > applied) applied = msg.header.revision;
+        mirror_moved.notify_all();
+        return true;
+      });
+      spdlog::warn("etcd: watch on {} ended ({}), reloading", where, ended ? "stopped" : ended.error().message);
       asio::steady_timer pause(io, kResyncPause);
       co_await pause.async_wait(kTuple);
     }
@@ -400,6 +332,6 @@ asio::awaitable<Status> EtcdBackend::remove(const std::string& service, const st
 asio::awaitable<Status> EtcdBackend::fail(const std::string& service, const std::string& id) {
   co_return co_await impl_->fail(service, id);
 }
-std::string EtcdBackend::last_error() const { return impl_->last_error; }
+std::string EtcdBackend::last_error() const { return impl_->client.last_error(); }
 
 }  // namespace failover::registry

@@ -1,7 +1,7 @@
 #pragma once
 // The etcd backend: instances live in etcd, so several registry nodes (on
 // several machines) share one truth and etcd's own replication makes it
-// highly available. Each instance is two keys (see etcd_codec.h):
+// highly available. Each instance is two keys (see etcd_keys.h):
 //   {prefix}/services/{service}/instances/{id}  its spec, on a lease of ttl + deregister_after
 //   {prefix}/services/{service}/alive/{id}      empty, on a lease of ttl: healthy while it exists
 // A heartbeat keeps both leases alive; when the alive lease runs out etcd

@@ -133,11 +133,11 @@ asio::awaitable<void> Replication::fill(Registry& registry, milliseconds timeout
     any.min_ttl = milliseconds(1);
     const auto changes = parse_changes(r.response.body, any);
     if (!changes) {
-      spdlog::warn("fill: peer {} sent a bad dump: {}", p->state.url, changes.error);
+      spdlog::warn("fill: peer {} sent a bad dump: {}", p->state.url, changes.error().message);
       continue;
     }
-    for (const Change& c : *changes.value) registry.apply(c);
-    spdlog::info("fill: {} instances from peer {}", changes.value->size(), p->state.url);
+    for (const Change& c : *changes) registry.apply(c);
+    spdlog::info("fill: {} instances from peer {}", changes->size(), p->state.url);
   }
 }
 

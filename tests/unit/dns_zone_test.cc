@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "core/clock.h"
 #include "dns/httpdns.h"
 #include "dns/responder.h"
 #include "dns/snapshot_cell.h"

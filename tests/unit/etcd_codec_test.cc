@@ -1,4 +1,4 @@
-#include "registry/etcd_codec.h"
+#include "etcd/codec.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 // The fixtures are replies captured from a real etcd 3.4.23 (Debian
 // bookworm's etcd-server) through its JSON gateway, byte for byte.
 
-namespace failover::registry::etcd {
+namespace failover::etcd {
 namespace {
 
 using namespace std::chrono_literals;
@@ -119,11 +119,11 @@ TEST(EtcdReply, LeaseGrantErrors) {
   auto r = parse_lease_grant(
       R"({"error":"etcdserver: lease already exists","message":"etcdserver: lease already exists","code":9})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 9);
-  EXPECT_EQ(r.error().message, "etcdserver: lease already exists");
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(r.error().message, "etcdserver: lease already exists (grpc 9)");
   r = parse_lease_grant(R"({"error":"unexpected EOF","message":"unexpected EOF","code":3})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 3);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalid);
   EXPECT_FALSE(parse_lease_grant(R"({"header":{}})"));            // no ID
   EXPECT_FALSE(parse_lease_grant(R"({"ID":"5","TTL":"x"})"));     // not a number
   EXPECT_FALSE(parse_lease_grant(R"({"ID":5.5,"TTL":"2"})"));
@@ -154,8 +154,8 @@ TEST(EtcdReply, LeaseKeepAliveStreamError) {
   auto r = parse_lease_keepalive(
       R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 14);
-  EXPECT_EQ(r.error().message, "etcdserver: no leader");
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().message, "etcdserver: no leader (grpc 14)");
 }
 
 TEST(EtcdReply, LeaseKeepAliveBatchBody) {
@@ -201,7 +201,7 @@ TEST(EtcdReply, RevokeAndItsNotFound) {
   r = parse_write_reply(
       R"({"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 5);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
 }
 
 TEST(EtcdReply, PutWithPrevKv) {
@@ -241,6 +241,111 @@ TEST(EtcdReply, Txn) {
   EXPECT_EQ(r->header.revision, 23);
 }
 
+// ---------------------------------------------------------------- compare-and-set
+// What the store's etcd arbiter does: read a key with its mod_revision, then
+// put it only if nobody wrote it since.
+
+TEST(EtcdCas, RequestComparesModRevisionAndReadsOnFailure) {
+  EXPECT_EQ(js(cas_put_request("arb/rec", "v2", 41)), js(R"({
+      "compare":[{"key":"YXJiL3JlYw==","target":"MOD","result":"EQUAL","mod_revision":"41"}],
+      "success":[{"request_put":{"key":"YXJiL3JlYw==","value":"djI="}}],
+      "failure":[{"request_range":{"key":"YXJiL3JlYw=="}}]})"));
+}
+
+TEST(EtcdCas, ZeroExpectedRevisionMeansCreateOnly) {
+  // etcd compares a missing key's mod_revision as 0, so this creates the
+  // key or fails if it exists; the revision is written, not left out.
+  EXPECT_EQ(js(cas_put_request("k", "v", 0, 7)), js(R"({
+      "compare":[{"key":"aw==","target":"MOD","result":"EQUAL","mod_revision":"0"}],
+      "success":[{"request_put":{"key":"aw==","value":"dg==","lease":"7"}}],
+      "failure":[{"request_range":{"key":"aw=="}}]})"));
+}
+
+TEST(EtcdCas, SucceededReplyGivesTheNewRevision) {
+  auto r = parse_txn_reply(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"42","raft_term":"3"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"42"}}}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->succeeded);
+  EXPECT_EQ(r->header.revision, 42);
+  EXPECT_TRUE(r->range_kvs.empty());
+}
+
+TEST(EtcdCas, FailedReplyCarriesTheKeyAsItIsNow) {
+  auto r = parse_txn_reply(
+      R"({"header":{"revision":"45","raft_term":"3"},"responses":[{"response_range":{"header":{"revision":"45"},"kvs":[{"key":"YXJiL3JlYw==","create_revision":"40","mod_revision":"44","version":"3","value":"djM="}],"count":"1"}}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->succeeded);  // "succeeded":false is left out, as every default
+  ASSERT_EQ(r->range_kvs.size(), 1u);
+  EXPECT_EQ(r->range_kvs[0].key, "arb/rec");
+  EXPECT_EQ(r->range_kvs[0].value, "v3");
+  EXPECT_EQ(r->range_kvs[0].mod_revision, 44);
+}
+
+TEST(EtcdCas, RepliesCapturedFromEtcd) {
+  // cas_put_request("k", "v", 0) sent twice to etcd 3.4.23's gateway: the
+  // first creates the key, the second finds it there.
+  EXPECT_EQ(js(cas_put_request("k", "v", 0)), js(R"({"compare":[{"key":"aw==","target":"MOD","result":"EQUAL","mod_revision":"0"}],"success":[{"request_put":{"key":"aw==","value":"dg=="}}],"failure":[{"request_range":{"key":"aw=="}}]})"));
+  auto first = parse_txn_reply(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"succeeded":true,"responses":[{"response_put":{"header":{"revision":"2"}}}]})");
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->succeeded);
+  EXPECT_EQ(first->header.revision, 2);
+  auto second = parse_txn_reply(
+      R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"2","raft_term":"2"},"responses":[{"response_range":{"header":{"revision":"2"},"kvs":[{"key":"aw==","create_revision":"2","mod_revision":"2","version":"1","value":"dg=="}],"count":"1"}}]})");
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->succeeded);
+  ASSERT_EQ(second->range_kvs.size(), 1u);
+  EXPECT_EQ(second->range_kvs[0].value, "v");
+  EXPECT_EQ(second->range_kvs[0].mod_revision, 2);  // the revision to compare against next
+}
+
+TEST(EtcdCas, FailedCreateOnAnExistingKeyAndOnAVanishedOne) {
+  auto r = parse_txn_reply(R"({"header":{"revision":"9"},"responses":[{"response_range":{"header":{"revision":"9"}}}]})");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->succeeded);
+  EXPECT_TRUE(r->range_kvs.empty());  // the key was deleted since it was read
+}
+
+TEST(EtcdCas, BadTxnRepliesAreInvalid) {
+  for (const char* body : {R"({"succeeded":"yes"})", R"({"responses":{}})", R"({"responses":[1]})",
+                           R"({"responses":[{"response_range":{"kvs":[{"key":"!!"}]}}]})",
+                           R"({"responses":[{"response_range":[]}]})", "garbage"}) {
+    auto r = parse_txn_reply(body);
+    ASSERT_FALSE(r) << body;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalid) << body;
+  }
+  auto r = parse_txn_reply(R"({"error":"etcdserver: request timed out","code":14})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(EtcdGet, OneKeyWithItsModRevision) {
+  EXPECT_EQ(js(range_key_request("arb/rec")), js(R"({"key":"YXJiL3JlYw=="})"));
+  auto r = parse_range(
+      R"({"header":{"revision":"44"},"kvs":[{"key":"YXJiL3JlYw==","create_revision":"40","mod_revision":"44","version":"3","value":"djM="}],"count":"1"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].mod_revision, 44);
+  EXPECT_EQ(r->kvs[0].create_revision, 40);
+  // A key that does not exist: no kvs, the store's revision in the header.
+  r = parse_range(R"({"header":{"revision":"44"}})");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->kvs.empty());
+  EXPECT_EQ(r->header.revision, 44);
+}
+
+TEST(EtcdErrors, GrpcCodesMapToErrorCodes) {
+  EXPECT_EQ(error_from_grpc(4, "x").code, ErrorCode::kTimeout);
+  EXPECT_EQ(error_from_grpc(14, "x").code, ErrorCode::kUnavailable);
+  EXPECT_EQ(error_from_grpc(5, "x").code, ErrorCode::kNotFound);
+  EXPECT_EQ(error_from_grpc(9, "x").code, ErrorCode::kConflict);
+  EXPECT_EQ(error_from_grpc(11, "x").code, ErrorCode::kInvalid);
+  EXPECT_EQ(error_from_grpc(16, "x").code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(error_from_grpc(13, "x").code, ErrorCode::kInternal);
+  EXPECT_EQ(error_from_grpc(0, "x").message, "x");
+  EXPECT_EQ(error_from_grpc(5, "gone").message, "gone (grpc 5)");
+}
+
 TEST(EtcdReply, RangeOverAPrefix) {
   auto r = parse_range(
       R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"11","raft_term":"2"},"kvs":[{"key":"Zm8vc2VydmljZXMvd2ViL2FsaXZlL3dlYi0x","create_revision":"9","mod_revision":"10","version":"2","lease":"4111120228490140391"},{"key":"Zm8vc2VydmljZXMvd2ViL2luc3RhbmNlcy93ZWItMQ==","create_revision":"8","mod_revision":"8","version":"1","value":"eyJhZGRyZXNzIjoiMTI3LjAuMC4xIiwicG9ydCI6ODA4MCwidHRsX21zIjoxMDAwLCJtZXRhIjp7fX0=","lease":"4111120228490140391"},{"key":"Zm8vc2VydmljZXMvd2ViL2luc3RhbmNlcy93ZWItMg==","create_revision":"11","mod_revision":"11","version":"1","value":"eHl6"}],"count":"3"})");
@@ -278,7 +383,7 @@ TEST(EtcdReply, RangeErrors) {
   auto r = parse_range(
       R"({"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 14);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(parse_range(R"({"kvs":[{"key":"not base64!"}]})"));
   EXPECT_FALSE(parse_range(R"({"kvs":{}})"));
   EXPECT_FALSE(parse_range(R"({"kvs":[1]})"));
@@ -334,9 +439,6 @@ TEST(EtcdWatch, LeaseExpiryIsAPlainDelete) {
   ASSERT_EQ(r->events.size(), 1u);
   EXPECT_EQ(r->events[0].type, Event::Type::kDelete);
   EXPECT_EQ(r->events[0].kv.key, "fo/services/web/alive/web-9");
-  auto k = split_key("fo", r->events[0].kv.key);
-  ASSERT_TRUE(k);
-  EXPECT_EQ(*k, (RegistryKey{"web", "web-9", KeyKind::kAlive}));
 }
 
 TEST(EtcdWatch, PrevKv) {
@@ -367,11 +469,11 @@ TEST(EtcdWatch, Errors) {
   auto r = parse_watch_message(
       R"({"error":"illegal base64 data at input byte 0","message":"illegal base64 data at input byte 0","code":2})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 2);
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal);
   r = parse_watch_message(
       R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}})");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 14);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_FALSE(parse_watch_message(R"({"result":{"events":[{"type":"PATCH","kv":{}}]}})"));
   EXPECT_FALSE(parse_watch_message(R"({"result":{"events":[{"type":"DELETE"}]}})"));
   EXPECT_FALSE(parse_watch_message(R"({"result":{"events":[{"kv":{"key":1}}]}})"));
@@ -426,7 +528,7 @@ TEST(EtcdParsers, NeverThrowOnGarbage) {
     (void)parse_range(in);
     (void)parse_watch_message(in);
     (void)parse_error(in);
-    (void)decode_instance_value(in);
+    (void)parse_txn_reply(in);
   }
   EXPECT_FALSE(parse_range(deep));
   EXPECT_FALSE(parse_watch_message(deep));
@@ -439,86 +541,11 @@ TEST(EtcdParsers, ParseError) {
   auto e = parse_error(
       R"({"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5})");
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code, 5);
+  EXPECT_EQ(e->code, ErrorCode::kNotFound);
   EXPECT_FALSE(parse_error(
       R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"7","raft_term":"2"}})"));
   EXPECT_FALSE(parse_error("404 page not found"));
 }
 
-// ---------------------------------------------------------------- key layout
-
-TEST(EtcdKeys, Layout) {
-  EXPECT_EQ(services_prefix("/failover"), "/failover/services/");
-  EXPECT_EQ(service_prefix("/failover", "web"), "/failover/services/web/");
-  EXPECT_EQ(instance_key("/failover", "web", "web-1"), "/failover/services/web/instances/web-1");
-  EXPECT_EQ(alive_key("/failover", "web", "web-1"), "/failover/services/web/alive/web-1");
-  // Both kinds of a service sit under its prefix, so one range or watch covers them.
-  const std::string p = service_prefix("/failover", "web");
-  const std::string end = prefix_range_end(p);
-  for (const std::string& k : {instance_key("/failover", "web", "x"), alive_key("/failover", "web", "x")}) {
-    EXPECT_GE(k, p);
-    EXPECT_LT(k, end);
-  }
-  EXPECT_GE(instance_key("/failover", "web2", "x"), end);  // not web's
-}
-
-TEST(EtcdKeys, SplitRoundTrips) {
-  for (std::string prefix : {"", "/failover", "fo"}) {
-    auto k = split_key(prefix, instance_key(prefix, "web", "web-1"));
-    ASSERT_TRUE(k) << prefix;
-    EXPECT_EQ(*k, (RegistryKey{"web", "web-1", KeyKind::kInstance}));
-    k = split_key(prefix, alive_key(prefix, "api", "a.b:1"));
-    ASSERT_TRUE(k) << prefix;
-    EXPECT_EQ(*k, (RegistryKey{"api", "a.b:1", KeyKind::kAlive}));
-  }
-}
-
-TEST(EtcdKeys, SplitRefusesOtherKeys) {
-  for (const char* key : {
-           "/failover/services/web/instances/", "/failover/services/web/instances",
-           "/failover/services//instances/x", "/failover/services/web/other/x",
-           "/failover/services/web/instances/a/b", "/other/services/web/instances/x",
-           "/failover/services/", "/failover/services/web", "/failoverX/services/web/alive/x",
-           "", "/failover/services/web/alive/x/"}) {
-    EXPECT_FALSE(split_key("/failover", key)) << key;
-  }
-}
-
-TEST(EtcdKeys, InstanceValueRoundTrips) {
-  InstanceValue v{.address = "127.0.0.1", .port = 8080, .ttl_ms = 1000,
-                  .meta = R"({"zone":"a","w":3})"};
-  const std::string text = encode_instance_value(v);
-  EXPECT_EQ(js(text), js(R"({"address":"127.0.0.1","port":8080,"ttl_ms":1000,"meta":{"zone":"a","w":3}})"));
-  auto d = decode_instance_value(text);
-  ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(*d, v);
-  // As stored in etcd in the captured range above.
-  d = decode_instance_value(R"({"address":"127.0.0.1","port":8080,"ttl_ms":1000,"meta":{}})");
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->meta, "{}");
-  d = decode_instance_value(R"({"address":"h","port":1,"ttl_ms":100})");
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->meta, "{}");
-}
-
-TEST(EtcdKeys, InstanceValueRefusesBadSpecs) {
-  for (const char* text : {
-           R"({"port":8080,"ttl_ms":1000})", R"({"address":"","port":8080,"ttl_ms":1000})",
-           R"({"address":"h","port":0,"ttl_ms":1000})", R"({"address":"h","port":65536,"ttl_ms":1000})",
-           R"({"address":"h","port":80,"ttl_ms":0})", R"({"address":"h","port":80,"ttl_ms":"x"})",
-           R"({"address":"h","port":80,"ttl_ms":5,"meta":[]})", R"({"address":1,"port":80,"ttl_ms":5})",
-           "xyz", ""}) {
-    EXPECT_FALSE(decode_instance_value(text)) << text;
-  }
-}
-
-TEST(EtcdKeys, LeaseSeconds) {
-  EXPECT_EQ(lease_seconds(100ms), 1);
-  EXPECT_EQ(lease_seconds(1000ms), 1);
-  EXPECT_EQ(lease_seconds(1001ms), 2);
-  EXPECT_EQ(lease_seconds(15s), 15);
-  EXPECT_EQ(lease_seconds(0ms), 1);
-}
-
 }  // namespace
-}  // namespace failover::registry::etcd
+}  // namespace failover::etcd

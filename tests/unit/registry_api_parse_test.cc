@@ -12,29 +12,29 @@ using std::chrono::milliseconds;
 
 TEST(RegistryApiParse, Routes) {
   using Kind = Route::Kind;
-  EXPECT_EQ(parse_route("/v1/services").value->kind, Kind::kServices);
-  EXPECT_EQ(parse_route("/v1/heartbeats").value->kind, Kind::kHeartbeats);
+  EXPECT_EQ(parse_route("/v1/services")->kind, Kind::kServices);
+  EXPECT_EQ(parse_route("/v1/heartbeats")->kind, Kind::kHeartbeats);
   auto s = parse_route("/v1/services/web");
   ASSERT_TRUE(s);
-  EXPECT_EQ(s.value->kind, Kind::kService);
-  EXPECT_EQ(s.value->service, "web");
+  EXPECT_EQ(s->kind, Kind::kService);
+  EXPECT_EQ(s->service, "web");
   auto i = parse_route("/v1/services/web/instances/web-1");
   ASSERT_TRUE(i);
-  EXPECT_EQ(i.value->kind, Kind::kInstance);
-  EXPECT_EQ(i.value->id, "web-1");
+  EXPECT_EQ(i->kind, Kind::kInstance);
+  EXPECT_EQ(i->id, "web-1");
   auto h = parse_route("/v1/services/web/instances/web-1/heartbeat");
   ASSERT_TRUE(h);
-  EXPECT_EQ(h.value->kind, Kind::kHeartbeat);
+  EXPECT_EQ(h->kind, Kind::kHeartbeat);
   auto encoded = parse_route("/v1/services/web/instances/a%3Ab");
   ASSERT_TRUE(encoded);
-  EXPECT_EQ(encoded.value->id, "a:b");
+  EXPECT_EQ(encoded->id, "a:b");
 }
 
 TEST(RegistryApiParse, UnknownPathsAreNotErrors) {
   for (const char* p : {"/", "/v1", "/v2/services", "/v1/services/web/other", "/v1/servicesx"}) {
     auto r = parse_route(p);
     EXPECT_FALSE(r) << p;
-    EXPECT_EQ(r.error, "") << p;
+    EXPECT_TRUE(r.is(core::ErrorCode::kNotFound)) << p;
   }
 }
 
@@ -53,7 +53,7 @@ TEST(RegistryApiParse, RefusesBadIdsAndNames) {
   for (auto [path, message] : cases) {
     auto r = parse_route(path);
     EXPECT_FALSE(r) << path;
-    EXPECT_THAT(r.error, HasSubstr(message)) << path;
+    EXPECT_THAT(r.error().message, HasSubstr(message)) << path;
   }
   EXPECT_THAT(instance_id_problem(std::string(129, 'a')), HasSubstr("1 to 128"));
 }
@@ -61,15 +61,15 @@ TEST(RegistryApiParse, RefusesBadIdsAndNames) {
 TEST(RegistryApiParse, Instance) {
   InstanceLimits limits;
   auto spec = parse_instance(R"({"address":"127.0.0.1","port":18081,"ttl_ms":1000,"meta":{"zone":"a"}})", limits);
-  ASSERT_TRUE(spec) << spec.error;
-  EXPECT_EQ(spec.value->address, "127.0.0.1");
-  EXPECT_EQ(spec.value->port, 18081);
-  EXPECT_EQ(spec.value->ttl, milliseconds(1000));
-  EXPECT_EQ(spec.value->meta, R"({"zone":"a"})");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->address, "127.0.0.1");
+  EXPECT_EQ(spec->port, 18081);
+  EXPECT_EQ(spec->ttl, milliseconds(1000));
+  EXPECT_EQ(spec->meta, R"({"zone":"a"})");
   auto defaults = parse_instance(R"({"address":"h","port":1})", limits);
   ASSERT_TRUE(defaults);
-  EXPECT_EQ(defaults.value->ttl, limits.default_ttl);
-  EXPECT_EQ(defaults.value->meta, "{}");
+  EXPECT_EQ(defaults->ttl, limits.default_ttl);
+  EXPECT_EQ(defaults->meta, "{}");
 }
 
 TEST(RegistryApiParse, RefusesBadInstances) {
@@ -95,18 +95,18 @@ TEST(RegistryApiParse, RefusesBadInstances) {
   for (auto [body, message] : cases) {
     auto r = parse_instance(body, limits);
     EXPECT_FALSE(r) << body;
-    EXPECT_THAT(r.error, HasSubstr(message)) << body;
+    EXPECT_THAT(r.error().message, HasSubstr(message)) << body;
   }
 }
 
 TEST(RegistryApiParse, Heartbeats) {
   auto keys = parse_heartbeats(R"({"instances":[{"service":"web","id":"w1"},{"service":"api","id":"a1"}]})", 10);
-  ASSERT_TRUE(keys) << keys.error;
-  ASSERT_EQ(keys.value->size(), 2u);
-  EXPECT_EQ((*keys.value)[1].service, "api");
-  EXPECT_THAT(parse_heartbeats(R"({"instances":[{"service":"web","id":"a/b"}]})", 10).error, HasSubstr("\"id\""));
-  EXPECT_THAT(parse_heartbeats(R"({"instances":[1]})", 10).error, HasSubstr("must be an object"));
-  EXPECT_THAT(parse_heartbeats(R"({"instances":[{},{},{}]})", 2).error, HasSubstr("more than 2"));
+  ASSERT_TRUE(keys) << keys.error().message;
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[1].service, "api");
+  EXPECT_THAT(parse_heartbeats(R"({"instances":[{"service":"web","id":"a/b"}]})", 10).error().message, HasSubstr("\"id\""));
+  EXPECT_THAT(parse_heartbeats(R"({"instances":[1]})", 10).error().message, HasSubstr("must be an object"));
+  EXPECT_THAT(parse_heartbeats(R"({"instances":[{},{},{}]})", 2).error().message, HasSubstr("more than 2"));
 }
 
 TEST(RegistryApiParse, ChangesRoundTrip) {
@@ -120,30 +120,30 @@ TEST(RegistryApiParse, ChangesRoundTrip) {
   remove.service = "web";
   remove.id = "w2";
   auto back = parse_changes(changes_json({put, remove}), InstanceLimits{});
-  ASSERT_TRUE(back) << back.error;
-  ASSERT_EQ(back.value->size(), 2u);
-  const Change& p = (*back.value)[0];
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 2u);
+  const Change& p = (*back)[0];
   EXPECT_EQ(p.kind, Change::Kind::kPut);
   EXPECT_EQ(p.spec, put.spec);
   EXPECT_EQ(p.lease_left, milliseconds(-300));
-  EXPECT_EQ((*back.value)[1].kind, Change::Kind::kRemove);
-  EXPECT_EQ((*back.value)[1].id, "w2");
+  EXPECT_EQ((*back)[1].kind, Change::Kind::kRemove);
+  EXPECT_EQ((*back)[1].id, "w2");
   EXPECT_FALSE(parse_changes(R"({"changes":[{"op":"zap","service":"a","id":"b"}]})", InstanceLimits{}));
 }
 
 TEST(RegistryApiParse, ServiceQuery) {
   const milliseconds max{300'000};
   auto q = parse_service_query("index=12&wait=500ms&all=1", max);
-  ASSERT_TRUE(q) << q.error;
-  EXPECT_EQ(q.value->index, 12u);
-  EXPECT_EQ(q.value->wait, milliseconds(500));
-  EXPECT_TRUE(q.value->all);
-  EXPECT_EQ(parse_service_query("wait=1h", max).value->wait, max);  // capped
-  EXPECT_FALSE(parse_service_query("", max).value->index);
-  EXPECT_THAT(parse_service_query("index=-1", max).error, HasSubstr("index"));
-  EXPECT_THAT(parse_service_query("index=1x", max).error, HasSubstr("index"));
-  EXPECT_THAT(parse_service_query("wait=soon", max).error, HasSubstr("wait"));
-  EXPECT_THAT(parse_service_query("colour=red", max).error, HasSubstr("unknown query parameter"));
+  ASSERT_TRUE(q) << q.error().message;
+  EXPECT_EQ(q->index, 12u);
+  EXPECT_EQ(q->wait, milliseconds(500));
+  EXPECT_TRUE(q->all);
+  EXPECT_EQ(parse_service_query("wait=1h", max)->wait, max);  // capped
+  EXPECT_FALSE(parse_service_query("", max)->index);
+  EXPECT_THAT(parse_service_query("index=-1", max).error().message, HasSubstr("index"));
+  EXPECT_THAT(parse_service_query("index=1x", max).error().message, HasSubstr("index"));
+  EXPECT_THAT(parse_service_query("wait=soon", max).error().message, HasSubstr("wait"));
+  EXPECT_THAT(parse_service_query("colour=red", max).error().message, HasSubstr("unknown query parameter"));
 }
 
 TEST(RegistryApiParse, ServiceJsonShape) {

@@ -81,9 +81,9 @@ TEST_F(RegistryClientTest, RegisterSendsTheSpecAsJsonWithTheToken) {
   spec.ttl = 1000ms;
   spec.meta = R"({"zone":"a"})";
   auto r = run(client.register_instance("web", "web-1", spec));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.http_status, 201);
-  EXPECT_EQ(r.index, 7u);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->created);
+  EXPECT_EQ(r->index, 7u);
   ASSERT_EQ(registry_.seen.size(), 1u);
   const auto& req = registry_.seen[0];
   EXPECT_EQ(req.method, "PUT");
@@ -106,9 +106,8 @@ TEST_F(RegistryClientTest, HeartbeatOfAnUnknownInstanceIsNotFound) {
   };
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.heartbeat("web", "web-1"));
-  EXPECT_EQ(r.code, Code::kNotFound);
-  EXPECT_EQ(r.http_status, 404);
-  EXPECT_NE(r.error.find("unknown instance web/web-1"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error().code, core::ErrorCode::kNotFound);
+  EXPECT_NE(r.error().message.find("unknown instance web/web-1"), std::string::npos) << r.error().message;
   ASSERT_EQ(registry_.seen.size(), 1u);
   EXPECT_EQ(registry_.seen[0].method, "PUT");
   EXPECT_EQ(registry_.seen[0].target, "/v1/services/web/instances/web-1/heartbeat");
@@ -122,9 +121,9 @@ TEST_F(RegistryClientTest, HeartbeatManyReportsTheUnknownOnes) {
   };
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.heartbeat_many({{"web", "web-1"}, {"web", "web-2"}}));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.renewed, 1);
-  EXPECT_EQ(r.unknown, (std::vector<InstanceKey>{{"web", "web-2"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->renewed, 1);
+  EXPECT_EQ(r->unknown, (std::vector<InstanceKey>{{"web", "web-2"}}));
   ASSERT_EQ(registry_.seen.size(), 1u);
   EXPECT_EQ(registry_.seen[0].method, "POST");
   EXPECT_EQ(registry_.seen[0].target, "/v1/heartbeats");
@@ -150,17 +149,17 @@ TEST_F(RegistryClientTest, GetParsesTheServiceAndSendsNoToken) {
   };
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.get("web"));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.state.index, 12u);
-  EXPECT_TRUE(r.state.protected_mode);
-  EXPECT_DOUBLE_EQ(r.state.healthy_ratio, 0.5);
-  ASSERT_EQ(r.state.instances.size(), 2u);
-  EXPECT_EQ(r.state.instances[0].id, "web-1");
-  EXPECT_EQ(r.state.instances[0].address, "127.0.0.1");
-  EXPECT_EQ(r.state.instances[0].port, 18081);
-  EXPECT_EQ(json::parse(r.state.instances[0].meta), json::parse(R"({"zone":"a"})"));
-  EXPECT_TRUE(r.state.instances[0].healthy);
-  EXPECT_FALSE(r.state.instances[1].healthy);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->index, 12u);
+  EXPECT_TRUE(r->protected_mode);
+  EXPECT_DOUBLE_EQ(r->healthy_ratio, 0.5);
+  ASSERT_EQ(r->instances.size(), 2u);
+  EXPECT_EQ(r->instances[0].id, "web-1");
+  EXPECT_EQ(r->instances[0].address, "127.0.0.1");
+  EXPECT_EQ(r->instances[0].port, 18081);
+  EXPECT_EQ(json::parse(r->instances[0].meta), json::parse(R"({"zone":"a"})"));
+  EXPECT_TRUE(r->instances[0].healthy);
+  EXPECT_FALSE(r->instances[1].healthy);
   ASSERT_EQ(registry_.seen.size(), 1u);
   EXPECT_EQ(registry_.seen[0].method, "GET");
   EXPECT_EQ(registry_.seen[0].target, "/v1/services/web");
@@ -173,14 +172,14 @@ TEST_F(RegistryClientTest, UnknownServiceIsAnEmptyNotFound) {
   options.unknown_service_delay = 100ms;
   RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
   auto r = run(client.get("web"));
-  EXPECT_EQ(r.code, Code::kNotFound);
-  EXPECT_EQ(r.state.index, 0u);
-  EXPECT_TRUE(r.state.instances.empty());
+  EXPECT_EQ(r.error().code, core::ErrorCode::kNotFound);
+  EXPECT_EQ(state_of(r).index, 0u);
+  EXPECT_TRUE(state_of(r).instances.empty());
 
   // A watch does not spin on it: it waits a little before returning.
   const auto start = Clock::now();
   r = run(client.watch("web", 0, 30s));
-  EXPECT_EQ(r.code, Code::kNotFound);
+  EXPECT_EQ(r.error().code, core::ErrorCode::kNotFound);
   EXPECT_GE(Clock::now() - start, 90ms);
 }
 
@@ -190,11 +189,11 @@ TEST_F(RegistryClientTest, WatchPassesIndexAndWaitAndParsesTheReply) {
   };
   RegistryClient client(io_.get_executor(), {registry_.url() + "/reg/"});
   auto r = run(client.watch("web", 42, 1500ms));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.state.index, 43u);
-  ASSERT_EQ(r.state.instances.size(), 1u);
-  EXPECT_EQ(r.state.instances[0].meta, "{}");
-  EXPECT_TRUE(r.state.instances[0].healthy);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->index, 43u);
+  ASSERT_EQ(r->instances.size(), 1u);
+  EXPECT_EQ(r->instances[0].meta, "{}");
+  EXPECT_TRUE(r->instances[0].healthy);
   ASSERT_EQ(registry_.seen.size(), 1u);
   EXPECT_EQ(registry_.seen[0].target, "/reg/v1/services/web?index=42&wait=1500ms");
 }
@@ -207,10 +206,10 @@ TEST_F(RegistryClientTest, WatchTimeoutIsWaitPlusMargin) {
   options.watch_margin = 300ms;
   RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
   auto r = run(client.watch("web", 5, 250ms));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.state.index, 5u);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->index, 5u);
   // A plain get uses request_timeout: the same delay is a failure there.
-  EXPECT_EQ(run(client.get("web")).code, Code::kUnavailable);
+  EXPECT_EQ(run(client.get("web")).error().code, core::ErrorCode::kTimeout);
 }
 
 TEST_F(RegistryClientTest, FailsOverFromADeadUrlAndStaysOnTheLiveOne) {
@@ -218,7 +217,7 @@ TEST_F(RegistryClientTest, FailsOverFromADeadUrlAndStaysOnTheLiveOne) {
   RegistryClient client(io_.get_executor(), {dead, registry_.url()});
   EXPECT_EQ(client.current(), dead);
   auto r = run(client.heartbeat("web", "web-1"));
-  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(client.current(), registry_.url());
   ASSERT_TRUE(run(client.heartbeat("web", "web-1")).ok());
   EXPECT_EQ(client.current(), registry_.url());
@@ -230,7 +229,7 @@ TEST_F(RegistryClientTest, FailsOverOnA5xx) {
   broken.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(503, "starting"); };
   RegistryClient client(io_.get_executor(), {broken.url(), registry_.url()});
   auto r = run(client.deregister("web", "web-1"));
-  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(client.current(), registry_.url());
   EXPECT_EQ(broken.seen.size(), 1u);
   EXPECT_EQ(registry_.seen.size(), 1u);
@@ -241,9 +240,8 @@ TEST_F(RegistryClientTest, AFourHundredDoesNotMove) {
   registry_.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(401, "bad token"); };
   RegistryClient client(io_.get_executor(), {registry_.url(), other.url()}, "wrong");
   auto r = run(client.heartbeat("web", "web-1"));
-  EXPECT_EQ(r.code, Code::kRejected);
-  EXPECT_EQ(r.http_status, 401);
-  EXPECT_NE(r.error.find("bad token"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error().code, core::ErrorCode::kUnauthorized);
+  EXPECT_NE(r.error().message.find("bad token"), std::string::npos) << r.error().message;
   EXPECT_EQ(client.current(), registry_.url());
   EXPECT_TRUE(other.seen.empty());
 }
@@ -252,28 +250,27 @@ TEST_F(RegistryClientTest, EveryUrlDownIsUnavailable) {
   const std::string a = dead_url(), b = dead_url();
   RegistryClient client(io_.get_executor(), {a, b});
   auto r = run(client.heartbeat("web", "web-1"));
-  EXPECT_EQ(r.code, Code::kUnavailable);
-  EXPECT_EQ(r.http_status, 0);
-  EXPECT_NE(r.error.find(a), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find(b), std::string::npos) << r.error;
+  EXPECT_EQ(r.error().code, core::ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find(a), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(b), std::string::npos) << r.error().message;
 }
 
 TEST_F(RegistryClientTest, MalformedReplyIsABadReply) {
   registry_.reply = [](const net::HttpRequest&) { return answer(200, R"({"index":"x"})"); };
   RegistryClient client(io_.get_executor(), {registry_.url()});
-  EXPECT_EQ(run(client.get("web")).code, Code::kBadReply);
+  EXPECT_EQ(run(client.get("web")).error().code, core::ErrorCode::kInvalid);
 }
 
 TEST_F(RegistryClientTest, BadNamesAndMetaAreRefusedBeforeSending) {
   RegistryClient client(io_.get_executor(), {registry_.url()});
-  EXPECT_EQ(run(client.heartbeat("web", "a/b")).code, Code::kRejected);
-  EXPECT_EQ(run(client.deregister("", "x")).code, Code::kRejected);
-  EXPECT_EQ(run(client.get("we b")).code, Code::kRejected);
+  EXPECT_EQ(run(client.heartbeat("web", "a/b")).error().code, core::ErrorCode::kInvalid);
+  EXPECT_EQ(run(client.deregister("", "x")).error().code, core::ErrorCode::kInvalid);
+  EXPECT_EQ(run(client.get("we b")).error().code, core::ErrorCode::kInvalid);
   InstanceSpec spec;
   spec.address = "h";
   spec.port = 1;
   spec.meta = "[1]";
-  EXPECT_EQ(run(client.register_instance("web", "w1", spec)).code, Code::kRejected);
+  EXPECT_EQ(run(client.register_instance("web", "w1", spec)).error().code, core::ErrorCode::kInvalid);
   EXPECT_TRUE(registry_.seen.empty());
 }
 

@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "registry/registry.h"
 
 #include <gtest/gtest.h>

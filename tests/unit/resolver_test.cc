@@ -1,11 +1,15 @@
+#include "core/clock.h"
 #include "client/resolver.h"
+#include "client/http_get.h"
 
 #include <gtest/gtest.h>
 
 #include "async_test_util.h"
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
@@ -269,6 +273,83 @@ TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
   const auto again = run(resolver.connect("www.example.com", live.local_endpoint().port()));
   ASSERT_TRUE(again.ok()) << again.error;
   EXPECT_EQ(again.ip, "127.0.0.1");
+}
+
+// A server that accepts and closes before answering, beside a live one on
+// the same port: http_get must go on to the live one (the GET was never
+// acted on), and say which IP closed on it.
+TEST_F(ResolverTest, HttpGetRetriesAnotherIpWhenTheConnectionClosesBeforeAnyByte) {
+  const auto port = free_port();
+  net::serve_http(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                  [](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+                    co_return net::HttpResponse::json(200, "hello " + req.target);
+                  });
+  tcp::acceptor closer(io_, tcp::endpoint(asio::ip::make_address("127.0.0.2"), port));
+  asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, s] = co_await closer.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      s.close();  // not one byte of a response
+    }
+  }, asio::detached);
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
+  int closed_first = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    auto o = options({httpdns_.address()});
+    o.seed = seed;
+    Resolver resolver(io_.get_executor(), o);
+    auto request = parse_get_url("http://www.example.com:" + std::to_string(port) + "/x?y=1#frag");
+    ASSERT_TRUE(request) << request.error().message;
+    std::string body;
+    std::vector<std::string> failed;
+    HttpGetObserver observer;
+    observer.attempt_failed = [&](const std::string& where, const std::string&, bool connected) {
+      EXPECT_TRUE(connected);
+      failed.push_back(where);
+    };
+    observer.body = [&](std::string_view piece) { body.append(piece); };
+    auto status = run(http_get(resolver, *request, observer));
+    ASSERT_TRUE(status) << status.error().message;
+    EXPECT_EQ(*status, 200);
+    EXPECT_NE(body.find("hello /x?y=1"), std::string::npos) << body;
+    if (!failed.empty()) {
+      ++closed_first;
+      EXPECT_EQ(failed[0], "127.0.0.2:" + std::to_string(port));
+    }
+  }
+  EXPECT_GT(closed_first, 0);  // some seeds picked the closing IP first
+  closer.close();
+}
+
+TEST_F(ResolverTest, HttpGetWithEveryIpRefusingIsUnavailable) {
+  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  HttpGetRequest request;
+  request.host = "www.example.com";
+  request.port = free_port();
+  request.authority = "www.example.com";
+  request.target = "/";
+  auto status = run(http_get(resolver, request));
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, core::ErrorCode::kUnavailable);
+}
+
+TEST(HttpGetUrl, SplitsWhatIsSentFromWhereItGoes) {
+  auto r = parse_get_url("http://www.example.com:8080/a/b?c=d#top");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->host, "www.example.com");
+  EXPECT_EQ(r->port, 8080);
+  EXPECT_EQ(r->authority, "www.example.com:8080");
+  EXPECT_EQ(r->target, "/a/b?c=d");  // the fragment is not sent
+  r = parse_get_url("http://h?x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->port, 80);
+  EXPECT_EQ(r->target, "/?x");
+  for (const char* bad : {"www.example.com/", "https://h/", "http://h/a b", "http://:80/"}) {
+    auto b = parse_get_url(bad);
+    ASSERT_FALSE(b) << bad;
+    EXPECT_EQ(b.error().code, core::ErrorCode::kInvalid) << bad;
+  }
 }
 
 TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {

@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "registry/timer_wheel.h"
 
 #include <gtest/gtest.h>

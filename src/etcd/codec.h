@@ -1,6 +1,7 @@
 #pragma once
 // etcd v3 JSON gateway (grpc-gateway) codec: request bodies to send and
-// parsers for the replies, plus the registry's key layout in etcd. Pure: no
+// parsers for the replies (the client is etcd/client.h; the registry's key
+// layout is registry/etcd_keys.h). Pure: no
 // I/O, no clock, no Asio, so a libFuzzer target can link it alone. Every
 // parser takes untrusted bytes and returns an Error value for anything it
 // does not understand; no exception escapes.
@@ -30,7 +31,9 @@
 #include <variant>
 #include <vector>
 
-namespace failover::registry::etcd {
+#include "core/result.h"
+
+namespace failover::etcd {
 
 // The gateway paths (POST).
 inline constexpr std::string_view kLeaseGrantPath = "/v3/lease/grant";
@@ -46,33 +49,19 @@ inline constexpr std::string_view kWatchPath = "/v3/watch";
 using LeaseId = std::int64_t;   // 0: no lease
 using Revision = std::int64_t;
 
-// A reply etcd (or garbage) gave that we cannot use. `code` is the gRPC
-// status code when etcd sent one (5 NOT_FOUND for a lease that is gone,
-// 11 OUT_OF_RANGE for a compacted revision ...), else 0.
-struct Error {
-  std::string message;
-  int code = 0;
-};
+// A reply etcd (or garbage) gave that we cannot use is a core::Error:
+// kInvalid for bytes that are not the reply promised; for an error etcd sent,
+// its gRPC status mapped by error_from_grpc() (the number stays in the
+// message: "etcdserver: requested lease not found (grpc 5)").
+using core::Error;
+using core::ErrorCode;
+using core::Result;
 
-// T or Error (std::expected is C++23).
-template <class T>
-class Result {
- public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit on purpose
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
+// gRPC status code -> ErrorCode: 4 kTimeout; 14 kUnavailable; 5 kNotFound;
+// 6, 9, 10 kConflict (already exists, failed precondition, aborted);
+// 3, 11 kInvalid (11: a compacted revision); 7, 16 kUnauthorized; the rest
+// kInternal.
+Error error_from_grpc(int grpc_code, std::string message);
 
 // ---------------------------------------------------------------- base64
 
@@ -104,7 +93,8 @@ std::string put_request(std::string_view key, std::string_view value, LeaseId le
                         bool prev_kv = false);
 // /v3/kv/range over every key under prefix (at revision, 0: latest).
 std::string range_prefix_request(std::string_view prefix, Revision revision = 0);
-// /v3/kv/range of one key.
+// /v3/kv/range of one key: its value with its mod_revision (the revision to
+// pass to cas_put_request), or no kv when the key does not exist.
 std::string range_key_request(std::string_view key);
 // /v3/kv/deleterange of one key, or of every key under it with prefix = true.
 std::string delete_range_request(std::string_view key, bool prefix = false);
@@ -117,6 +107,13 @@ struct TxnOp {
   bool prefix = false;  // kDelete: every key under `key`
 };
 std::string txn_request(const std::vector<TxnOp>& ops);
+// /v3/kv/txn, a compare-and-set: put `value` at `key` only if the key's
+// mod_revision is still `expected_mod_revision`; otherwise read the key, so
+// a failed CAS's reply says what the key holds now (parse_txn_reply).
+// expected 0 means "only if the key does not exist": etcd compares a missing
+// key as all zeros. lease 0: none.
+std::string cas_put_request(std::string_view key, std::string_view value,
+                            Revision expected_mod_revision, LeaseId lease = 0);
 // /v3/watch: create a watch on every key under prefix, from start_revision
 // (0: from now on). prev_kv: DELETE events carry the deleted value.
 std::string watch_create_request(std::string_view prefix, Revision start_revision,
@@ -183,6 +180,15 @@ struct WriteReply {
 };
 Result<WriteReply> parse_write_reply(std::string_view body);
 
+// /v3/kv/txn's reply, for a txn whose branches hold ranges (cas_put_request).
+struct TxnReply {
+  Header header;                  // on success, header.revision is the put's mod_revision
+  bool succeeded = false;         // the compare held and the success branch ran
+  std::vector<KeyValue> range_kvs;  // what the branch's ranges read: after a failed CAS the
+                                    // key as it is now, empty if it does not exist
+};
+Result<TxnReply> parse_txn_reply(std::string_view body);
+
 struct RangeReply {
   Header header;                 // header.revision: the store's revision the range was read at
   std::vector<KeyValue> kvs;
@@ -221,46 +227,4 @@ std::vector<std::string> take_stream_messages(std::string& buffer, std::string_v
 // body is not one.
 std::optional<Error> parse_error(std::string_view body);
 
-// ---------------------------------------------------------------- key layout
-//
-//   {prefix}/services/{service}/instances/{id}  value: the spec as JSON
-//       {"address","port","ttl_ms","meta"}, on a lease of ttl + deregister_after
-//   {prefix}/services/{service}/alive/{id}      value: "", on a lease of ttl
-//
-// An instance is healthy iff its alive key exists. service and id must not
-// contain '/' (the registry's API refuses them).
-
-enum class KeyKind { kInstance, kAlive };
-
-struct RegistryKey {
-  std::string service;
-  std::string id;
-  KeyKind kind = KeyKind::kInstance;
-  bool operator==(const RegistryKey&) const = default;
-};
-
-// Every registry key: "{prefix}/services/".
-std::string services_prefix(std::string_view prefix);
-// Every key of one service: "{prefix}/services/{service}/".
-std::string service_prefix(std::string_view prefix, std::string_view service);
-std::string instance_key(std::string_view prefix, std::string_view service, std::string_view id);
-std::string alive_key(std::string_view prefix, std::string_view service, std::string_view id);
-// The inverse of instance_key/alive_key; nullopt for any other key.
-std::optional<RegistryKey> split_key(std::string_view prefix, std::string_view key);
-
-// An instance key's value. `meta` is a JSON object's text.
-struct InstanceValue {
-  std::string address;
-  int port = 0;
-  std::int64_t ttl_ms = 0;
-  std::string meta = "{}";
-  bool operator==(const InstanceValue&) const = default;
-};
-std::string encode_instance_value(const InstanceValue& value);
-Result<InstanceValue> decode_instance_value(std::string_view text);
-
-// etcd lease TTLs are whole seconds: the ttl rounded up, at least 1 (etcd
-// raises it further to its own minimum, which the grant reply tells).
-std::int64_t lease_seconds(std::chrono::milliseconds ttl);
-
-}  // namespace failover::registry::etcd
+}  // namespace failover::etcd

@@ -1,4 +1,4 @@
-#include "registry/etcd_codec.h"
+#include "etcd/codec.h"
 
 #include <array>
 #include <charconv>
@@ -7,7 +7,7 @@
 
 #include <boost/json.hpp>
 
-namespace failover::registry::etcd {
+namespace failover::etcd {
 
 namespace json = boost::json;
 
@@ -41,7 +41,7 @@ void append_b64(std::string& out, std::string_view bytes) {
 
 // ---- reply parsing
 
-Error bad(std::string what) { return Error{"bad etcd reply: " + std::move(what), 0}; }
+Error bad(std::string what) { return Error::invalid("bad etcd reply: " + std::move(what)); }
 
 // Parses one JSON object. Err for anything else.
 Result<json::object> parse_object(std::string_view text) {
@@ -188,25 +188,24 @@ bool read_kvs(const json::object& o, std::string_view key, std::vector<KeyValue>
 std::optional<Error> error_of(const json::object& o) {
   const json::value* e = o.if_contains("error");
   if (!e) return std::nullopt;
-  Error err;
+  std::string message;
   std::int64_t code = 0;
   if (e->is_string()) {
     // Unary: {"error":"msg","message":"msg","code":5}
-    err.message.assign(e->get_string().data(), e->get_string().size());
-    std::string message;
-    if (get_string(o, "message", message) && !message.empty()) err.message = std::move(message);
+    message.assign(e->get_string().data(), e->get_string().size());
+    std::string better;
+    if (get_string(o, "message", better) && !better.empty()) message = std::move(better);
     if (!get_int(o, "code", code)) code = 0;
   } else if (e->is_object()) {
     // In a stream: {"error":{"grpc_code":14,"http_code":503,"message":"...","http_status":"..."}}
     const json::object& eo = e->get_object();
-    if (!get_string(eo, "message", err.message)) err.message.clear();
+    if (!get_string(eo, "message", message)) message.clear();
     if (!get_int(eo, "grpc_code", code)) code = 0;
   } else {
-    err.message = "error of unknown shape";
+    message = "error of unknown shape";
   }
-  if (err.message.empty()) err.message = "etcd error";
-  err.code = (code >= 0 && code <= 1000) ? static_cast<int>(code) : 0;
-  return err;
+  if (message.empty()) message = "etcd error";
+  return error_from_grpc((code >= 0 && code <= 1000) ? static_cast<int>(code) : 0, std::move(message));
 }
 
 // A reply body: the object itself, or Err for garbage or an etcd error.
@@ -235,9 +234,9 @@ auto guarded(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const std::exception& e) {
-    return Error{std::string("etcd codec: ") + e.what(), 0};
+    return Error::internal(std::string("etcd codec: ") + e.what());
   } catch (...) {
-    return Error{"etcd codec: unknown exception", 0};
+    return Error::internal("etcd codec: unknown exception");
   }
 }
 
@@ -249,11 +248,23 @@ Result<LeaseKeepAlive> keepalive_from(const json::object& o) {
   return r;
 }
 
-bool valid_segment(std::string_view s) {
-  return !s.empty() && s.find('/') == std::string_view::npos;
-}
 
 }  // namespace
+
+Error error_from_grpc(int grpc_code, std::string message) {
+  ErrorCode code = ErrorCode::kInternal;
+  switch (grpc_code) {
+    case 4: code = ErrorCode::kTimeout; break;
+    case 14: code = ErrorCode::kUnavailable; break;
+    case 5: code = ErrorCode::kNotFound; break;
+    case 6: case 9: case 10: code = ErrorCode::kConflict; break;
+    case 3: case 11: code = ErrorCode::kInvalid; break;
+    case 7: case 16: code = ErrorCode::kUnauthorized; break;
+    default: break;
+  }
+  if (grpc_code != 0) message += " (grpc " + std::to_string(grpc_code) + ")";
+  return Error{code, std::move(message)};
+}
 
 // ---------------------------------------------------------------- base64
 
@@ -431,6 +442,20 @@ std::string txn_request(const std::vector<TxnOp>& ops) {
   return out;
 }
 
+std::string cas_put_request(std::string_view key, std::string_view value,
+                            Revision expected_mod_revision, LeaseId lease) {
+  std::string out = "{\"compare\":[{\"key\":";
+  append_b64(out, key);
+  out += ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":";
+  append_int(out, expected_mod_revision);
+  out += "}],\"success\":[{\"request_put\":{";
+  append_put_fields(out, key, value, lease);
+  out += "}}],\"failure\":[{\"request_range\":{";
+  append_delete_fields(out, key, false);
+  out += "}}]}";
+  return out;
+}
+
 std::string watch_create_request(std::string_view prefix, Revision start_revision, bool prev_kv,
                                  bool progress_notify) {
   std::string out = "{\"create_request\":{";
@@ -536,6 +561,29 @@ Result<WriteReply> parse_write_reply(std::string_view body) {
   });
 }
 
+Result<TxnReply> parse_txn_reply(std::string_view body) {
+  return guarded([&]() -> Result<TxnReply> {
+    auto o = reply_object(body);
+    if (!o) return o.error();
+    TxnReply r;
+    if (!read_header(*o, r.header) || !get_bool(*o, "succeeded", r.succeeded))
+      return bad("txn reply has a field of the wrong type");
+    bool ok = true;
+    const json::array* responses = get_array(*o, "responses", ok);
+    if (!ok) return bad("txn responses is not an array");
+    if (responses) {
+      for (const json::value& v : *responses) {
+        if (!v.is_object()) return bad("txn response is not an object");
+        const json::value* range = v.get_object().if_contains("response_range");
+        if (!range) continue;  // puts and deletes: their revision is the header's
+        if (!range->is_object() || !read_kvs(range->get_object(), "kvs", r.range_kvs))
+          return bad("txn response_range is not a range reply");
+      }
+    }
+    return r;
+  });
+}
+
 Result<RangeReply> parse_range(std::string_view body) {
   return guarded([&]() -> Result<RangeReply> {
     auto o = reply_object(body);
@@ -605,107 +653,4 @@ std::vector<std::string> take_stream_messages(std::string& buffer, std::string_v
   return out;
 }
 
-// ---------------------------------------------------------------- key layout
-
-namespace {
-constexpr std::string_view kInstances = "instances";
-constexpr std::string_view kAlive = "alive";
-
-std::string make_key(std::string_view prefix, std::string_view service, std::string_view kind,
-                     std::string_view id) {
-  std::string k = service_prefix(prefix, service);
-  k.reserve(k.size() + kind.size() + 1 + id.size());
-  k += kind;
-  k += '/';
-  k += id;
-  return k;
-}
-}  // namespace
-
-std::string services_prefix(std::string_view prefix) {
-  std::string p(prefix);
-  p += "/services/";
-  return p;
-}
-
-std::string service_prefix(std::string_view prefix, std::string_view service) {
-  std::string p = services_prefix(prefix);
-  p += service;
-  p += '/';
-  return p;
-}
-
-std::string instance_key(std::string_view prefix, std::string_view service, std::string_view id) {
-  return make_key(prefix, service, kInstances, id);
-}
-
-std::string alive_key(std::string_view prefix, std::string_view service, std::string_view id) {
-  return make_key(prefix, service, kAlive, id);
-}
-
-std::optional<RegistryKey> split_key(std::string_view prefix, std::string_view key) {
-  try {
-    const std::string head = services_prefix(prefix);
-    if (key.size() <= head.size() || key.substr(0, head.size()) != head) return std::nullopt;
-    std::string_view rest = key.substr(head.size());
-    std::size_t a = rest.find('/');
-    if (a == std::string_view::npos) return std::nullopt;
-    std::size_t b = rest.find('/', a + 1);
-    if (b == std::string_view::npos) return std::nullopt;
-    std::string_view service = rest.substr(0, a);
-    std::string_view kind = rest.substr(a + 1, b - a - 1);
-    std::string_view id = rest.substr(b + 1);
-    if (!valid_segment(service) || !valid_segment(id)) return std::nullopt;
-    RegistryKey k;
-    if (kind == kInstances) k.kind = KeyKind::kInstance;
-    else if (kind == kAlive) k.kind = KeyKind::kAlive;
-    else return std::nullopt;
-    k.service = service;
-    k.id = id;
-    return k;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
-std::string encode_instance_value(const InstanceValue& value) {
-  json::object o;
-  o["address"] = value.address;
-  o["port"] = value.port;
-  o["ttl_ms"] = value.ttl_ms;
-  json::error_code ec;
-  json::value meta = json::parse(value.meta, ec);
-  if (ec || !meta.is_object()) meta = json::object();  // the registry validated it already
-  o["meta"] = std::move(meta);
-  return json::serialize(o);
-}
-
-Result<InstanceValue> decode_instance_value(std::string_view text) {
-  return guarded([&]() -> Result<InstanceValue> {
-    auto o = parse_object(text);
-    if (!o) return o.error();
-    InstanceValue r;
-    const json::value* address = o->if_contains("address");
-    if (!address || !address->is_string() || address->get_string().empty())
-      return bad("instance value without an address");
-    r.address.assign(address->get_string().data(), address->get_string().size());
-    std::int64_t port = 0;
-    if (!get_int(*o, "port", port) || port < 1 || port > 65535)
-      return bad("instance value without a port in 1..65535");
-    r.port = static_cast<int>(port);
-    if (!get_int(*o, "ttl_ms", r.ttl_ms) || r.ttl_ms <= 0)
-      return bad("instance value without a positive ttl_ms");
-    if (const json::value* meta = o->if_contains("meta")) {
-      if (!meta->is_object()) return bad("instance meta is not an object");
-      r.meta = json::serialize(*meta);
-    }
-    return r;
-  });
-}
-
-std::int64_t lease_seconds(std::chrono::milliseconds ttl) {
-  if (ttl.count() <= 1000) return 1;
-  return (ttl.count() + 999) / 1000;
-}
-
-}  // namespace failover::registry::etcd
+}  // namespace failover::etcd
