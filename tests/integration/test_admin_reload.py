@@ -254,6 +254,66 @@ http {
         self.assertEqual(self.served(lb, 20), {"b": 20})
         self.assertGreaterEqual(bk.stats()["health"], 1, "checks do not reach the backup")
 
+    def test_nginx_check_port_probes_another_port_than_traffic(self):
+        a, health = self.backends("a", "health")
+        dead = h.free_port()
+        text = """
+http {
+    upstream traffic_dead_health_alive {
+        server 127.0.0.1:%d;
+        check interval=200 rise=1 fall=2 timeout=300 type=http port=%d default_down=false;
+        check_http_send "GET /health HTTP/1.0\\r\\n\\r\\n";
+    }
+    upstream traffic_alive_health_dead {
+        server %s;
+        check interval=200 rise=1 fall=2 timeout=300 type=tcp port=%d default_down=false;
+    }
+    server {
+        listen 80;
+        location / { proxy_pass http://traffic_dead_health_alive; }
+    }
+}
+""" % (dead, health.port, a.address, dead)
+        lb = self.lb(nginx_text=text)
+        # fall=2 at 200 ms: either would be down well within a second.
+        took = lb.wait_state(a.address, "down", 2.0)
+        self.assertIsNotNone(took, "a server whose check port is dead stays up: %s" % lb.server(a.address))
+        time.sleep(0.6)  # three more probe rounds
+        s = lb.server("127.0.0.1:%d" % dead)
+        log("traffic port dead, health port alive: %s (%s)" % (s["state"], s["reason"]))
+        self.assertEqual(s["state"], "up", s)
+        self.assertEqual(s["health"]["port"], health.port)
+        self.assertGreaterEqual(health.stats()["health"], 2, "the checks did not reach the health port")
+
+    def test_default_down_and_initial_down_start_down_until_rise_checks_pass(self):
+        a = self.backend("a")
+        text = """
+http {
+    upstream web {
+        server %s;
+        check interval=1000 rise=2 fall=2 timeout=300 type=tcp default_down=true;
+    }
+    server { listen 80; location / { proxy_pass http://web; } }
+}
+""" % a.address
+        up = h.upstream("web", [a.address], check={"interval": 1000, "rise": 2, "fall": 2, "timeout": 300,
+                                                   "type": "tcp", "initial": "down"})
+        listen, admin = "127.0.0.1:%d" % h.free_port(), "127.0.0.1:%d" % h.free_port()
+        for start in (lambda: self.lb(nginx_text=text), lambda: self.lb(h.lb_config(listen, admin, [up]))):
+            lb = start()
+            t0 = time.monotonic()
+            s = lb.server(a.address)
+            log("at start: %s (%s)" % (s["state"], s["reason"]))
+            self.assertEqual(s["state"], "down")
+            self.assertIn("initial: down", s["reason"])
+            # Two passing checks: the first within half an interval, the second one interval later.
+            took = lb.wait_state(a.address, "up", 1.5 + 1.0, since=t0)
+            self.assertIsNotNone(took, lb.server(a.address))
+            log("up after %.2f s" % took)
+        # The module's default_down=false starts servers up at once.
+        lb = self.lb(nginx_text=text.replace("default_down=true", "default_down=false"))
+        self.assertEqual(lb.server(a.address)["state"], "up")
+
     def test_metrics_show_server_up(self):
         a = self.backend("a")
         dead = "127.0.0.1:%d" % h.free_port()
