@@ -47,11 +47,11 @@ void fuzz_packet(std::span<const std::uint8_t> packet, dns::Transport transport)
 }
 
 void fuzz_httpdns(std::string_view query) {
-  const dns::HttpdnsParse p = dns::parse_httpdns_query(query, 32);
+  const auto p = dns::parse_httpdns_query(query, 32);
   if (!p.ok()) return;
-  check(!p.query.hosts.empty() && p.query.hosts.size() <= 32);
-  dns::check_signature("secret", p.query, 1'800'000'000);
-  const dns::HttpdnsReply r = dns::httpdns_reply(zone(), p.query);
+  check(!p->hosts.empty() && p->hosts.size() <= 32);
+  dns::check_signature("secret", *p, 1'800'000'000);
+  const dns::HttpdnsReply r = dns::httpdns_reply(zone(), *p);
   boost::system::error_code ec;
   boost::json::parse(r.body, ec);
   check(!ec && (r.status == 200 || r.status == 404));

@@ -25,46 +25,47 @@ std::string not_a_host(std::string_view sent) {
 
 }  // namespace
 
-HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts) {
-  HttpdnsParse r;
+core::Result<HttpdnsQuery> parse_httpdns_query(std::string_view query, std::size_t max_hosts) {
+  const auto bad = [](std::string why) { return core::Error::invalid(std::move(why)); };
+  HttpdnsQuery q;
   bool seen_host = false, seen_t = false, seen_s = false;
   for (const auto& [key, raw] : net::split_query(query)) {
     bool* seen = key == "host" ? &seen_host : key == "t" ? &seen_t : key == "s" ? &seen_s : nullptr;
     if (!seen) continue;  // SDKs' own parameters
-    if (*seen) return {"parameter " + std::string(key) + " is given twice", {}};
+    if (*seen) return bad("parameter " + std::string(key) + " is given twice");
     *seen = true;
     std::optional<std::string> value = net::percent_decode(raw);
-    if (!value) return {"bad percent-encoding in " + std::string(key), {}};
+    if (!value) return bad("bad percent-encoding in " + std::string(key));
     if (key == "host") {
-      if (value->size() > kMaxHostParam) return {"host is too long", {}};
-      r.query.host_param = *value;
+      if (value->size() > kMaxHostParam) return bad("host is too long");
+      q.host_param = *value;
     } else if (key == "t") {
       long long t = 0;
       auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), t);
       if (value->empty() || ec != std::errc() || ptr != value->data() + value->size() || t < 0)
-        return {"t must be the expiry time in unix seconds", {}};
-      r.query.t = t;
-      r.query.t_text = *value;
+        return bad("t must be the expiry time in unix seconds");
+      q.t = t;
+      q.t_text = *value;
     } else {
-      r.query.s = *value;
+      q.s = *value;
     }
   }
-  if (!seen_host || r.query.host_param.empty()) return {"missing host (GET /d?host=www.example.com)", {}};
-  std::string_view rest = r.query.host_param;
+  if (!seen_host || q.host_param.empty()) return bad("missing host (GET /d?host=www.example.com)");
+  std::string_view rest = q.host_param;
   for (;;) {
     const std::size_t comma = rest.find(',');
     const std::string_view one = rest.substr(0, comma);
     const std::string host = net::normalize_host(one);
-    if (!net::valid_host_name(host)) return {not_a_host(one), {}};
-    if (std::find(r.query.hosts.begin(), r.query.hosts.end(), host) == r.query.hosts.end()) {
-      if (r.query.hosts.size() == max_hosts)
-        return {"at most " + std::to_string(max_hosts) + " hosts in one request", {}};
-      r.query.hosts.push_back(host);
+    if (!net::valid_host_name(host)) return bad(not_a_host(one));
+    if (std::find(q.hosts.begin(), q.hosts.end(), host) == q.hosts.end()) {
+      if (q.hosts.size() == max_hosts)
+        return bad("at most " + std::to_string(max_hosts) + " hosts in one request");
+      q.hosts.push_back(host);
     }
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  return r;
+  return q;
 }
 
 std::string check_signature(const std::string& secret, const HttpdnsQuery& q, long long now_unix) {

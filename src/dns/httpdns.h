@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "dns/zone.h"
 
 namespace failover::dns {
@@ -20,17 +21,12 @@ struct HttpdnsQuery {
   std::string s;                   // signature, hex
 };
 
-struct HttpdnsParse {
-  std::string error;  // empty when ok: then `query` is set
-  HttpdnsQuery query;
-  bool ok() const { return error.empty(); }
-};
-
-// The query string after '?'. Errors: no or empty host, a host that is not
+// The query string after '?'; a kInvalid error, its message for the 400,
+// when it is not a query we answer: no or empty host, a host that is not
 // a name, more than `max_hosts` hosts, a parameter given twice, bad
 // percent-encoding, a t that is not a number. Other parameters are ignored,
 // as SDKs add their own (ip, query, ...).
-HttpdnsParse parse_httpdns_query(std::string_view query, std::size_t max_hosts);
+core::Result<HttpdnsQuery> parse_httpdns_query(std::string_view query, std::size_t max_hosts);
 
 // A signed URL is good for at most this long: otherwise one leaked URL
 // would work forever, and `host + t` could be re-split ("lb1"+"T" is also

@@ -52,18 +52,18 @@ class Control {
   }
 
   HttpResponse httpdns(const HttpRequest& req) {
-    HttpdnsParse p = parse_httpdns_query(req.query, zone_.config().max_hosts_per_query);
+    const core::Result<HttpdnsQuery> p = parse_httpdns_query(req.query, zone_.config().max_hosts_per_query);
     if (!p.ok()) {
       ++stats_.bad_request;
-      return HttpResponse::error(400, p.error);
+      return HttpResponse::error(400, p.error().message);
     }
     if (!zone_.config().secret.empty()) {
-      if (std::string why = check_signature(zone_.config().secret, p.query, std::time(nullptr)); !why.empty()) {
+      if (std::string why = check_signature(zone_.config().secret, *p, std::time(nullptr)); !why.empty()) {
         ++stats_.forbidden;
         return HttpResponse::error(403, why);
       }
     }
-    HttpdnsReply r = httpdns_reply(*published_, p.query);
+    HttpdnsReply r = httpdns_reply(*published_, *p);
     ++(r.status == 200 ? stats_.ok : stats_.not_found);
     return HttpResponse::json(r.status, std::move(r.body));
   }

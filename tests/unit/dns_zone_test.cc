@@ -316,9 +316,9 @@ TEST(DnsResponder, ManyTargetsOverUdpSetTcAndFitOverTcp) {
 TEST(Httpdns, AnswersTheCloudShape) {
   core::ManualClock clock;
   Zone z(two_lbs(), clock.now(), 1);
-  HttpdnsParse p = parse_httpdns_query("host=www.example.com", 32);
+  const core::Result<HttpdnsQuery> p = parse_httpdns_query("host=www.example.com", 32);
   ASSERT_TRUE(p.ok());
-  HttpdnsReply r = httpdns_reply(*z.snapshot(), p.query);
+  HttpdnsReply r = httpdns_reply(*z.snapshot(), *p);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"www.example.com":{"ips":["127.0.0.11","127.0.0.12"],"ipsv6":["::1"],"ttl":60}})");
 }
@@ -326,28 +326,28 @@ TEST(Httpdns, AnswersTheCloudShape) {
 TEST(Httpdns, SeveralHostsAndUnknownOnes) {
   core::ManualClock clock;
   Zone z(two_lbs(), clock.now(), 1);
-  HttpdnsParse p = parse_httpdns_query("host=WWW.example.com.%2Cnope.org,www.example.com&ip=1.2.3.4", 32);
-  ASSERT_TRUE(p.ok()) << p.error;
-  EXPECT_THAT(p.query.hosts, ElementsAre("www.example.com", "nope.org"));
-  HttpdnsReply r = httpdns_reply(*z.snapshot(), p.query);
+  const core::Result<HttpdnsQuery> p = parse_httpdns_query("host=WWW.example.com.%2Cnope.org,www.example.com&ip=1.2.3.4", 32);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_THAT(p->hosts, ElementsAre("www.example.com", "nope.org"));
+  HttpdnsReply r = httpdns_reply(*z.snapshot(), *p);
   EXPECT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr(R"("nope.org":{"error":"unknown host"})"));
-  r = httpdns_reply(*z.snapshot(), parse_httpdns_query("host=nope.org", 32).query);
+  r = httpdns_reply(*z.snapshot(), *parse_httpdns_query("host=nope.org", 32));
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("unknown host nope.org"));
 }
 
 TEST(Httpdns, BadQueriesSayWhatIsWrong) {
-  EXPECT_THAT(parse_httpdns_query("", 32).error, HasSubstr("missing host"));
-  EXPECT_THAT(parse_httpdns_query("host=", 32).error, HasSubstr("missing host"));
-  EXPECT_THAT(parse_httpdns_query("host=a&host=b", 32).error, HasSubstr("twice"));
-  EXPECT_THAT(parse_httpdns_query("host=%zz", 32).error, HasSubstr("percent"));
-  EXPECT_THAT(parse_httpdns_query("host=a..b", 32).error, HasSubstr("not a host name"));
-  EXPECT_THAT(parse_httpdns_query("host=a,,b", 32).error, HasSubstr("not a host name"));
-  EXPECT_THAT(parse_httpdns_query("host=a%00b", 32).error, HasSubstr("not a host name"));
-  EXPECT_THAT(parse_httpdns_query("host=" + std::string(64, 'a') + ".com", 32).error, HasSubstr("not a host name"));
-  EXPECT_THAT(parse_httpdns_query("host=a,b,c", 2).error, HasSubstr("at most 2"));
-  EXPECT_THAT(parse_httpdns_query("host=a&t=soon", 32).error, HasSubstr("unix seconds"));
+  EXPECT_THAT(parse_httpdns_query("", 32).error().message, HasSubstr("missing host"));
+  EXPECT_THAT(parse_httpdns_query("host=", 32).error().message, HasSubstr("missing host"));
+  EXPECT_THAT(parse_httpdns_query("host=a&host=b", 32).error().message, HasSubstr("twice"));
+  EXPECT_THAT(parse_httpdns_query("host=%zz", 32).error().message, HasSubstr("percent"));
+  EXPECT_THAT(parse_httpdns_query("host=a..b", 32).error().message, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a,,b", 32).error().message, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a%00b", 32).error().message, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=" + std::string(64, 'a') + ".com", 32).error().message, HasSubstr("not a host name"));
+  EXPECT_THAT(parse_httpdns_query("host=a,b,c", 2).error().message, HasSubstr("at most 2"));
+  EXPECT_THAT(parse_httpdns_query("host=a&t=soon", 32).error().message, HasSubstr("unix seconds"));
 }
 
 TEST(Httpdns, SignatureIsCheckedAndExpires) {
@@ -355,14 +355,14 @@ TEST(Httpdns, SignatureIsCheckedAndExpires) {
   const long long now = 1'800'000'000;
   const std::string t = std::to_string(now + 60);
   const std::string s = net::hmac_sha256_hex(secret, "www.example.com" + t);
-  HttpdnsParse p = parse_httpdns_query("host=www.example.com&t=" + t + "&s=" + s, 32);
+  core::Result<HttpdnsQuery> p = parse_httpdns_query("host=www.example.com&t=" + t + "&s=" + s, 32);
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(check_signature(secret, p.query, now), "");
-  EXPECT_EQ(check_signature(secret, p.query, now + 61), "the signature expired (t is in the past)");
-  EXPECT_EQ(check_signature("other", p.query, now), "bad signature");
-  p.query.host_param = "evil.example.com";  // the signature covers the host
-  EXPECT_EQ(check_signature(secret, p.query, now), "bad signature");
-  EXPECT_THAT(check_signature(secret, parse_httpdns_query("host=a", 32).query, now), HasSubstr("signed requests"));
+  EXPECT_EQ(check_signature(secret, *p, now), "");
+  EXPECT_EQ(check_signature(secret, *p, now + 61), "the signature expired (t is in the past)");
+  EXPECT_EQ(check_signature("other", *p, now), "bad signature");
+  p->host_param = "evil.example.com";  // the signature covers the host
+  EXPECT_EQ(check_signature(secret, *p, now), "bad signature");
+  EXPECT_THAT(check_signature(secret, *parse_httpdns_query("host=a", 32), now), HasSubstr("signed requests"));
 }
 
 TEST(Httpdns, SignatureCoversTAsSentAndIsShortLived) {
@@ -372,12 +372,12 @@ TEST(Httpdns, SignatureCoversTAsSentAndIsShortLived) {
   const std::string t = "0" + std::to_string(now + 60);
   std::string s = net::hmac_sha256_hex(secret, "lb1" + t);
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(check_signature(secret, parse_httpdns_query("host=lb1&t=" + t + "&s=" + s, 32).query, now), "");
+  EXPECT_EQ(check_signature(secret, *parse_httpdns_query("host=lb1&t=" + t + "&s=" + s, 32), now), "");
   // A far-future t is refused, which also stops re-splitting host + t
   // ("lb1" + "T" as "lb" + "1T") into a signature for another host.
   const std::string far = std::to_string(now + 2 * kMaxSignatureLifetime);
   const std::string s_far = net::hmac_sha256_hex(secret, "lb" + far);
-  EXPECT_THAT(check_signature(secret, parse_httpdns_query("host=lb&t=" + far + "&s=" + s_far, 32).query, now),
+  EXPECT_THAT(check_signature(secret, *parse_httpdns_query("host=lb&t=" + far + "&s=" + s_far, 32), now),
               HasSubstr("too far in the future"));
 }
 
