@@ -56,31 +56,6 @@ Result<json::object> parse_object(std::string_view text) {
 
 // int64 fields: a JSON string of decimal digits (the gateway's way) or a
 // JSON integer. Absent: `out` keeps its value. False on anything else.
-bool get_int(const json::object& o, std::string_view key, std::int64_t& out) {
-  const json::value* v = o.if_contains(key);
-  if (!v) return true;
-  if (v->is_int64()) {
-    out = v->get_int64();
-    return true;
-  }
-  if (v->is_uint64()) {
-    if (v->get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-      return false;
-    out = static_cast<std::int64_t>(v->get_uint64());
-    return true;
-  }
-  if (v->is_string()) {
-    const json::string& s = v->get_string();
-    if (s.empty()) return false;
-    std::int64_t r = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r);
-    if (ec != std::errc() || p != s.data() + s.size()) return false;
-    out = r;
-    return true;
-  }
-  return false;
-}
-
 bool get_uint(const json::object& o, std::string_view key, std::uint64_t& out) {
   const json::value* v = o.if_contains(key);
   if (!v) return true;
@@ -158,7 +133,7 @@ bool read_header(const json::object& o, Header& h) {
   const json::object* ho = get_object(o, "header", ok);
   if (!ok) return false;
   if (!ho) return true;
-  return get_int(*ho, "revision", h.revision) && get_uint(*ho, "cluster_id", h.cluster_id) &&
+  return json_int(*ho, "revision", h.revision) && get_uint(*ho, "cluster_id", h.cluster_id) &&
          get_uint(*ho, "member_id", h.member_id) && get_uint(*ho, "raft_term", h.raft_term);
 }
 
@@ -166,9 +141,9 @@ bool read_kv(const json::value& v, KeyValue& kv) {
   if (!v.is_object()) return false;
   const json::object& o = v.get_object();
   return get_bytes(o, "key", kv.key) && get_bytes(o, "value", kv.value) &&
-         get_int(o, "create_revision", kv.create_revision) &&
-         get_int(o, "mod_revision", kv.mod_revision) && get_int(o, "version", kv.version) &&
-         get_int(o, "lease", kv.lease);
+         json_int(o, "create_revision", kv.create_revision) &&
+         json_int(o, "mod_revision", kv.mod_revision) && json_int(o, "version", kv.version) &&
+         json_int(o, "lease", kv.lease);
 }
 
 bool read_kvs(const json::object& o, std::string_view key, std::vector<KeyValue>& out) {
@@ -195,12 +170,12 @@ std::optional<Error> error_of(const json::object& o) {
     message.assign(e->get_string().data(), e->get_string().size());
     std::string better;
     if (get_string(o, "message", better) && !better.empty()) message = std::move(better);
-    if (!get_int(o, "code", code)) code = 0;
+    if (!json_int(o, "code", code)) code = 0;
   } else if (e->is_object()) {
     // In a stream: {"error":{"grpc_code":14,"http_code":503,"message":"...","http_status":"..."}}
     const json::object& eo = e->get_object();
     if (!get_string(eo, "message", message)) message.clear();
-    if (!get_int(eo, "grpc_code", code)) code = 0;
+    if (!json_int(eo, "grpc_code", code)) code = 0;
   } else {
     message = "error of unknown shape";
   }
@@ -242,7 +217,7 @@ auto guarded(F&& f) -> decltype(f()) {
 
 Result<LeaseKeepAlive> keepalive_from(const json::object& o) {
   LeaseKeepAlive r;
-  if (!read_header(o, r.header) || !get_int(o, "ID", r.id) || !get_int(o, "TTL", r.ttl))
+  if (!read_header(o, r.header) || !json_int(o, "ID", r.id) || !json_int(o, "TTL", r.ttl))
     return bad("keepalive reply has a field of the wrong type");
   if (r.ttl < 0) r.ttl = 0;
   return r;
@@ -250,6 +225,32 @@ Result<LeaseKeepAlive> keepalive_from(const json::object& o) {
 
 
 }  // namespace
+
+bool json_int(const json::object& o, std::string_view key, std::int64_t& out) {
+  const json::value* v = o.if_contains(key);
+  if (!v) return true;
+  if (v->is_int64()) {
+    out = v->get_int64();
+    return true;
+  }
+  if (v->is_uint64()) {
+    if (v->get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return false;
+    out = static_cast<std::int64_t>(v->get_uint64());
+    return true;
+  }
+  if (v->is_string()) {
+    const json::string& s = v->get_string();
+    if (s.empty()) return false;
+    std::int64_t r = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r);
+    if (ec != std::errc() || p != s.data() + s.size()) return false;
+    out = r;
+    return true;
+  }
+  return false;
+}
+
 
 Error error_from_grpc(int grpc_code, std::string message) {
   ErrorCode code = ErrorCode::kInternal;
@@ -487,7 +488,7 @@ Result<LeaseGrant> parse_lease_grant(std::string_view body) {
     auto o = reply_object(body);
     if (!o) return o.error();
     LeaseGrant r;
-    if (!read_header(*o, r.header) || !get_int(*o, "ID", r.id) || !get_int(*o, "TTL", r.ttl))
+    if (!read_header(*o, r.header) || !json_int(*o, "ID", r.id) || !json_int(*o, "TTL", r.ttl))
       return bad("grant reply has a field of the wrong type");
     if (r.id == 0) return bad("grant reply without a lease ID");
     if (r.ttl <= 0) return bad("grant reply without a TTL");
@@ -527,8 +528,8 @@ Result<LeaseTimeToLive> parse_lease_timetolive(std::string_view body) {
     if (!o) return o.error();
     LeaseTimeToLive r;
     r.ttl = 0;  // absent TTL is 0 (expiring now); etcd says -1 for an unknown lease
-    if (!read_header(*o, r.header) || !get_int(*o, "ID", r.id) || !get_int(*o, "TTL", r.ttl) ||
-        !get_int(*o, "grantedTTL", r.granted_ttl))
+    if (!read_header(*o, r.header) || !json_int(*o, "ID", r.id) || !json_int(*o, "TTL", r.ttl) ||
+        !json_int(*o, "grantedTTL", r.granted_ttl))
       return bad("timetolive reply has a field of the wrong type");
     bool ok = true;
     if (const json::array* keys = get_array(*o, "keys", ok)) {
@@ -549,7 +550,7 @@ Result<WriteReply> parse_write_reply(std::string_view body) {
     auto o = reply_object(body);
     if (!o) return o.error();
     WriteReply r;
-    if (!read_header(*o, r.header) || !get_int(*o, "deleted", r.deleted) ||
+    if (!read_header(*o, r.header) || !json_int(*o, "deleted", r.deleted) ||
         !get_bool(*o, "succeeded", r.succeeded) || !read_kvs(*o, "prev_kvs", r.prev_kvs))
       return bad("write reply has a field of the wrong type");
     if (const json::value* p = o->if_contains("prev_kv")) {
@@ -590,7 +591,7 @@ Result<RangeReply> parse_range(std::string_view body) {
     if (!o) return o.error();
     RangeReply r;
     if (!read_header(*o, r.header) || !get_bool(*o, "more", r.more) ||
-        !get_int(*o, "count", r.count) || !read_kvs(*o, "kvs", r.kvs))
+        !json_int(*o, "count", r.count) || !read_kvs(*o, "kvs", r.kvs))
       return bad("range reply has a field of the wrong type");
     return r;
   });
@@ -601,9 +602,9 @@ Result<WatchMessage> parse_watch_message(std::string_view message) {
     auto o = stream_object(message);
     if (!o) return o.error();
     WatchMessage r;
-    if (!read_header(*o, r.header) || !get_int(*o, "watch_id", r.watch_id) ||
+    if (!read_header(*o, r.header) || !json_int(*o, "watch_id", r.watch_id) ||
         !get_bool(*o, "created", r.created) || !get_bool(*o, "canceled", r.canceled) ||
-        !get_int(*o, "compact_revision", r.compact_revision) ||
+        !json_int(*o, "compact_revision", r.compact_revision) ||
         !get_string(*o, "cancel_reason", r.cancel_reason))
       return bad("watch message has a field of the wrong type");
     bool ok = true;

@@ -33,7 +33,16 @@
 
 #include "core/result.h"
 
+namespace boost::json {
+class object;
+}
+
 namespace failover::etcd {
+
+// Reads the integer `key` of `o` into `out`: a JSON integer or a string of
+// decimal digits (the gateway writes int64 as strings). True when it is
+// absent too (`out` unchanged); false when it is there but no int64.
+bool json_int(const boost::json::object& o, std::string_view key, std::int64_t& out);
 
 // The gateway paths (POST).
 inline constexpr std::string_view kLeaseGrantPath = "/v3/lease/grant";

@@ -1,5 +1,7 @@
 #include "registry/etcd_keys.h"
 
+#include "etcd/codec.h"
+
 #include <charconv>
 #include <exception>
 
@@ -15,26 +17,6 @@ core::Error bad(std::string what) { return core::Error::invalid("bad instance va
 
 bool valid_segment(std::string_view s) {
   return !s.empty() && s.find('/') == std::string_view::npos;
-}
-
-// A JSON integer, or a string of decimal digits (as the gateway writes int64).
-bool get_int(const json::object& o, std::string_view key, std::int64_t& out) {
-  const json::value* v = o.if_contains(key);
-  if (!v) return true;
-  if (v->is_int64()) {
-    out = v->get_int64();
-    return true;
-  }
-  if (v->is_string()) {
-    const json::string& s = v->get_string();
-    if (s.empty()) return false;
-    std::int64_t r = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r);
-    if (ec != std::errc() || p != s.data() + s.size()) return false;
-    out = r;
-    return true;
-  }
-  return false;
 }
 
 constexpr std::string_view kInstances = "instances";
@@ -123,10 +105,10 @@ core::Result<InstanceValue> decode_instance_value(std::string_view text) {
       return bad("instance value without an address");
     r.address.assign(address->get_string().data(), address->get_string().size());
     std::int64_t port = 0;
-    if (!get_int(*o, "port", port) || port < 1 || port > 65535)
+    if (!etcd::json_int(*o, "port", port) || port < 1 || port > 65535)
       return bad("instance value without a port in 1..65535");
     r.port = static_cast<int>(port);
-    if (!get_int(*o, "ttl_ms", r.ttl_ms) || r.ttl_ms <= 0)
+    if (!etcd::json_int(*o, "ttl_ms", r.ttl_ms) || r.ttl_ms <= 0)
       return bad("instance value without a positive ttl_ms");
     if (const json::value* meta = o->if_contains("meta")) {
       if (!meta->is_object()) return bad("instance meta is not an object");
