@@ -3,6 +3,7 @@
 
 #include "agent/instance_state.h"
 #include "core/clock.h"
+#include "support/probes.h"
 
 namespace failover::agent {
 namespace {
@@ -20,9 +21,7 @@ health::CheckConfig checked(bool enabled, int rise, int fall) {
   return c;
 }
 
-health::ProbeResult probe(bool ok) {
-  return {ok, ok ? health::Cause::kOk : health::Cause::kRefused, ok ? 200 : 0, milliseconds(1), ""};
-}
+using test::probe;
 
 TEST(AgentState, RegistersOnceTheCheckPassesThenHeartbeatsEveryThirdOfTtl) {
   core::ManualClock clock;

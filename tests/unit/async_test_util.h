@@ -1,7 +1,8 @@
 #pragma once
-// What the tests of async components share: a free loopback port, and
-// running one coroutine to its end on a test's io_context (servers spawned
-// on it keep running between calls).
+// What the tests of async components share: running one coroutine to its
+// end on a test's io_context (servers spawned on it keep running between
+// calls). Loopback ports (free_port and its race-free successors) are in
+// support/ports.h, included here for the tests that still name free_port.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,14 +12,9 @@
 #include <exception>
 #include <optional>
 
-namespace failover::test {
+#include "support/ports.h"
 
-// A port nothing listens on right now (the kernel's pick, then closed).
-inline unsigned short free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
+namespace failover::test {
 
 template <class T>
 T run_to_end(boost::asio::io_context& io, boost::asio::awaitable<T> a) {

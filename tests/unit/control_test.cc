@@ -6,14 +6,15 @@
 #include "core/clock.h"
 #include "core/metrics_writer.h"
 #include "lb/control.h"
+#include "support/probes.h"
 
 namespace failover::lb {
 namespace {
 
 using namespace std::chrono_literals;
 
-health::ProbeResult pass() { return {true, health::Cause::kOk, 200, 1ms, ""}; }
-health::ProbeResult refused() { return {false, health::Cause::kRefused, 0, 1ms, "refused"}; }
+using test::pass;
+using test::refused;
 
 class LbControl : public ::testing::Test {
  protected:

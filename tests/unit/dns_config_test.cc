@@ -2,8 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/config_error.h"
 #include "dns/config.h"
+#include "support/config_error.h"
 
 namespace failover::dns {
 namespace {
@@ -12,12 +12,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 std::string error_of(const std::string& yaml) {
-  try {
-    parse_dns_config(yaml, "d.yaml");
-  } catch (const core::ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { parse_dns_config(yaml, "d.yaml"); });
 }
 
 TEST(DnsConfig, ReadsEverything) {

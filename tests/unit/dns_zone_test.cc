@@ -11,6 +11,7 @@
 #include "dns/snapshot_cell.h"
 #include "dns/zone.h"
 #include "net/hmac.h"
+#include "support/probes.h"
 
 namespace failover::dns {
 namespace {
@@ -19,8 +20,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 namespace wire = net::dns;
 
-health::ProbeResult pass() { return {true, health::Cause::kOk, 200, {}, ""}; }
-health::ProbeResult refused() { return {false, health::Cause::kRefused, 0, {}, "refused"}; }
+using test::pass;
+using test::refused;
 
 DnsConfig two_lbs(bool panic = true) {
   DnsConfig c;

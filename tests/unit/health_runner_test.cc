@@ -10,6 +10,7 @@
 
 #include "health/runner.h"
 #include "support/manual_time.h"
+#include "support/probes.h"
 
 namespace failover::health {
 namespace {
@@ -40,8 +41,7 @@ struct Fixture {
   void start(double phase) {
     ProbeFn probe = [this]() -> asio::awaitable<ProbeResult> {
       probed.push_back(clock.now());
-      co_return healthy ? ProbeResult{true, Cause::kOk, 200, 0ms, ""}
-                        : ProbeResult{false, Cause::kRefused, 0, 0ms, "refused"};
+      co_return test::probe(healthy);
     };
     ResultFn on_result = [this](const ProbeResult& r) -> const Target& {
       const Change c = target->observe(r, clock.now());

@@ -5,14 +5,15 @@
 #include "core/clock.h"
 #include "health/schedule.h"
 #include "health/target.h"
+#include "support/probes.h"
 
 namespace failover::health {
 namespace {
 
 using namespace std::chrono_literals;
 
-ProbeResult ok() { return {true, Cause::kOk, 200, 1ms, ""}; }
-ProbeResult refused() { return {false, Cause::kRefused, 0, 1ms, "connection refused"}; }
+using test::pass;
+using test::refused;
 
 CheckConfig check(int rise, int fall) {
   CheckConfig c;
@@ -45,13 +46,13 @@ TEST(HealthTarget, ComesBackAfterRiseSuccessesAndASuccessResetsTheFailures) {
   core::ManualClock clock;
   Target t(check(2, 2), clock.now());
   t.observe(refused(), clock.now());
-  t.observe(ok(), clock.now());
+  t.observe(pass(), clock.now());
   EXPECT_EQ(t.observe(refused(), clock.now()), Change::kPending) << "not two in a row";
   EXPECT_EQ(t.observe(refused(), clock.now()), Change::kDown);
-  EXPECT_EQ(t.observe(ok(), clock.now()), Change::kPending);
+  EXPECT_EQ(t.observe(pass(), clock.now()), Change::kPending);
   EXPECT_TRUE(t.pending());
   clock.advance(5s);
-  EXPECT_EQ(t.observe(ok(), clock.now()), Change::kUp);
+  EXPECT_EQ(t.observe(pass(), clock.now()), Change::kUp);
   EXPECT_EQ(t.since(), clock.now());
   EXPECT_EQ(t.reason(), "active check passing");
 }
@@ -63,10 +64,10 @@ TEST(HealthTarget, InitialDownWaitsForRisePasses) {
   Target t(c, clock.now());
   EXPECT_FALSE(t.up());
   EXPECT_EQ(t.reason(), "starts down (initial: down) until 3 checks pass (0 so far)");
-  t.observe(ok(), clock.now());
+  t.observe(pass(), clock.now());
   EXPECT_EQ(t.reason(), "starts down (initial: down) until 3 checks pass (1 so far)");
-  t.observe(ok(), clock.now());
-  EXPECT_EQ(t.observe(ok(), clock.now()), Change::kUp);
+  t.observe(pass(), clock.now());
+  EXPECT_EQ(t.observe(pass(), clock.now()), Change::kUp);
 }
 
 TEST(HealthTarget, WithoutCheckItIsUpWhateverInitialSays) {
@@ -98,7 +99,7 @@ TEST(HealthTarget, KeepsTheLastTenChecks) {
   Target t(check(1, 100), clock.now());
   for (int i = 0; i < 15; ++i) {
     clock.advance(1s);
-    t.observe(i % 2 == 0 ? ok() : refused(), clock.now());
+    t.observe(i % 2 == 0 ? pass() : refused(), clock.now());
   }
   ASSERT_EQ(t.history().size(), Target::kHistory);
   EXPECT_EQ(t.history().back().at, clock.now());
@@ -118,7 +119,7 @@ TEST(HealthSchedule, IntervalFollowsStateAsHaproxyInterFastinterDowninter) {
   t.observe(refused(), clock.now());
   t.observe(refused(), clock.now());
   EXPECT_EQ(s.interval(t), 5000ms) << "settled down";
-  t.observe(ok(), clock.now());
+  t.observe(pass(), clock.now());
   EXPECT_EQ(s.interval(t), 100ms) << "coming back";
 }
 

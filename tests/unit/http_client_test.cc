@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "async_test_util.h"
+#include "support/ports.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -33,8 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// A port nobody listens on: bound, read and closed again.
-using test::free_port;
 
 ClientRequest make_request(std::string method, std::string target, std::string body = "") {
   ClientRequest r;
@@ -98,15 +97,16 @@ class HttpClientTest : public ::testing::Test {
 
   // serve_http on a free port; every request's peer address goes to remotes_.
   std::string serve(HttpServerLimits limits = {}) {
-    const unsigned short port = free_port();
-    serve_http(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
-               [this](HttpRequest req) -> asio::awaitable<HttpResponse> {
-                 remotes_.insert(req.remote);
-                 seen_.push_back(req);
-                 co_return HttpResponse::text(200, req.method + " " + req.target + " " + req.body);
-               },
-               limits);
-    return "127.0.0.1:" + std::to_string(port);
+    const unsigned short port = test::start_on_free_port([&](const tcp::endpoint& at) {
+      serve_http(io_, at,
+                 [this](HttpRequest req) -> asio::awaitable<HttpResponse> {
+                   remotes_.insert(req.remote);
+                   seen_.push_back(req);
+                   co_return HttpResponse::text(200, req.method + " " + req.target + " " + req.body);
+                 },
+                 limits);
+    });
+    return test::host_port(port);
   }
 
   asio::io_context io_;
@@ -192,7 +192,8 @@ TEST_F(HttpClientTest, ResendsWhenKeptConnectionClosesUnderTheRequest) {
 
 TEST_F(HttpClientTest, RefusedConnectionIsAnErrorValue) {
   HttpClient client(io_.get_executor());
-  const std::string host = "127.0.0.1:" + std::to_string(free_port());
+  const test::RefusingPort refusing(io_);
+  const std::string host = refusing.host_port();
   auto r = run(client.request(host, {}, 2s));
   EXPECT_EQ(r.ec, asio::error::connection_refused);
   EXPECT_EQ(r.error.rfind("connect " + host + ": ", 0), 0u) << r.error;

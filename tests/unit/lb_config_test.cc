@@ -5,9 +5,9 @@
 #include <fstream>
 #include <string>
 
-#include "core/config_error.h"
 #include "core/yaml_util.h"
 #include "lb/config.h"
+#include "support/config_error.h"
 
 namespace failover::lb {
 namespace {
@@ -20,12 +20,7 @@ LbConfig parse(const std::string& yaml) { return parse_lb_config(yaml, "lb.yaml"
 
 // The message a user would see, or "no error".
 std::string error_of(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const core::ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { parse(yaml); });
 }
 
 // One upstream "web" whose body is `upstream` (indented under its "- name:"
@@ -241,13 +236,10 @@ TEST(LbConfig, LoadSetsSourceToPath) {
 }
 
 TEST(LbConfig, MissingFileIsLineZero) {
-  try {
-    load_lb_config("/nonexistent/lb.yaml");
-    FAIL() << "no error";
-  } catch (const core::ConfigError& e) {
-    EXPECT_EQ(e.line(), 0);
-    EXPECT_THAT(e.what(), StartsWith("/nonexistent/lb.yaml:0: cannot read file"));
-  }
+  const auto e = test::config_error_of([] { load_lb_config("/nonexistent/lb.yaml"); });
+  ASSERT_TRUE(e) << "no error";
+  EXPECT_EQ(e->line(), 0);
+  EXPECT_THAT(e->what(), StartsWith("/nonexistent/lb.yaml:0: cannot read file"));
 }
 
 TEST(LbConfig, RejectsMissingLbSection) {
@@ -529,12 +521,7 @@ TEST(YamlUtil, ReadsTypedValuesWithDefaults) {
 TEST(YamlUtil, ReportsRequiredKeyAtMapLine) {
   const YAML::Node n = core::parse_yaml("a: 1\nx:\n  b: 2\n", "t.yaml");
   core::YamlMap m(n["x"], "t.yaml", "x", {"b", "name"});
-  EXPECT_THROW(m.required("name"), core::ConfigError);
-  try {
-    m.required("name");
-  } catch (const core::ConfigError& e) {
-    EXPECT_STREQ(e.what(), "t.yaml:3: x: missing key name");
-  }
+  EXPECT_EQ(test::error_of([&] { (void)m.required("name"); }), "t.yaml:3: x: missing key name");
 }
 
 TEST(YamlUtil, ReadsFreeFormMapsInOrder) {

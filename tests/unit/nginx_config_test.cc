@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/config_error.h"
+#include "support/config_error.h"
 
 namespace failover::lb {
 namespace {
@@ -17,12 +17,7 @@ using ::testing::StartsWith;
 LbConfig parse(const std::string& text) { return parse_nginx_config(text, "nginx.conf"); }
 
 std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const core::ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { parse(text); });
 }
 
 // `body` goes inside "upstream web {" on line 1; its first line is line 2.
@@ -301,12 +296,8 @@ TEST(NginxConfig, RejectsDeepNesting) {
 
 TEST(NginxConfig, MissingFileIsLineZero) {
   EXPECT_THAT(error_of("x"), StartsWith("nginx.conf:1: missing ';'"));
-  try {
-    load_nginx_config("/nonexistent/nginx.conf");
-    FAIL() << "no error";
-  } catch (const core::ConfigError& e) {
-    EXPECT_THAT(e.what(), StartsWith("/nonexistent/nginx.conf:0: cannot read file"));
-  }
+  EXPECT_THAT(test::error_of([] { load_nginx_config("/nonexistent/nginx.conf"); }),
+              StartsWith("/nonexistent/nginx.conf:0: cannot read file"));
 }
 
 }  // namespace

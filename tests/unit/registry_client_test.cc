@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "async_test_util.h"
+#include "support/fake_http_server.h"
+#include "support/ports.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -28,36 +31,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-using test::free_port;
-
-std::string dead_url() { return "http://127.0.0.1:" + std::to_string(free_port()); }
-
-// A registry stand-in: records every request and answers with `reply`
-// (200 {} unless a test sets it), after `delay`.
-class FakeRegistry {
- public:
-  explicit FakeRegistry(asio::io_context& io) : port_(free_port()) {
-    net::serve_http(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_),
-                    [this](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
-                      seen.push_back(req);
-                      if (delay.count() > 0) {
-                        asio::steady_timer t(co_await asio::this_coro::executor, delay);
-                        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-                      }
-                      co_return reply(req);
-                    });
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  std::vector<net::HttpRequest> seen;
-  std::function<net::HttpResponse(const net::HttpRequest&)> reply = [](const net::HttpRequest&) {
-    return net::HttpResponse::json(200, "{}");
-  };
-  std::chrono::milliseconds delay{0};
-
- private:
-  unsigned short port_;
-};
+using test::FakeHttpServer;
 
 net::HttpResponse answer(int status, std::string body) { return net::HttpResponse::json(status, std::move(body)); }
 
@@ -68,12 +42,16 @@ class RegistryClientTest : public ::testing::Test {
     return test::run_to_end(io_, std::move(a));
   }
 
+  // A registry URL where every connection is refused, for this test's length.
+  std::string dead_url() { return "http://" + dead_.emplace_back(io_).host_port(); }
+
   asio::io_context io_;
-  FakeRegistry registry_{io_};
+  FakeHttpServer registry_{io_};  // a registry stand-in: 200 {} unless a test sets a reply
+  std::deque<test::RefusingPort> dead_;
 };
 
 TEST_F(RegistryClientTest, RegisterSendsTheSpecAsJsonWithTheToken) {
-  registry_.reply = [](const net::HttpRequest&) { return answer(201, R"({"index":7})"); };
+  registry_.reply([](const net::HttpRequest&) { return answer(201, R"({"index":7})"); });
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   InstanceSpec spec;
   spec.address = "127.0.0.1";
@@ -84,8 +62,8 @@ TEST_F(RegistryClientTest, RegisterSendsTheSpecAsJsonWithTheToken) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->created);
   EXPECT_EQ(r->index, 7u);
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  const auto& req = registry_.seen[0];
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  const auto& req = registry_.seen()[0];
   EXPECT_EQ(req.method, "PUT");
   EXPECT_EQ(req.target, "/v1/services/web/instances/web-1");
   EXPECT_EQ(req.header("Authorization"), "Bearer secret");
@@ -96,57 +74,57 @@ TEST_F(RegistryClientTest, RegisterSendsTheSpecAsJsonWithTheToken) {
 TEST_F(RegistryClientTest, WritesWithoutTokenCarryNoAuthorization) {
   RegistryClient client(io_.get_executor(), {registry_.url()});
   ASSERT_TRUE(run(client.heartbeat("web", "web-1")).ok());
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].header("Authorization"), "");
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].header("Authorization"), "");
 }
 
 TEST_F(RegistryClientTest, HeartbeatOfAnUnknownInstanceIsNotFound) {
-  registry_.reply = [](const net::HttpRequest&) {
+  registry_.reply([](const net::HttpRequest&) {
     return net::HttpResponse::error(404, "unknown instance web/web-1");
-  };
+  });
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.heartbeat("web", "web-1"));
   EXPECT_EQ(r.error().code, core::ErrorCode::kNotFound);
   EXPECT_NE(r.error().message.find("unknown instance web/web-1"), std::string::npos) << r.error().message;
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].method, "PUT");
-  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web/instances/web-1/heartbeat");
-  EXPECT_EQ(registry_.seen[0].body, "");
-  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].method, "PUT");
+  EXPECT_EQ(registry_.seen()[0].target, "/v1/services/web/instances/web-1/heartbeat");
+  EXPECT_EQ(registry_.seen()[0].body, "");
+  EXPECT_EQ(registry_.seen()[0].header("Authorization"), "Bearer secret");
 }
 
 TEST_F(RegistryClientTest, HeartbeatManyReportsTheUnknownOnes) {
-  registry_.reply = [](const net::HttpRequest&) {
+  registry_.reply([](const net::HttpRequest&) {
     return answer(200, R"({"renewed":1,"unknown":[{"service":"web","id":"web-2"}]})");
-  };
+  });
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.heartbeat_many({{"web", "web-1"}, {"web", "web-2"}}));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->renewed, 1);
   EXPECT_EQ(r->unknown, (std::vector<InstanceKey>{{"web", "web-2"}}));
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].method, "POST");
-  EXPECT_EQ(registry_.seen[0].target, "/v1/heartbeats");
-  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
-  EXPECT_EQ(json::parse(registry_.seen[0].body),
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].method, "POST");
+  EXPECT_EQ(registry_.seen()[0].target, "/v1/heartbeats");
+  EXPECT_EQ(registry_.seen()[0].header("Authorization"), "Bearer secret");
+  EXPECT_EQ(json::parse(registry_.seen()[0].body),
             json::parse(R"({"instances":[{"service":"web","id":"web-1"},{"service":"web","id":"web-2"}]})"));
 }
 
 TEST_F(RegistryClientTest, DeregisterSendsDelete) {
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   ASSERT_TRUE(run(client.deregister("web", "web-1")).ok());
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].method, "DELETE");
-  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web/instances/web-1");
-  EXPECT_EQ(registry_.seen[0].header("Authorization"), "Bearer secret");
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].method, "DELETE");
+  EXPECT_EQ(registry_.seen()[0].target, "/v1/services/web/instances/web-1");
+  EXPECT_EQ(registry_.seen()[0].header("Authorization"), "Bearer secret");
 }
 
 TEST_F(RegistryClientTest, GetParsesTheServiceAndSendsNoToken) {
-  registry_.reply = [](const net::HttpRequest&) {
+  registry_.reply([](const net::HttpRequest&) {
     return answer(200, R"({"index":12,"protected":true,"healthy_ratio":0.5,"instances":[
         {"id":"web-1","address":"127.0.0.1","port":18081,"meta":{"zone":"a"},"healthy":true},
         {"id":"web-2","address":"127.0.0.2","port":18082,"meta":{},"healthy":false}]})");
-  };
+  });
   RegistryClient client(io_.get_executor(), {registry_.url()}, "secret");
   auto r = run(client.get("web"));
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -160,14 +138,14 @@ TEST_F(RegistryClientTest, GetParsesTheServiceAndSendsNoToken) {
   EXPECT_EQ(json::parse(r->instances[0].meta), json::parse(R"({"zone":"a"})"));
   EXPECT_TRUE(r->instances[0].healthy);
   EXPECT_FALSE(r->instances[1].healthy);
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].method, "GET");
-  EXPECT_EQ(registry_.seen[0].target, "/v1/services/web");
-  EXPECT_EQ(registry_.seen[0].header("Authorization"), "");
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].method, "GET");
+  EXPECT_EQ(registry_.seen()[0].target, "/v1/services/web");
+  EXPECT_EQ(registry_.seen()[0].header("Authorization"), "");
 }
 
 TEST_F(RegistryClientTest, UnknownServiceIsAnEmptyNotFound) {
-  registry_.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(404, "unknown service"); };
+  registry_.reply([](const net::HttpRequest&) { return net::HttpResponse::error(404, "unknown service"); });
   RegistryClientOptions options;
   options.unknown_service_delay = 100ms;
   RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
@@ -184,9 +162,9 @@ TEST_F(RegistryClientTest, UnknownServiceIsAnEmptyNotFound) {
 }
 
 TEST_F(RegistryClientTest, WatchPassesIndexAndWaitAndParsesTheReply) {
-  registry_.reply = [](const net::HttpRequest&) {
+  registry_.reply([](const net::HttpRequest&) {
     return answer(200, R"({"index":43,"instances":[{"id":"a","address":"10.0.0.1","port":80}]})");
-  };
+  });
   RegistryClient client(io_.get_executor(), {registry_.url() + "/reg/"});
   auto r = run(client.watch("web", 42, 1500ms));
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -194,13 +172,13 @@ TEST_F(RegistryClientTest, WatchPassesIndexAndWaitAndParsesTheReply) {
   ASSERT_EQ(r->instances.size(), 1u);
   EXPECT_EQ(r->instances[0].meta, "{}");
   EXPECT_TRUE(r->instances[0].healthy);
-  ASSERT_EQ(registry_.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen[0].target, "/reg/v1/services/web?index=42&wait=1500ms");
+  ASSERT_EQ(registry_.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen()[0].target, "/reg/v1/services/web?index=42&wait=1500ms");
 }
 
 TEST_F(RegistryClientTest, WatchTimeoutIsWaitPlusMargin) {
-  registry_.delay = 300ms;  // holds the query as a blocking query would
-  registry_.reply = [](const net::HttpRequest&) { return answer(200, R"({"index":5,"instances":[]})"); };
+  registry_.delay(300ms);  // holds the query as a blocking query would
+  registry_.reply([](const net::HttpRequest&) { return answer(200, R"({"index":5,"instances":[]})"); });
   RegistryClientOptions options;
   options.request_timeout = 100ms;
   options.watch_margin = 300ms;
@@ -221,29 +199,29 @@ TEST_F(RegistryClientTest, FailsOverFromADeadUrlAndStaysOnTheLiveOne) {
   EXPECT_EQ(client.current(), registry_.url());
   ASSERT_TRUE(run(client.heartbeat("web", "web-1")).ok());
   EXPECT_EQ(client.current(), registry_.url());
-  EXPECT_EQ(registry_.seen.size(), 2u);
+  EXPECT_EQ(registry_.seen().size(), 2u);
 }
 
 TEST_F(RegistryClientTest, FailsOverOnA5xx) {
-  FakeRegistry broken(io_);
-  broken.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(503, "starting"); };
+  FakeHttpServer broken(io_);
+  broken.reply([](const net::HttpRequest&) { return net::HttpResponse::error(503, "starting"); });
   RegistryClient client(io_.get_executor(), {broken.url(), registry_.url()});
   auto r = run(client.deregister("web", "web-1"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(client.current(), registry_.url());
-  EXPECT_EQ(broken.seen.size(), 1u);
-  EXPECT_EQ(registry_.seen.size(), 1u);
+  EXPECT_EQ(broken.seen().size(), 1u);
+  EXPECT_EQ(registry_.seen().size(), 1u);
 }
 
 TEST_F(RegistryClientTest, AFourHundredDoesNotMove) {
-  FakeRegistry other(io_);
-  registry_.reply = [](const net::HttpRequest&) { return net::HttpResponse::error(401, "bad token"); };
+  FakeHttpServer other(io_);
+  registry_.reply([](const net::HttpRequest&) { return net::HttpResponse::error(401, "bad token"); });
   RegistryClient client(io_.get_executor(), {registry_.url(), other.url()}, "wrong");
   auto r = run(client.heartbeat("web", "web-1"));
   EXPECT_EQ(r.error().code, core::ErrorCode::kUnauthorized);
   EXPECT_NE(r.error().message.find("bad token"), std::string::npos) << r.error().message;
   EXPECT_EQ(client.current(), registry_.url());
-  EXPECT_TRUE(other.seen.empty());
+  EXPECT_TRUE(other.seen().empty());
 }
 
 TEST_F(RegistryClientTest, EveryUrlDownIsUnavailable) {
@@ -256,7 +234,7 @@ TEST_F(RegistryClientTest, EveryUrlDownIsUnavailable) {
 }
 
 TEST_F(RegistryClientTest, MalformedReplyIsABadReply) {
-  registry_.reply = [](const net::HttpRequest&) { return answer(200, R"({"index":"x"})"); };
+  registry_.reply([](const net::HttpRequest&) { return answer(200, R"({"index":"x"})"); });
   RegistryClient client(io_.get_executor(), {registry_.url()});
   EXPECT_EQ(run(client.get("web")).error().code, core::ErrorCode::kInvalid);
 }
@@ -271,7 +249,7 @@ TEST_F(RegistryClientTest, BadNamesAndMetaAreRefusedBeforeSending) {
   spec.port = 1;
   spec.meta = "[1]";
   EXPECT_EQ(run(client.register_instance("web", "w1", spec)).error().code, core::ErrorCode::kInvalid);
-  EXPECT_TRUE(registry_.seen.empty());
+  EXPECT_TRUE(registry_.seen().empty());
 }
 
 TEST_F(RegistryClientTest, RefusesBadUrlsAtConstruction) {

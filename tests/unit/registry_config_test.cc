@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "agent/config.h"
-#include "core/config_error.h"
 #include "registry/config.h"
+#include "support/config_error.h"
 
 namespace failover {
 namespace {
@@ -13,21 +13,11 @@ using ::testing::StartsWith;
 using std::chrono::milliseconds;
 
 std::string registry_error(const std::string& yaml) {
-  try {
-    registry::parse_registry_config(yaml, "r.yaml");
-  } catch (const core::ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { registry::parse_registry_config(yaml, "r.yaml"); });
 }
 
 std::string agent_error(const std::string& yaml) {
-  try {
-    agent::parse_agent_config(yaml, "a.yaml");
-  } catch (const core::ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { agent::parse_agent_config(yaml, "a.yaml"); });
 }
 
 TEST(RegistryConfig, ReadsEverything) {

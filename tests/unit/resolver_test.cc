@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "async_test_util.h"
+#include "support/fake_http_server.h"
+#include "support/ports.h"
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +14,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -30,33 +33,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Ips = std::vector<std::string>;
 
-using test::free_port;
-
-std::string dead_server() { return "127.0.0.1:" + std::to_string(free_port()); }
-
-// An HTTPDNS stand-in: records every request, answers with `reply`.
-class FakeHttpdns {
- public:
-  explicit FakeHttpdns(asio::io_context& io) : port_(free_port()) {
-    net::serve_http(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_),
-                    [this](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
-                      seen.push_back(req);
-                      co_return reply(req);
-                    });
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  void answer(std::string body) {
-    reply = [body](const net::HttpRequest&) { return net::HttpResponse::json(200, body); };
-  }
-
-  std::vector<net::HttpRequest> seen;
-  std::function<net::HttpResponse(const net::HttpRequest&)> reply = [](const net::HttpRequest&) {
-    return net::HttpResponse::json(200, R"({"www.example.com":{"ips":["127.0.0.11","127.0.0.12"],"ttl":60}})");
-  };
-
- private:
-  unsigned short port_;
-};
+using test::FakeHttpServer;
 
 class ResolverTest : public ::testing::Test {
  protected:
@@ -87,50 +64,59 @@ class ResolverTest : public ::testing::Test {
     for (const auto& d : dirs_) std::filesystem::remove_all(d);
   }
 
+  // A loopback port that refuses every connection for this test's length.
+  unsigned short refusing_port() { return refusing_.emplace_back(io_).port(); }
+  std::string dead_server() { return test::host_port(refusing_port()); }
+
   core::ManualClock clock_;
   asio::io_context io_;
-  FakeHttpdns httpdns_{io_};
+  FakeHttpServer httpdns_{io_};
   std::vector<std::filesystem::path> dirs_;
+  std::deque<test::RefusingPort> refusing_;
+
+  ResolverTest() {
+    httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.11","127.0.0.12"],"ttl":60}})");
+  }
 };
 
 TEST_F(ResolverTest, FailsOverToTheNextServerAndRemembersIt) {
   const auto dead = dead_server();
-  Resolver resolver(io_.get_executor(), options({dead, httpdns_.address()}));
+  Resolver resolver(io_.get_executor(), options({dead, httpdns_.host_port()}));
   const auto r = run(resolver.resolve("WWW.example.com"));
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.host, "www.example.com");
   EXPECT_EQ(r.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
   EXPECT_EQ(r.ttl, 60s);
   EXPECT_EQ(r.source, Source::kHttpdns);
-  EXPECT_EQ(r.server, httpdns_.address());
+  EXPECT_EQ(r.server, httpdns_.host_port());
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_NE(r.failures[0].find(dead), std::string::npos);
-  EXPECT_EQ(resolver.current_server(), httpdns_.address());
-  ASSERT_EQ(httpdns_.seen.size(), 1u);
-  EXPECT_EQ(httpdns_.seen[0].target, "/d?host=www.example.com");
+  EXPECT_EQ(resolver.current_server(), httpdns_.host_port());
+  ASSERT_EQ(httpdns_.seen().size(), 1u);
+  EXPECT_EQ(httpdns_.seen()[0].target, "/d?host=www.example.com");
 
   // Another name: the server that worked is asked first, the dead one not at all.
-  httpdns_.answer(R"({"api.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
+  httpdns_.answer(200, R"({"api.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
   const auto other = run(resolver.resolve("api.example.com"));
   ASSERT_TRUE(other.ok()) << other.error;
   EXPECT_TRUE(other.failures.empty());
 }
 
 TEST_F(ResolverTest, CachedAnswerAsksNoServerWithinItsTtl) {
-  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
   clock_.advance(59s);
   const auto r = run(resolver.resolve("www.example.com"));
   EXPECT_EQ(r.source, Source::kCache);
   EXPECT_FALSE(r.stale);
   EXPECT_EQ(r.ttl, 1s);
-  EXPECT_EQ(httpdns_.seen.size(), 1u);
+  EXPECT_EQ(httpdns_.seen().size(), 1u);
 }
 
 TEST_F(ResolverTest, StaleAnswerIsServedWhileOneBackgroundRefreshRuns) {
-  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
   clock_.advance(61s);
   const auto stale = run(resolver.resolve("www.example.com"));
   ASSERT_TRUE(stale.ok());
@@ -139,7 +125,7 @@ TEST_F(ResolverTest, StaleAnswerIsServedWhileOneBackgroundRefreshRuns) {
   const auto again = run(resolver.resolve("www.example.com"));  // before the refresh ended
   EXPECT_TRUE(again.stale);
   run(resolver.settle(2s));
-  EXPECT_EQ(httpdns_.seen.size(), 2u);  // one refresh for both
+  EXPECT_EQ(httpdns_.seen().size(), 2u);  // one refresh for both
   const auto fresh = run(resolver.resolve("www.example.com"));
   EXPECT_FALSE(fresh.stale);
   EXPECT_EQ(fresh.source, Source::kCache);
@@ -147,15 +133,15 @@ TEST_F(ResolverTest, StaleAnswerIsServedWhileOneBackgroundRefreshRuns) {
 }
 
 TEST_F(ResolverTest, SignsEveryRequestWhenASecretIsSet) {
-  auto o = options({httpdns_.address()});
+  auto o = options({httpdns_.host_port()});
   o.secret = "s3cret";
   o.signature_ttl = 120s;
   Resolver resolver(io_.get_executor(), o);
   const auto before = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
-  ASSERT_EQ(httpdns_.seen.size(), 1u);
-  const std::string q = httpdns_.seen[0].query;
+  ASSERT_EQ(httpdns_.seen().size(), 1u);
+  const std::string q = httpdns_.seen()[0].query;
   const auto t_at = q.find("&t="), s_at = q.find("&s=");
   ASSERT_NE(t_at, std::string::npos) << q;
   ASSERT_NE(s_at, std::string::npos) << q;
@@ -167,20 +153,20 @@ TEST_F(ResolverTest, SignsEveryRequestWhenASecretIsSet) {
 }
 
 TEST_F(ResolverTest, EmptyAnswerCountsAsAFailedServer) {
-  FakeHttpdns empty(io_);
-  empty.answer(R"({"www.example.com":{"ips":[],"ttl":60}})");
-  Resolver resolver(io_.get_executor(), options({empty.address(), httpdns_.address()}));
+  FakeHttpServer empty(io_);
+  empty.answer(200, R"({"www.example.com":{"ips":[],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({empty.host_port(), httpdns_.host_port()}));
   const auto r = run(resolver.resolve("www.example.com"));
   ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.server, httpdns_.address());
+  EXPECT_EQ(r.server, httpdns_.host_port());
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_NE(r.failures[0].find("empty"), std::string::npos) << r.failures[0];
-  EXPECT_EQ(resolver.current_server(), httpdns_.address());
+  EXPECT_EQ(resolver.current_server(), httpdns_.host_port());
 }
 
 TEST_F(ResolverTest, FallsBackToTheSystemResolverOnlyWhenNoServerAnswers) {
-  httpdns_.answer(R"({"localhost":{"ips":[],"ttl":60}})");
-  Resolver resolver(io_.get_executor(), options({dead_server(), httpdns_.address()}));
+  httpdns_.answer(200, R"({"localhost":{"ips":[],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({dead_server(), httpdns_.host_port()}));
   const auto r = run(resolver.resolve("localhost"));  // /etc/hosts
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.source, Source::kSystem);
@@ -188,12 +174,12 @@ TEST_F(ResolverTest, FallsBackToTheSystemResolverOnlyWhenNoServerAnswers) {
   EXPECT_NE(std::find(r.ips.begin(), r.ips.end(), "127.0.0.1"), r.ips.end());
   // Never cached: the next lookup asks HTTPDNS again.
   run(resolver.resolve("localhost"));
-  EXPECT_EQ(httpdns_.seen.size(), 2u);
+  EXPECT_EQ(httpdns_.seen().size(), 2u);
 }
 
 TEST_F(ResolverTest, PersistedAnswerSurvivesARestartWithEveryServerDown) {
   const auto file = temp_file("cache.json");
-  auto o = options({httpdns_.address()});
+  auto o = options({httpdns_.host_port()});
   o.cache_file = file;
   {
     Resolver first(io_.get_executor(), o);
@@ -215,7 +201,7 @@ TEST_F(ResolverTest, UnreadableCacheFileStartsCold) {
   std::FILE* f = std::fopen(file.c_str(), "w");
   std::fputs("{half", f);
   std::fclose(f);
-  auto o = options({httpdns_.address()});
+  auto o = options({httpdns_.host_port()});
   o.cache_file = file;
   Resolver resolver(io_.get_executor(), o);
   EXPECT_NE(resolver.cache_file_error(), "");
@@ -225,10 +211,10 @@ TEST_F(ResolverTest, UnreadableCacheFileStartsCold) {
 TEST_F(ResolverTest, ConnectTriesAnotherIpWhenOneRefuses) {
   tcp::acceptor live(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const auto port = live.local_endpoint().port();
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
   int retried = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    auto o = options({httpdns_.address()});
+    auto o = options({httpdns_.host_port()});
     o.seed = seed;
     Resolver resolver(io_.get_executor(), o);
     auto c = run(resolver.connect("www.example.com", port));
@@ -243,9 +229,9 @@ TEST_F(ResolverTest, ConnectTriesAnotherIpWhenOneRefuses) {
 }
 
 TEST_F(ResolverTest, ConnectStopsAtMaxRetries) {
-  const auto port = free_port();
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.3","127.0.0.4"],"ttl":60}})");
-  auto o = options({httpdns_.address()});
+  const auto port = refusing_port();
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.3","127.0.0.4"],"ttl":60}})");
+  auto o = options({httpdns_.host_port()});
   o.max_retries = 1;
   Resolver resolver(io_.get_executor(), o);
   auto c = run(resolver.connect("www.example.com", port));
@@ -259,15 +245,15 @@ TEST_F(ResolverTest, ConnectStopsAtMaxRetries) {
 }
 
 TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
-  const auto port = free_port();
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2"],"ttl":60}})");
-  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  const auto port = refusing_port();
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.2"],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
   const auto c = run(resolver.connect("www.example.com", port));
   EXPECT_FALSE(c.ok());
   EXPECT_EQ(c.resolution.source, Source::kCache);
   tcp::acceptor live(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
   EXPECT_TRUE(run(resolver.resolve("www.example.com")).stale);  // and a refresh started
   run(resolver.settle(2s));
   const auto again = run(resolver.connect("www.example.com", live.local_endpoint().port()));
@@ -279,11 +265,11 @@ TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
 // the same port: http_get must go on to the live one (the GET was never
 // acted on), and say which IP closed on it.
 TEST_F(ResolverTest, HttpGetRetriesAnotherIpWhenTheConnectionClosesBeforeAnyByte) {
-  const auto port = free_port();
-  net::serve_http(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
-                  [](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
-                    co_return net::HttpResponse::json(200, "hello " + req.target);
-                  });
+  const auto port = test::start_on_free_port([&](const tcp::endpoint& at) {
+    net::serve_http(io_, at, [](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+      co_return net::HttpResponse::json(200, "hello " + req.target);
+    });
+  });
   tcp::acceptor closer(io_, tcp::endpoint(asio::ip::make_address("127.0.0.2"), port));
   asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
     for (;;) {
@@ -292,10 +278,10 @@ TEST_F(ResolverTest, HttpGetRetriesAnotherIpWhenTheConnectionClosesBeforeAnyByte
       s.close();  // not one byte of a response
     }
   }, asio::detached);
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.2","127.0.0.1"],"ttl":60}})");
   int closed_first = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    auto o = options({httpdns_.address()});
+    auto o = options({httpdns_.host_port()});
     o.seed = seed;
     Resolver resolver(io_.get_executor(), o);
     auto request = parse_get_url("http://www.example.com:" + std::to_string(port) + "/x?y=1#frag");
@@ -322,11 +308,11 @@ TEST_F(ResolverTest, HttpGetRetriesAnotherIpWhenTheConnectionClosesBeforeAnyByte
 }
 
 TEST_F(ResolverTest, HttpGetWithEveryIpRefusingIsUnavailable) {
-  httpdns_.answer(R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
-  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
+  Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   HttpGetRequest request;
   request.host = "www.example.com";
-  request.port = free_port();
+  request.port = refusing_port();
   request.authority = "www.example.com";
   request.target = "/";
   auto status = run(http_get(resolver, request));
@@ -353,18 +339,18 @@ TEST(HttpGetUrl, SplitsWhatIsSentFromWhereItGoes) {
 }
 
 TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {
-  Resolver resolver(io_.get_executor(), options({httpdns_.address()}));
+  Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   const auto r = run(resolver.resolve("[::1]"));
   EXPECT_EQ(r.source, Source::kLiteral);
   EXPECT_EQ(r.ipsv6, Ips{"::1"});
   EXPECT_FALSE(run(resolver.resolve("bad host")).ok());
-  EXPECT_TRUE(httpdns_.seen.empty());
+  EXPECT_TRUE(httpdns_.seen().empty());
 }
 
 TEST_F(ResolverTest, RefusesOptionsThatCannotWork) {
   EXPECT_THROW(Resolver(io_.get_executor(), options({})), std::invalid_argument);
   EXPECT_THROW(Resolver(io_.get_executor(), options({"nonsense"})), std::invalid_argument);
-  auto o = options({httpdns_.address()});
+  auto o = options({httpdns_.host_port()});
   o.dns_servers = {"not-an-ip"};
   EXPECT_THROW(Resolver(io_.get_executor(), o), std::invalid_argument);
 }
