@@ -15,7 +15,9 @@ asio::awaitable<void> follow_service(const core::Clock& clock, RegistryClient& c
     if (stop.stop_requested()) co_return;
     on_result(r);
     if (!r.ok() && !r.is(core::ErrorCode::kNotFound)) {
-      if (!co_await clock.sleep_for(options.retry_pause, stop)) co_return;
+      // One statement per co_await: GCC 12 miscompiles some inside a condition.
+      const bool woke = co_await clock.sleep_until(clock.now() + options.retry_pause, stop);
+      if (!woke) co_return;
       continue;
     }
     index = state_of(r).index;

@@ -22,7 +22,12 @@ using net::HttpResponse;
 
 asio::awaitable<void> run_ticks(Registry& registry, const core::Clock& clock, std::chrono::milliseconds every,
                                 std::stop_token stop) {
-  while (co_await clock.sleep_for(every, stop)) registry.advance();
+  for (;;) {
+    // One statement per co_await: GCC 12 miscompiles some inside a loop condition.
+    const bool woke = co_await clock.sleep_until(clock.now() + every, stop);
+    if (!woke) co_return;
+    registry.advance();
+  }
 }
 
 RegistryConfig load_config(const RegistryRunOptions& o) {
