@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -124,6 +123,7 @@ struct RegistryClient::Impl {
   Impl(asio::any_io_executor ex, std::vector<std::string> raw, std::string tok, RegistryClientOptions opts)
       : executor(ex), http(ex), urls(std::move(raw)), token(std::move(tok)), options(opts) {
     if (urls.empty()) throw std::invalid_argument("registry client: no registry URL given");
+    if (!options.clock) throw std::invalid_argument("registry client: no clock");
     for (const auto& u : urls) {
       auto parsed_url = net::parse_http_url(u);
       if (!parsed_url.ok()) throw std::invalid_argument("registry client: " + parsed_url.error);
@@ -189,8 +189,7 @@ struct RegistryClient::Impl {
       // blocking query; wait here so that a watch loop does not spin.
       const auto cs = co_await asio::this_coro::cancellation_state;
       if (not_found_delay.count() > 0 && cs.cancelled() == asio::cancellation_type::none) {
-        asio::steady_timer timer(executor, not_found_delay);
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await options.clock->sleep_for(not_found_delay);
       }
       co_return answer.error();
     }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 
 namespace failover::client {
@@ -89,6 +90,8 @@ struct RegistryClientOptions {
   // watch() on an unknown service (the registry answers 404 at once) waits
   // min(wait, this) before returning, so a watch loop does not spin.
   std::chrono::milliseconds unknown_service_delay{1'000};
+  // What that wait sleeps on; must outlive the client.
+  const core::Clock* clock = &core::SteadyClock::instance();
 };
 
 // Bound to `executor`, whose io_context runs on one thread; every call must

@@ -5,7 +5,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -19,6 +18,7 @@
 #include "client/resolver_cache_file.h"
 #include "client/resolver_policy.h"
 #include "client/system_resolver.h"
+#include "core/async_event.h"
 #include "net/endpoint.h"
 #include "net/http_client.h"
 
@@ -56,14 +56,23 @@ struct Fetch {
 };
 
 // A fetch in progress for one host; lookups that miss meanwhile wait on it
-// instead of asking the servers again (single flight). The timer is the
-// wake-up: cancelled when the fetch ends, and its expiry bounds the wait
-// should the fetch never end.
+// instead of asking the servers again (single flight): until `done`, or
+// until `bound` on the resolver's clock should the fetch never end.
 struct Flight {
-  explicit Flight(const asio::any_io_executor& ex) : wake(ex) {}
-  asio::steady_timer wake;
+  Flight(const asio::any_io_executor& ex, core::TimePoint b) : done(ex), bound(b) {}
+  core::OneShotEvent done;
+  core::TimePoint bound;
   std::optional<Fetch> result;
 };
+
+// Waits until `flight` ends or `until` passes on `clock`, whichever is first.
+asio::awaitable<void> wait_for_flight(const core::Clock& clock, Flight& flight, core::TimePoint until) {
+  using namespace asio::experimental::awaitable_operators;
+  // Named operands: GCC 12 mishandles some temporaries in a co_await expression.
+  auto ended = flight.done.wait();
+  auto expired = clock.sleep_until(until);
+  co_await (std::move(ended) || std::move(expired));
+}
 
 seconds ceil_seconds(milliseconds ms) { return std::chrono::ceil<seconds>(ms); }
 
@@ -133,9 +142,8 @@ struct Resolver::Impl {
   // Registers the flight before any suspension, so that a lookup that runs
   // between now and the fetch's first co_await finds it.
   std::shared_ptr<Flight> start_flight(const std::string& host) {
-    auto f = std::make_shared<Flight>(executor);
     const auto bound = options.request_timeout * static_cast<int>(options.httpdns.size()) + milliseconds(1'000);
-    f->wake.expires_after(bound);
+    auto f = std::make_shared<Flight>(executor, options.clock->now() + bound);
     flights[host] = f;
     return f;
   }
@@ -214,7 +222,7 @@ asio::awaitable<Fetch> Resolver::Impl::run_flight(std::shared_ptr<Impl> self, st
   flight->result = fetch;
   if (auto it = self->flights.find(host); it != self->flights.end() && it->second == flight)
     self->flights.erase(it);
-  flight->wake.cancel();
+  flight->done.set();
   co_return fetch;
 }
 
@@ -262,7 +270,7 @@ asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, 
     fetch = co_await run_flight(self, r.host, self->start_flight(r.host));
   } else if (auto it = self->flights.find(r.host); it != self->flights.end()) {
     auto flight = it->second;
-    co_await flight->wake.async_wait(kTuple);
+    co_await wait_for_flight(*self->options.clock, *flight, flight->bound);
     fetch = flight->result.value_or(Fetch{false, {}, {}, {"waited for another lookup of " + r.host + ", in vain"}});
   } else {  // marked as fetching with no flight: only if a fetch died; start again
     fetch = co_await run_flight(self, r.host, self->start_flight(r.host));
@@ -305,10 +313,10 @@ asio::awaitable<ConnectResult> Resolver::Impl::connect(std::shared_ptr<Impl> sel
   for (const auto& ip : order) {
     const tcp::endpoint ep(asio::ip::make_address(ip), port);
     tcp::socket socket(self->executor);
-    asio::steady_timer timer(self->executor, self->options.connect_timeout);
+    // The deadline is the clock's: a test's ManualClock decides it.
     // Named operands: GCC 12 mishandles some temporaries in a co_await expression.
     auto connecting = socket.async_connect(ep, kTuple);
-    auto expiring = timer.async_wait(kTuple);
+    auto expiring = self->options.clock->sleep_for(self->options.connect_timeout);
     auto done = co_await (std::move(connecting) || std::move(expiring));
     std::string why;
     if (done.index() == 0) {
@@ -349,14 +357,11 @@ asio::awaitable<ConnectResult> Resolver::connect(std::string host, std::uint16_t
 
 asio::awaitable<void> Resolver::settle(milliseconds timeout) {
   auto self = impl_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!self->flights.empty() && std::chrono::steady_clock::now() < deadline) {
+  const core::Clock& clock = *self->options.clock;
+  const core::TimePoint deadline = clock.now() + timeout;
+  while (!self->flights.empty() && clock.now() < deadline) {
     auto flight = self->flights.begin()->second;
-    asio::steady_timer limit(self->executor, deadline);
-    auto ended = flight->wake.async_wait(kTuple);
-    auto expired = limit.async_wait(kTuple);
-    using namespace asio::experimental::awaitable_operators;
-    co_await (std::move(ended) || std::move(expired));
+    co_await wait_for_flight(clock, *flight, std::min(deadline, flight->bound));
     if (!flight->result) break;  // our limit or the flight's own bound passed first
   }
 }

@@ -137,7 +137,8 @@ class Control {
 
   void follow(const DomainConfig& d) {
     auto registry = std::make_shared<client::RegistryClient>(io_.get_executor(), d.discovery->registry,
-                                                             d.discovery->token);
+                                                             d.discovery->token,
+                                                             client::RegistryClientOptions{.clock = &clock_});
     const std::string name = d.name;
     auto on_result = [this, name, registry, fixed = d.targets](const client::ServiceResult& r) {
       if (!r.ok() && !r.is(core::ErrorCode::kNotFound)) {
@@ -169,7 +170,7 @@ class Control {
         if (n.config.name == name) sync_probes(n);
       publish();
     };
-    asio::co_spawn(io_, client::follow_service(*registry, d.discovery->service, [] { return false; }, on_result),
+    asio::co_spawn(io_, client::follow_service(clock_, *registry, d.discovery->service, {}, on_result),
                    [registry, name](std::exception_ptr e) {
                      if (!e) return;
                      try {

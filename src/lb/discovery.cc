@@ -50,15 +50,17 @@ struct Discovery::Watch {
   std::string upstream;
   DiscoveryConfig config;
   client::RegistryClient client;
-  bool stopped = false;
+  std::stop_source stop;
 
-  Watch(asio::io_context& io, std::string name, DiscoveryConfig c)
-      : upstream(std::move(name)), config(std::move(c)), client(io.get_executor(), config.registry, config.token) {}
+  Watch(asio::io_context& io, std::string name, DiscoveryConfig c, const core::Clock& clock)
+      : upstream(std::move(name)),
+        config(std::move(c)),
+        client(io.get_executor(), config.registry, config.token, {.clock = &clock}) {}
 };
 
 namespace {
 
-asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& control) {
+asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& control, const core::Clock& clock) {
   std::uint64_t index = 0;
   std::vector<std::string> last;  // addresses handed to control, to skip no-op updates
   bool first = true;
@@ -93,16 +95,17 @@ asio::awaitable<void> follow(std::shared_ptr<Discovery::Watch> w, ControlLoop& c
       first = false;
     }
   };
-  co_await client::follow_service(w->client, w->config.service, [w] { return w->stopped; }, on_result,
+  co_await client::follow_service(clock, w->client, w->config.service, w->stop.get_token(), on_result,
                                   {.wait = kWait, .retry_pause = kRetryPause});
 }
 
 }  // namespace
 
-Discovery::Discovery(asio::io_context& control_io, ControlLoop& control) : io_(control_io), control_(control) {}
+Discovery::Discovery(asio::io_context& control_io, ControlLoop& control, const core::Clock& clock)
+    : io_(control_io), control_(control), clock_(clock) {}
 
 Discovery::~Discovery() {
-  for (auto& [name, w] : watches_) w->stopped = true;
+  for (auto& [name, w] : watches_) w->stop.request_stop();
 }
 
 void Discovery::apply(const LbConfig& config) {
@@ -114,12 +117,12 @@ void Discovery::apply(const LbConfig& config) {
       next[u.name] = it->second;  // unchanged: keeps its place and its servers
       continue;
     }
-    auto w = std::make_shared<Watch>(io_, u.name, *u.discovery);
+    auto w = std::make_shared<Watch>(io_, u.name, *u.discovery, clock_);
     next[u.name] = w;
-    asio::co_spawn(io_, follow(w, control_), asio::detached);
+    asio::co_spawn(io_, follow(w, control_, clock_), asio::detached);
   }
   for (auto& [name, w] : watches_)
-    if (!next.contains(name) || next[name] != w) w->stopped = true;
+    if (!next.contains(name) || next[name] != w) w->stop.request_stop();
   watches_ = std::move(next);
 }
 

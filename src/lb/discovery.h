@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "lb/config.h"
 
 namespace failover::client {
@@ -23,7 +24,10 @@ class ControlLoop;
 
 class Discovery {
  public:
-  Discovery(boost::asio::io_context& control_io, ControlLoop& control);
+  // Watches run on `control_io` and pause on `clock`, which must outlive
+  // them. Construct, apply and destroy on control_io's thread (or while it
+  // does not run): stopping a watch cancels its pause.
+  Discovery(boost::asio::io_context& control_io, ControlLoop& control, const core::Clock& clock);
   ~Discovery();
 
   // Starts, keeps or restarts each upstream's watch to match `config`;
@@ -35,6 +39,7 @@ class Discovery {
  private:
   boost::asio::io_context& io_;
   ControlLoop& control_;
+  const core::Clock& clock_;
   std::map<std::string, std::shared_ptr<Watch>> watches_;  // by upstream name
 };
 

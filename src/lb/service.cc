@@ -66,7 +66,7 @@ int run(const LbOptions& options) {
   shared.control = &control;
   for (const std::string& w : config.warnings) spdlog::warn("{}", w);
   control.apply(config);
-  Discovery discovery(control_io, control);
+  Discovery discovery(control_io, control, core::SteadyClock::instance());
   discovery.apply(config);
 
   const auto listen = *net::resolve_endpoint(config.listen);

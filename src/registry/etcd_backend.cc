@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -27,8 +26,6 @@ constexpr milliseconds kMirrorWait{1'000};   // a write waits this long at most 
 constexpr milliseconds kResyncPause{500};    // after the watch broke
 constexpr std::size_t kMaxBatch = 1'000;     // keepalives in one request (etcd answers 1000 in ~8 ms)
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
 std::int64_t whole_seconds(milliseconds d) { return std::max<std::int64_t>(1, (d.count() + 999) / 1000); }
 
 // The keepalives queued while the previous request was in flight, sent as
@@ -45,6 +42,7 @@ struct KeepaliveBatch {
 
 struct EtcdBackend::Impl {
   asio::io_context& io;
+  const core::Clock& clock;
   Registry& mirror;
   const RegistryConfig& config;
   std::string prefix;
@@ -66,8 +64,8 @@ struct EtcdBackend::Impl {
   bool batch_in_flight = false;
   core::AsyncCondition batch_ready;
 
-  Impl(asio::io_context& io_, Registry& m, const RegistryConfig& c)
-      : io(io_), mirror(m), config(c), prefix(c.backend.prefix),
+  Impl(asio::io_context& io_, const core::Clock& clk, Registry& m, const RegistryConfig& c)
+      : io(io_), clock(clk), mirror(m), config(c), prefix(c.backend.prefix),
         client(io_.get_executor(), c.backend.endpoints, {.request_timeout = kCallTimeout, .watch_head_timeout = kCallTimeout}),
         mirror_moved(io_.get_executor()), batch_ready(io_.get_executor()) {}
 
@@ -77,9 +75,13 @@ struct EtcdBackend::Impl {
   // registers and then queries sees its own write.
   asio::awaitable<void> mirror_reached(etcd::Revision revision) {
     using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer limit(io, kMirrorWait);
-    while (applied < revision && limit.expiry() > asio::steady_timer::clock_type::now())
-      co_await (mirror_moved.wait() || limit.async_wait(kTuple));
+    const core::TimePoint limit = clock.now() + kMirrorWait;
+    while (applied < revision && clock.now() < limit) {
+      // Named operands: GCC 12 mishandles some temporaries in a co_await expression.
+      auto moved = mirror_moved.wait();
+      auto expired = clock.sleep_until(limit);
+      co_await (std::move(moved) || std::move(expired));
+    }
   }
 
   milliseconds deregister_after(const InstanceSpec& spec) const {
@@ -292,8 +294,7 @@ struct EtcdBackend::Impl {
       const etcd::Revision from = co_await load();
       if (from == 0) {
         spdlog::warn("etcd: cannot read {} ({}), retrying", prefix, client.last_error());
-        asio::steady_timer pause(io, kResyncPause);
-        co_await pause.async_wait(kTuple);
+        co_await clock.sleep_for(kResyncPause);
         continue;
       }
       const std::string where = client.current();
@@ -304,14 +305,14 @@ struct EtcdBackend::Impl {
         return true;
       });
       spdlog::warn("etcd: watch on {} ended ({}), reloading", where, ended ? "stopped" : ended.error().message);
-      asio::steady_timer pause(io, kResyncPause);
-      co_await pause.async_wait(kTuple);
+      co_await clock.sleep_for(kResyncPause);
     }
   }
 };
 
-EtcdBackend::EtcdBackend(asio::io_context& io, Registry& mirror, const RegistryConfig& config)
-    : impl_(std::make_shared<Impl>(io, mirror, config)) {}
+EtcdBackend::EtcdBackend(asio::io_context& io, Registry& mirror, const RegistryConfig& config,
+                         const core::Clock& clock)
+    : impl_(std::make_shared<Impl>(io, clock, mirror, config)) {}
 
 EtcdBackend::~EtcdBackend() = default;
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "registry/backend.h"
 #include "registry/config.h"
 
@@ -22,7 +23,10 @@ namespace failover::registry {
 
 class EtcdBackend final : public Backend {
  public:
-  EtcdBackend(boost::asio::io_context& io, Registry& mirror, const RegistryConfig& config);
+  // Its pauses (resync after a broken watch, a write waiting for the
+  // mirror) sleep on `clock`, which must outlive the backend's coroutines.
+  EtcdBackend(boost::asio::io_context& io, Registry& mirror, const RegistryConfig& config,
+              const core::Clock& clock);
   ~EtcdBackend() override;
 
   // Loads the current state into the mirror and starts the watch; on the io thread.

@@ -4,10 +4,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/async_event.h"
 #include "net/http_client.h"
 #include "net/url.h"
 #include "registry/api_parse.h"
@@ -33,17 +33,17 @@ struct Replication::Peer {
   // Pending changes, one per instance (the latest), in first-queued order.
   std::unordered_map<std::string, Change> pending;
   std::vector<std::string> order;
-  asio::steady_timer wake;
-  explicit Peer(asio::io_context& io) : wake(io) {}
+  core::AsyncCondition wake;  // the sender parks on it when nothing is pending
+  explicit Peer(asio::io_context& io) : wake(io.get_executor()) {}
 };
 
-Replication::Replication(asio::io_context& io, std::vector<std::string> peer_urls, std::string token)
-    : io_(io), token_(std::move(token)) {
+Replication::Replication(asio::io_context& io, std::vector<std::string> peer_urls, std::string token,
+                         const core::Clock& clock)
+    : io_(io), clock_(clock), token_(std::move(token)) {
   for (auto& u : peer_urls) {
     auto peer = std::make_unique<Peer>(io_);
     peer->state.url = u;
     peer->url = net::parse_http_url(u).url;  // checked by the config
-    peer->wake.expires_at(asio::steady_timer::time_point::max());
     peers_.push_back(std::move(peer));
   }
 }
@@ -54,7 +54,7 @@ void Replication::send(const Change& change) {
   for (auto& p : peers_) {
     auto [it, fresh] = p->pending.insert_or_assign(key_of(change), change);
     if (fresh) p->order.push_back(it->first);
-    p->wake.cancel();  // the sender is parked on this timer when idle
+    p->wake.notify_all();
   }
 }
 
@@ -73,8 +73,7 @@ asio::awaitable<void> Replication::sender(Peer& peer) {
   milliseconds backoff = kRetryMin;
   for (;;) {
     if (peer.order.empty()) {
-      peer.wake.expires_at(asio::steady_timer::time_point::max());
-      co_await peer.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await peer.wake.wait();
       continue;
     }
     std::vector<Change> batch;
@@ -110,8 +109,7 @@ asio::awaitable<void> Replication::sender(Peer& peer) {
       auto [it, fresh] = peer.pending.try_emplace(key_of(c), std::move(c));
       if (fresh) peer.order.push_back(it->first);
     }
-    asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
-    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await clock_.sleep_for(backoff);
     backoff = std::min(backoff * 2, kRetryMax);
   }
 }

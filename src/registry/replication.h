@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/clock.h"
 #include "registry/registry.h"
 
 namespace failover::net {
@@ -28,7 +29,9 @@ namespace failover::registry {
 
 class Replication {
  public:
-  Replication(boost::asio::io_context& io, std::vector<std::string> peer_urls, std::string token);
+  // A sender that failed backs off on `clock`, which must outlive the senders.
+  Replication(boost::asio::io_context& io, std::vector<std::string> peer_urls, std::string token,
+              const core::Clock& clock);
   ~Replication();
 
   // Queues `change` for every peer and wakes their senders.
@@ -58,6 +61,7 @@ class Replication {
   boost::asio::awaitable<void> sender(Peer& peer);
 
   boost::asio::io_context& io_;
+  const core::Clock& clock_;
   std::string token_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::uint64_t received_ = 0;

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,20 +20,15 @@ namespace asio = boost::asio;
 using net::HttpRequest;
 using net::HttpResponse;
 
-namespace {
-
-// Expiries run off one timer at the wheel's resolution.
-asio::awaitable<void> tick(Registry& registry, std::chrono::milliseconds every) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+asio::awaitable<void> run_ticks(Registry& registry, const core::Clock& clock, std::chrono::milliseconds every,
+                                std::stop_token stop) {
   for (;;) {
-    timer.expires_after(every);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    // One statement per co_await: GCC 12 miscompiles some inside a loop condition.
+    const bool woke = co_await clock.sleep_until(clock.now() + every, stop);
+    if (!woke) co_return;
     registry.advance();
   }
 }
-
-}  // namespace
 
 RegistryConfig load_config(const RegistryRunOptions& o) {
   RegistryConfig c = load_registry_config(o.config_path);
@@ -51,18 +45,19 @@ int run(const RegistryRunOptions& options) {
   role::Runner runner(io, "registry");
   RegistryOptions registry_options = config.options;
   registry_options.mirror = config.backend.type == BackendType::kEtcd;  // etcd keeps the leases
-  Registry registry(core::SteadyClock::instance(), registry_options);
+  const core::Clock& clock = core::SteadyClock::instance();
+  Registry registry(clock, registry_options);
 
   std::unique_ptr<Replication> replication;
   std::unique_ptr<Backend> backend;
   if (config.backend.type == BackendType::kEtcd) {
-    auto etcd = std::make_unique<EtcdBackend>(io, registry, config);
+    auto etcd = std::make_unique<EtcdBackend>(io, registry, config, clock);
     etcd->start();
     backend = std::move(etcd);
   } else {
     backend = std::make_unique<EmbeddedBackend>(registry);
     if (!config.peers.empty()) {
-      replication = std::make_unique<Replication>(io, config.peers, config.token);
+      replication = std::make_unique<Replication>(io, config.peers, config.token, clock);
       registry.on_change = [r = replication.get()](const Change& c) { r->send(c); };
     }
   }
@@ -92,7 +87,7 @@ int run(const RegistryRunOptions& options) {
   limits.max_connections = 65'536;
   if (!runner.listen(config.listen, [&] { net::serve_http(io, *net::resolve_endpoint(config.listen), handler, limits); }))
     return role::kExitListenError;
-  asio::co_spawn(io, tick(registry, config.options.tick), asio::detached);
+  asio::co_spawn(io, run_ticks(registry, clock, config.options.tick), asio::detached);
   spdlog::info("failover registry {} listening on {}, backend {}, {} peers", FAILOVER_VERSION,
                config.listen, backend->name(), config.peers.size());
 

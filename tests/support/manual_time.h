@@ -28,3 +28,23 @@ inline void run_for(boost::asio::io_context& io, core::ManualClock& clock,
 }
 
 }  // namespace failover::test
+
+namespace failover::test {
+
+// Runs `io` in real time, without moving any clock, until `done()` holds or
+// `limit` passes; returns done(). For real I/O (a loopback server and its
+// client) between two moves of a ManualClock: what a test asserts is what
+// happened, never how long it took.
+template <class Done>
+bool run_until(boost::asio::io_context& io, Done done,
+               std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  io.restart();
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    if (io.stopped()) io.restart();
+    io.run_one_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+}  // namespace failover::test

@@ -24,6 +24,7 @@
 
 #include "net/hmac.h"
 #include "net/http_server.h"
+#include "support/manual_time.h"
 
 namespace failover::client {
 namespace {
@@ -345,6 +346,32 @@ TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {
   EXPECT_EQ(r.ipsv6, Ips{"::1"});
   EXPECT_FALSE(run(resolver.resolve("bad host")).ok());
   EXPECT_TRUE(httpdns_.seen().empty());
+}
+
+// settle()'s limit is the resolver's clock's: with a lookup still held by
+// its server, settle returns when the clock passes the limit, not before.
+TEST_F(ResolverTest, SettleGivesUpWhenTheClockPassesItsLimit) {
+  const auto port = test::start_on_free_port([this](const tcp::endpoint& at) {
+    net::serve_http(io_, at, [this](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+      co_await clock_.sleep_for(1h);  // holds the lookup until the test moves time that far
+      co_return net::HttpResponse::json(200, R"({"www.example.com":{"ips":["127.0.0.11"],"ttl":60}})");
+    });
+  });
+  auto o = options({"127.0.0.1:" + std::to_string(port)});
+  o.request_timeout = 60s;  // the HTTP deadline stays out of the way
+  Resolver resolver(io_.get_executor(), o);
+  bool resolved = false, settled = false;
+  asio::co_spawn(io_, resolver.resolve("www.example.com"), [&](std::exception_ptr, Resolution) { resolved = true; });
+  ASSERT_TRUE(test::run_until(io_, [&] { return clock_.sleepers() == 1; }));  // the server holds it
+  asio::co_spawn(io_, resolver.settle(1s), [&](std::exception_ptr e) {
+    EXPECT_FALSE(e);
+    settled = true;
+  });
+  test::run_for(io_, clock_, 999ms);
+  EXPECT_FALSE(settled);
+  test::run_for(io_, clock_, 1ms);
+  EXPECT_TRUE(settled);
+  EXPECT_FALSE(resolved);
 }
 
 TEST_F(ResolverTest, RefusesOptionsThatCannotWork) {
