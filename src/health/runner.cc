@@ -13,7 +13,10 @@ asio::awaitable<void> run_checks(const core::Clock& clock, CheckConfig check, Pr
                                  ResultFn on_result, std::stop_token stop, double phase) {
   const Schedule schedule(check);
   core::TimePoint next = schedule.first(clock.now(), phase);
-  while (co_await clock.sleep_until(next, stop)) {
+  for (;;) {
+    // One statement per co_await: GCC 12 miscompiles some inside a loop condition.
+    const bool due = co_await clock.sleep_until(next, stop);
+    if (!due) break;
     const core::TimePoint started = clock.now();
     const ProbeResult result = co_await probe();
     if (stop.stop_requested()) break;  // the owner may have dropped the node meanwhile

@@ -106,7 +106,8 @@ void ControlLoop::wake_at(core::TimePoint at) {
   wake_stop_ = std::stop_source();
   wake_ = at;
   asio::co_spawn(io_, [this, at, stop = wake_stop_.get_token()]() -> asio::awaitable<void> {
-    if (!co_await clock_.sleep_until(at, stop)) co_return;
+    const bool due = co_await clock_.sleep_until(at, stop);  // one statement per co_await (GCC 12)
+    if (!due) co_return;
     wake_ = core::TimePoint::max();
     carry_out(control_.tick(clock_.now()));
   }, asio::detached);
