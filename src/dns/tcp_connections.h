@@ -19,7 +19,7 @@
 #include <set>
 #include <utility>
 
-#include "core/clock.h"
+#include "core/time.h"
 
 namespace failover::dns {
 

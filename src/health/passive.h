@@ -4,7 +4,7 @@
 // owned by one thread. No I/O: the caller passes `now`.
 #include <deque>
 
-#include "core/clock.h"
+#include "core/time.h"
 #include "health/passive_config.h"
 
 namespace failover::health {

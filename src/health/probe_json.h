@@ -3,7 +3,7 @@
 // {"ago_ms","ok","cause","status","latency_ms","detail"}.
 #include <boost/json/object.hpp>
 
-#include "core/clock.h"
+#include "core/time.h"
 #include "health/probe_result.h"
 
 namespace failover::health {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/clock.h"
+#include "core/time.h"
 
 namespace failover::health {
 

@@ -3,6 +3,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
+#include "core/clock.h"
 #include "lb/retry.h"
 #include "lb/worker.h"
 

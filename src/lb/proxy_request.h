@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
+#include "core/time.h"
 #include "lb/balancer.h"
 #include "lb/model.h"
 #include "net/deadline.h"

@@ -6,6 +6,7 @@
 // allocation, one gather write per piece.
 #include <boost/asio/write.hpp>
 
+#include "core/clock.h"
 #include "lb/control.h"
 #include "lb/proxy_request.h"
 #include "lb/retry.h"

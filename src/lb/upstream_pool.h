@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/clock.h"
+#include "core/time.h"
 #include "lb/model.h"
 #include "net/read_buffer.h"
 

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/clock.h"
+#include "core/time.h"
 
 namespace failover::registry {
 

@@ -3,6 +3,7 @@
 // total; refused only when none of those is idle.
 #include <gtest/gtest.h>
 
+#include "core/clock.h"
 #include "dns/tcp_connections.h"
 
 namespace failover::dns {

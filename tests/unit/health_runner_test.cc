@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <vector>
 
+#include "core/clock.h"
 #include "health/runner.h"
 #include "support/manual_time.h"
 #include "support/probes.h"

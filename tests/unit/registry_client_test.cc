@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "client/registry_client.h"
 
 #include <gtest/gtest.h>

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <exception>
 
+#include "core/clock.h"
 #include "registry/service.h"
 #include "support/manual_time.h"
 

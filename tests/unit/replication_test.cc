@@ -1,6 +1,7 @@
 // Replication's sender on a ManualClock: a peer that fails is retried after
 // a back-off that doubles, and only when the clock has moved by it. The
 // peer is a loopback stand-in; nothing sleeps.
+#include "core/clock.h"
 #include "registry/replication.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "client/resolver_policy.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,7 @@
 // client::follow_service on a ManualClock: a failed query is retried only
 // when the clock has moved by the pause, and a stop ends the pause at once.
 // The registry is a loopback stand-in; nothing sleeps.
+#include "core/clock.h"
 #include "client/service_follower.h"
 
 #include <gtest/gtest.h>
