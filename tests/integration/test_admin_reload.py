@@ -278,8 +278,11 @@ http {
         # fall=2 at 200 ms: either would be down well within a second.
         took = lb.wait_state(a.address, "down", 2.0)
         self.assertIsNotNone(took, "a server whose check port is dead stays up: %s" % lb.server(a.address))
-        time.sleep(0.6)  # three more probe rounds
-        s = lb.server("127.0.0.1:%d" % dead)
+        # As many checks as it takes to go down (fall=2) have run on it.
+        dead_addr = "127.0.0.1:%d" % dead
+        self.assertIsNotNone(h.wait_for(
+            lambda: len(lb.server(dead_addr)["health"]["recent_checks"]) >= 3, 2.0), lb.server(dead_addr))
+        s = lb.server(dead_addr)
         log("traffic port dead, health port alive: %s (%s)" % (s["state"], s["reason"]))
         self.assertEqual(s["state"], "up", s)
         self.assertEqual(s["health"]["port"], health.port)
