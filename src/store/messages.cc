@@ -1,0 +1,182 @@
+#include "store/messages.h"
+
+#include <cstring>
+
+namespace failover::store {
+namespace {
+
+enum class Type : std::uint8_t { kAppend = 1, kAppendAck = 2, kEpochEnd = 3 };
+
+void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_string(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Reads fields in order from one frame's body; any overrun sets `bad` and
+// makes every later read return zero, so decoders check once at the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view body) : rest_(body) {}
+  std::uint8_t u8() { return static_cast<std::uint8_t>(fixed(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(fixed(4)); }
+  std::uint64_t u64() { return fixed(8); }
+  std::string string(std::size_t max) {
+    const std::uint32_t n = u32();
+    if (n > max || n > rest_.size()) {
+      bad_ = true;
+      return {};
+    }
+    std::string s(rest_.substr(0, n));
+    rest_.remove_prefix(n);
+    return s;
+  }
+  std::string_view take_rest() {
+    std::string_view r = rest_;
+    rest_ = {};
+    return r;
+  }
+  bool bad() const { return bad_; }
+  bool done() const { return rest_.empty(); }
+  void fail() { bad_ = true; }
+
+ private:
+  std::uint64_t fixed(std::size_t n) {
+    if (bad_ || rest_.size() < n) {
+      bad_ = true;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(static_cast<unsigned char>(rest_[i])) << (8 * i);
+    rest_.remove_prefix(n);
+    return v;
+  }
+  std::string_view rest_;
+  bool bad_ = false;
+};
+
+constexpr std::size_t kMaxName = 256;
+
+void encode_body(std::string& out, const Append& m) {
+  put_u8(out, static_cast<std::uint8_t>(Type::kAppend));
+  put_u64(out, m.epoch);
+  put_string(out, m.from);
+  put_u64(out, m.prev_seq);
+  put_u64(out, m.commit_seq);
+  put_u64(out, m.beacon);
+  put_u8(out, m.in_sync ? 1 : 0);
+  put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
+  for (const Entry& e : m.entries) append_encoded(out, e);
+}
+void encode_body(std::string& out, const AppendAck& m) {
+  put_u8(out, static_cast<std::uint8_t>(Type::kAppendAck));
+  put_u64(out, m.epoch);
+  put_string(out, m.from);
+  put_string(out, m.storage_id);
+  put_u8(out, static_cast<std::uint8_t>(m.status));
+  put_u64(out, m.last_seq);
+  put_u64(out, m.last_epoch);
+  put_u64(out, m.durable_seq);
+  put_u64(out, m.beacon);
+}
+void encode_body(std::string& out, const EpochEnd& m) {
+  put_u8(out, static_cast<std::uint8_t>(Type::kEpochEnd));
+  put_u64(out, m.epoch);
+  put_string(out, m.from);
+  put_u64(out, m.leader_epoch);
+  put_u64(out, m.end);
+}
+
+core::Result<Message> decode_append(Reader& r) {
+  Append m;
+  m.epoch = r.u64();
+  m.from = r.string(kMaxName);
+  m.prev_seq = r.u64();
+  m.commit_seq = r.u64();
+  m.beacon = r.u64();
+  const std::uint8_t in_sync = r.u8();
+  const std::uint32_t count = r.u32();
+  if (in_sync > 1) return core::Error::invalid("append: bad in_sync flag");
+  m.in_sync = in_sync == 1;
+  if (r.bad()) return core::Error::invalid("append: truncated header");
+  std::string_view rest = r.take_rest();
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Decoded d = decode_entry(rest);
+    if (d.status != Decoded::kOk) return core::Error::invalid("append: entry " + std::to_string(i) + " is damaged");
+    if (d.entry.seq != m.prev_seq + 1 + i) return core::Error::invalid("append: entries out of sequence");
+    m.entries.push_back(std::move(d.entry));
+    rest.remove_prefix(d.size);
+  }
+  if (!rest.empty()) return core::Error::invalid("append: bytes after the last entry");
+  return Message(std::move(m));
+}
+
+core::Result<Message> decode_ack(Reader& r) {
+  AppendAck m;
+  m.epoch = r.u64();
+  m.from = r.string(kMaxName);
+  m.storage_id = r.string(kMaxName);
+  const std::uint8_t status = r.u8();
+  m.last_seq = r.u64();
+  m.last_epoch = r.u64();
+  m.durable_seq = r.u64();
+  m.beacon = r.u64();
+  if (r.bad() || !r.done()) return core::Error::invalid("ack: wrong size");
+  if (status > static_cast<std::uint8_t>(AppendAck::Status::kStaleEpoch)) return core::Error::invalid("ack: unknown status");
+  m.status = static_cast<AppendAck::Status>(status);
+  return Message(std::move(m));
+}
+
+core::Result<Message> decode_epoch_end(Reader& r) {
+  EpochEnd m;
+  m.epoch = r.u64();
+  m.from = r.string(kMaxName);
+  m.leader_epoch = r.u64();
+  m.end = r.u64();
+  if (r.bad() || !r.done()) return core::Error::invalid("epoch end: wrong size");
+  return Message(std::move(m));
+}
+
+}  // namespace
+
+std::uint64_t epoch_of(const Message& m) {
+  return std::visit([](const auto& x) { return x.epoch; }, m);
+}
+
+const std::string& sender_of(const Message& m) {
+  return std::visit([](const auto& x) -> const std::string& { return x.from; }, m);
+}
+
+void encode(std::string& out, const Message& m) {
+  const std::size_t start = out.size();
+  put_u32(out, 0);  // patched below, once the body's size is known
+  std::visit([&out](const auto& x) { encode_body(out, x); }, m);
+  const auto length = static_cast<std::uint32_t>(out.size() - start - 4);
+  for (int i = 0; i < 4; ++i) out[start + i] = static_cast<char>(length >> (8 * i));
+}
+
+core::Result<DecodedFrame> decode_frame(std::string_view bytes) {
+  if (bytes.size() < 4) return DecodedFrame{};
+  Reader header(bytes.substr(0, 4));
+  const std::uint32_t length = header.u32();
+  if (length == 0 || length > kMaxFrame) return core::Error::invalid("frame length " + std::to_string(length) + " out of bounds");
+  if (bytes.size() - 4 < length) return DecodedFrame{};
+  Reader r(bytes.substr(4, length));
+  const auto type = static_cast<Type>(r.u8());
+  core::Result<Message> m = core::Error::invalid("unknown message type " + std::to_string(static_cast<int>(type)));
+  switch (type) {
+    case Type::kAppend: m = decode_append(r); break;
+    case Type::kAppendAck: m = decode_ack(r); break;
+    case Type::kEpochEnd: m = decode_epoch_end(r); break;
+  }
+  if (!m) return m.error();
+  return DecodedFrame{std::move(*m), 4 + std::size_t{length}};
+}
+
+}  // namespace failover::store

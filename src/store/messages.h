@@ -1,0 +1,86 @@
+#pragma once
+// The replication messages between store nodes and their wire frames. Every
+// message carries the sender's epoch, checked at the door: a receiver that
+// knows a higher epoch refuses it (and its answer tells the sender so).
+//
+// Frame: [u32 length of the rest][u8 type][fields, little-endian]; strings
+// and entry lists are length-prefixed; entries use entry.h's checksummed
+// encoding, so a flipped bit in a payload is caught as well as a bad frame.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "store/entry.h"
+
+namespace failover::store {
+
+// The primary's only message: entries to append and, with none, a heartbeat.
+// Every Append is a beacon: the backup answers it at once with `beacon`
+// echoed, and the primary's lease runs from the beacon's send time.
+struct Append {
+  std::uint64_t epoch = 0;
+  std::string from;
+  std::uint64_t prev_seq = 0;    // the primary's log end before `entries`
+  std::uint64_t commit_seq = 0;  // committed on the primary
+  std::uint64_t beacon = 0;      // the primary's own token for the send time; echoed, never compared
+  bool in_sync = false;          // the receiver is in the record's in_sync (what its /replica says)
+  std::vector<Entry> entries;    // seqs prev_seq+1, prev_seq+2, ...
+  bool operator==(const Append&) const = default;
+};
+
+// A backup's answer to an Append, and its news when its disk caught up.
+struct AppendAck {
+  enum class Status : std::uint8_t {
+    kOk = 0,         // appended (or already held) through last_seq
+    kGap = 1,        // prev_seq is past my log end: send from last_seq + 1
+    kNeedEpoch = 2,  // not reconciled with this epoch yet: tell me where my last epoch ends
+    kStaleEpoch = 3, // your epoch is below mine (epoch says mine): you are not primary
+  };
+  std::uint64_t epoch = 0;  // the sender's epoch
+  std::string from;
+  std::string storage_id;
+  Status status = Status::kOk;
+  std::uint64_t last_seq = 0;    // my log end (received, maybe not yet durable)
+  std::uint64_t last_epoch = 0;  // the epoch of my last entry
+  std::uint64_t durable_seq = 0; // fsynced through here
+  std::uint64_t beacon = 0;      // the beacon of the Append this answers (the latest seen)
+  bool operator==(const AppendAck&) const = default;
+};
+
+// The primary's answer to kNeedEpoch (KIP-101/279): `leader_epoch` is the
+// largest epoch of its history not above the backup's last epoch, and `end`
+// the first seq after that epoch in the primary's log. The backup truncates
+// what it has from there on, and asks again if its last epoch still differs.
+struct EpochEnd {
+  std::uint64_t epoch = 0;
+  std::string from;
+  std::uint64_t leader_epoch = 0;
+  std::uint64_t end = 0;
+  bool operator==(const EpochEnd&) const = default;
+};
+
+using Message = std::variant<Append, AppendAck, EpochEnd>;
+
+std::uint64_t epoch_of(const Message& m);
+const std::string& sender_of(const Message& m);
+
+// Appends the frame of `m` to `out`.
+void encode(std::string& out, const Message& m);
+
+// Frames larger than this are refused as garbage (a value is at most 1 MiB in
+// this issue; an Append carries many; checkpoints do not travel as frames).
+inline constexpr std::size_t kMaxFrame = 256u << 20;
+
+struct DecodedFrame {
+  std::optional<Message> message;  // empty when more bytes are needed
+  std::size_t size = 0;            // bytes consumed (0 when incomplete)
+};
+// Decodes the first frame of `bytes`. kInvalid for garbage: an unknown type,
+// a length out of bounds, fields that overrun the frame, a bad entry checksum.
+core::Result<DecodedFrame> decode_frame(std::string_view bytes);
+
+}  // namespace failover::store

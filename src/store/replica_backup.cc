@@ -1,0 +1,171 @@
+// The backup's side of replication: the epoch at the door, KIP-101
+// reconciliation with a new primary, appending, acknowledging beacons and
+// durability, and the backup's commit point.
+#include <algorithm>
+
+#include "store/replica.h"
+
+namespace failover::store {
+
+Actions Replica::receive(core::TimePoint now, const Message& message) {
+  if (const auto* m = std::get_if<Append>(&message)) on_append(now, *m);
+  else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
+  else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);
+  return take();
+}
+
+void Replica::ack(const std::string& to, AppendAck::Status status) {
+  AppendAck a;
+  a.epoch = epoch_;
+  a.from = config_.node;
+  a.storage_id = start_.storage_id;
+  a.status = status;
+  a.last_seq = last_seq_;
+  a.last_epoch = epochs_.epoch_at(last_seq_);
+  a.durable_seq = std::min(durable_seq_, last_seq_);
+  a.beacon = last_beacon_;
+  out_.push_back(act::Send{to, std::move(a)});
+}
+
+void Replica::append_local(std::vector<Entry> entries) {
+  if (entries.empty()) return;
+  for (const Entry& e : entries) epochs_.add(e.epoch, e.seq);
+  last_seq_ = entries.back().seq;
+  out_.push_back(act::AppendLocal{std::move(entries)});
+}
+
+void Replica::on_append(core::TimePoint now, const Append& m) {
+  // The door: an Append from an epoch below ours is from a deposed primary;
+  // our answer carries our epoch, which fences it.
+  if (m.epoch < epoch_) {
+    ack(m.from, AppendAck::Status::kStaleEpoch);
+    return;
+  }
+  if (m.epoch > epoch_) learn_epoch(now, m.epoch, m.from);
+  switch (role_) {
+    case Role::kPrimary:
+      note(true, "an Append from " + m.from + " in my own epoch " + std::to_string(m.epoch) + ": ignored");
+      return;
+    case Role::kCandidate:
+      // Once it may have asked for the role, a candidate acknowledges no
+      // beacon: that would extend the lease of the primary it replaces.
+      if (cas_proposed_ || cas_maybe_landed_) return;
+      set_role(now, Role::kBackup);  // the primary is alive after all
+      break;
+    case Role::kFenced:
+      set_role(now, Role::kBackup);
+      break;
+    case Role::kBackup:
+      break;
+  }
+  if (primary_ != m.from) {
+    primary_ = m.from;
+    primary_commit_ = 0;
+  }
+  heard_at_ = now;
+  last_beacon_ = m.beacon;
+  told_in_sync_ = m.in_sync;
+  if (truncating_) {
+    ack(m.from, AppendAck::Status::kNeedEpoch);  // a beacon's answer; no claim on the log yet
+    return;
+  }
+  if (synced_epoch_ != epoch_) {
+    if (last_seq_ > 0) {
+      ack(m.from, AppendAck::Status::kNeedEpoch);
+      return;
+    }
+    synced_epoch_ = epoch_;  // an empty log is a prefix of every log
+    verified_seq_ = 0;
+  }
+  if (m.prev_seq > last_seq_) {
+    ack(m.from, AppendAck::Status::kGap);
+    return;
+  }
+  // Reconciled with this epoch, our log is a prefix of the primary's: what
+  // we already hold of these entries is the same, the rest is appended.
+  std::vector<Entry> fresh;
+  for (const Entry& e : m.entries)
+    if (e.seq > last_seq_) fresh.push_back(e);
+  append_local(std::move(fresh));
+  verified_seq_ = std::max(verified_seq_, m.prev_seq + m.entries.size());
+  advance_backup_commit(m.commit_seq);
+  ack(m.from, AppendAck::Status::kOk);
+}
+
+void Replica::on_epoch_end(core::TimePoint, const EpochEnd& m) {
+  if (m.epoch != epoch_ || m.from != primary_ || role_ != Role::kBackup || truncating_) return;
+  if (synced_epoch_ == epoch_) return;  // an answer to a question already settled
+  // KIP-279: keep what both logs hold of the primary's `leader_epoch` and
+  // before it; cut the rest.
+  const std::uint64_t end = std::max<std::uint64_t>(m.end, 1);
+  const std::uint64_t own_end = epochs_.end_of(m.leader_epoch, last_seq_);
+  std::uint64_t keep = std::min(end, own_end) - 1;
+  if (keep < commit_seq_) {
+    // Never happens if the protocol holds: committed entries are on every
+    // in-sync node. Cutting them would lose acknowledged writes; refuse.
+    note(true, "refusing to truncate below the commit point " + std::to_string(commit_seq_) + " (asked to keep " +
+                   std::to_string(keep) + ")");
+    keep = commit_seq_;
+  }
+  if (keep < last_seq_) {
+    truncating_ = true;
+    out_.push_back(act::TruncateLog{keep});
+    return;
+  }
+  // Nothing to cut: our log ends inside the primary's leader_epoch, or is
+  // shorter. If its last epoch is that one, we are reconciled.
+  if (last_seq_ == 0 || epochs_.epoch_at(last_seq_) == m.leader_epoch) {
+    synced_epoch_ = epoch_;
+    verified_seq_ = last_seq_;
+    advance_backup_commit(primary_commit_);
+    ack(m.from, AppendAck::Status::kOk);
+    return;
+  }
+  ack(m.from, AppendAck::Status::kNeedEpoch);  // ask again about our (now) last epoch
+}
+
+Actions Replica::truncated(core::TimePoint, std::uint64_t after_seq) {
+  truncating_ = false;
+  last_seq_ = std::min(last_seq_, after_seq);
+  durable_seq_ = std::min(durable_seq_, after_seq);
+  verified_seq_ = std::min(verified_seq_, after_seq);
+  epochs_.truncate_after(after_seq);
+  note(false, "truncated the log after seq " + std::to_string(after_seq) + " (the cut tail is in quarantine/)");
+  // Ask again: the answer settles whether what remains is reconciled.
+  if (role_ == Role::kBackup && !primary_.empty()) ack(primary_, AppendAck::Status::kNeedEpoch);
+  return take();
+}
+
+void Replica::advance_backup_commit(std::uint64_t primary_commit) {
+  primary_commit_ = std::max(primary_commit_, primary_commit);
+  if (synced_epoch_ != epoch_) return;
+  const std::uint64_t c = std::min({primary_commit_, durable_seq_, verified_seq_});
+  if (c > commit_seq_) {
+    commit_seq_ = c;
+    out_.push_back(act::Commit{c});
+  }
+}
+
+Actions Replica::local_durable(core::TimePoint now, std::uint64_t seq) {
+  durable_seq_ = std::max(durable_seq_, std::min(seq, last_seq_));
+  if (role_ == Role::kPrimary) {
+    advance_commit(now);
+  } else if (role_ == Role::kBackup && synced_epoch_ == epoch_ && !primary_.empty() && !truncating_) {
+    advance_backup_commit(primary_commit_);
+    ack(primary_, AppendAck::Status::kOk);
+  }
+  return take();
+}
+
+Actions Replica::checkpoint_installed(core::TimePoint, std::uint64_t epoch, std::uint64_t seq) {
+  // The checkpoint came from the primary of this epoch: our log is now
+  // its prefix through `seq`, all of it committed and applied.
+  last_seq_ = durable_seq_ = commit_seq_ = verified_seq_ = seq;
+  epochs_ = EpochHistory();
+  epochs_.add(epoch, seq);
+  synced_epoch_ = epoch_;
+  if (!primary_.empty()) ack(primary_, AppendAck::Status::kOk);
+  return take();
+}
+
+}  // namespace failover::store
