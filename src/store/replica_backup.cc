@@ -8,6 +8,11 @@
 namespace failover::store {
 
 Actions Replica::receive(core::TimePoint now, const Message& message) {
+  // Only configured peers take part: a stray node's epoch could fence us.
+  if (!peers_.contains(sender_of(message))) {
+    note(true, "a replication message from unknown node '" + sender_of(message) + "' ignored");
+    return take();
+  }
   if (const auto* m = std::get_if<Append>(&message)) on_append(now, *m);
   else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
   else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);

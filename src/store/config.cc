@@ -1,0 +1,100 @@
+#include "store/config.h"
+
+#include <cmath>
+
+#include "core/config_error.h"
+#include "core/yaml_util.h"
+
+namespace failover::store {
+namespace {
+
+using core::YamlMap;
+using core::YamlValue;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kHour{3600 * 1000};
+
+std::string address(const YamlValue& v) {
+  std::string a = v.as_string();
+  if (std::string problem = core::address_problem(a); !problem.empty()) v.fail("bad address \"" + a + "\": " + problem);
+  return a;
+}
+
+void parse_heartbeat(const YamlValue& v, StoreConfig& c) {
+  YamlMap m(v, {"interval", "timeout"});
+  c.heartbeat_interval = m.duration_or("interval", c.heartbeat_interval, milliseconds(1), kHour);
+  c.heartbeat_timeout = m.duration_or("timeout", c.heartbeat_timeout, milliseconds(1), kHour);
+  if (c.heartbeat_timeout < 3 * c.heartbeat_interval)
+    m.fail("timeout", "must be at least 3 x interval (" + std::to_string(3 * c.heartbeat_interval.count()) +
+                          "ms), or one late beacon starts a failover");
+}
+
+void parse_arbiter(const YamlValue& v, StoreConfig& c) {
+  YamlMap m(v, {"type", "address", "timeout"});
+  const std::string type = m.string_or("type", "witness");
+  if (type == "etcd") m.fail("type", "the etcd arbiter is not available yet; use type: witness");
+  if (type != "witness") m.fail("type", "must be witness, not '" + type + "'");
+  c.arbiter_address = address(m.required("address"));
+  c.arbiter_timeout = m.duration_or("timeout", c.arbiter_timeout, milliseconds(1), kHour);
+}
+
+StoreConfig parse_store(const YamlValue& v) {
+  YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
+                "lease", "strict", "preempt", "write_timeout"});
+  StoreConfig c;
+  c.source = v.file;
+  c.node = m.required("node").as_string();
+  if (c.node.empty() || c.node.size() > 64) m.fail("node", "must be a name of 1 to 64 characters");
+  if (m.has("listen")) c.listen = address(m.required("listen"));
+  if (m.has("peer_listen")) c.peer_listen = address(m.required("peer_listen"));
+  c.data_dir = m.required("data_dir").as_string();
+  if (c.data_dir.empty()) m.fail("data_dir", "must not be empty");
+  const YamlValue peers = m.required("peers");
+  for (const auto& [name, pv] : peers.as_entries()) {
+    if (name == c.node) pv.fail("a peer cannot have this node's own name");
+    YamlMap p(pv, {"listen", "peer_listen"});
+    c.peers[name] = PeerConfig{address(p.required("listen")), address(p.required("peer_listen"))};
+  }
+  if (c.peers.empty()) peers.fail("needs at least one peer");
+  parse_arbiter(m.required("arbiter"), c);
+  const std::string replication = m.string_or("replication", "sync");
+  if (replication == "async")
+    m.fail("replication", "async replication is not available: a write is acknowledged only once every in-sync "
+                          "node has it (sync)");
+  if (replication != "sync") m.fail("replication", "must be sync, not '" + replication + "'");
+  if (m.has("heartbeat")) parse_heartbeat(m.required("heartbeat"), c);
+  c.lease = m.duration_or("lease", c.lease, milliseconds(1), kHour);
+  const milliseconds safe = max_safe_lease(c.heartbeat_timeout);
+  if (c.lease > safe)
+    m.fail("lease", std::to_string(c.lease.count()) + "ms is not safely shorter than heartbeat.timeout " +
+                        std::to_string(c.heartbeat_timeout.count()) + "ms: with clocks drifting " +
+                        std::to_string(static_cast<int>(kMaxDrift * 100)) + "% and " +
+                        std::to_string(kLeaseSlack.count()) + "ms of slack it must be at most " +
+                        std::to_string(safe.count()) + "ms");
+  if (c.lease < 2 * c.heartbeat_interval)
+    m.fail("lease", "must be at least 2 x heartbeat.interval (" + std::to_string(2 * c.heartbeat_interval.count()) +
+                        "ms), or one late beacon lapses it");
+  c.strict = m.bool_or("strict", false);
+  if (m.bool_or("preempt", false))
+    m.fail("preempt", "taking the role back (preempt: true) needs planned switchover, which is not available yet");
+  c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
+  return c;
+}
+
+}  // namespace
+
+milliseconds max_safe_lease(milliseconds timeout) {
+  const double safe = static_cast<double>(timeout.count()) * (1 - kMaxDrift) / (1 + kMaxDrift) -
+                      static_cast<double>(kLeaseSlack.count());
+  return milliseconds(static_cast<long long>(std::floor(std::max(0.0, safe))));
+}
+
+StoreConfig parse_store_config(const std::string& yaml_text, const std::string& file_name) {
+  return core::parse_section(yaml_text, file_name, "store", parse_store);
+}
+
+StoreConfig load_store_config(const std::string& path) {
+  return parse_store_config(core::read_config_file(path), path);
+}
+
+}  // namespace failover::store

@@ -1,0 +1,41 @@
+#pragma once
+// `failover store` configuration (the `store:` section; docs/store.md).
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace failover::store {
+
+struct PeerConfig {
+  std::string listen;       // its client API (where a 307 sends clients)
+  std::string peer_listen;  // its replication port
+};
+
+struct StoreConfig {
+  std::string node;                 // this node's name, as the record and the peers know it
+  std::string listen = "127.0.0.1:7001";
+  std::string peer_listen = "127.0.0.1:7101";
+  std::string data_dir;
+  std::map<std::string, PeerConfig> peers;
+  std::string arbiter_address;      // the witness, host:port
+  std::chrono::milliseconds heartbeat_interval{50};
+  std::chrono::milliseconds heartbeat_timeout{250};  // a backup's grace
+  std::chrono::milliseconds lease{200};
+  bool strict = false;
+  std::chrono::milliseconds write_timeout{2000};     // how long a write may wait to be committed
+  std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
+  std::string source;               // the file it came from
+};
+
+// Clocks may drift this much against each other while a lease runs, and this
+// much more is kept as slack: lease <= timeout * (1 - drift) / (1 + drift) - slack.
+inline constexpr double kMaxDrift = 0.02;
+inline constexpr std::chrono::milliseconds kLeaseSlack{10};
+// The longest lease that is safe with `timeout` as the backup's grace.
+std::chrono::milliseconds max_safe_lease(std::chrono::milliseconds timeout);
+
+// Throws core::ConfigError ("file:line: what is wrong").
+StoreConfig load_store_config(const std::string& path);
+StoreConfig parse_store_config(const std::string& yaml_text, const std::string& file_name);
+
+}  // namespace failover::store

@@ -1,0 +1,262 @@
+// Opening a node and carrying out the replica's actions. The HTTP API is in
+// node_http.cc, /status and /metrics in node_status.cc.
+#include "store/node.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+
+#include "net/endpoint.h"
+
+namespace failover::store {
+namespace asio = boost::asio;
+
+namespace {
+// Entries kept in memory after they were applied, so a backup a little
+// behind is fed without reading the log back.
+constexpr std::size_t kKeepApplied = 4096;
+constexpr std::uint64_t kReadBytes = 4u << 20;
+}  // namespace
+
+StoreNode::StoreNode(asio::io_context& io, StoreConfig config, const core::Clock& clock, FileSystem& fs,
+                     std::unique_ptr<arbiter::Arbiter> arbiter)
+    : io_(io), config_(std::move(config)), clock_(clock), fs_(fs), arbiter_(std::move(arbiter)) {}
+
+StoreNode::~StoreNode() { stop(); }
+
+core::Result<void> StoreNode::open() {
+  const Path dir(config_.data_dir);
+  core::Result<NodeMeta> meta = load_or_create(fs_, dir);
+  if (!meta) return meta.error();
+  meta_ = *meta;
+  core::Result<Log> log = Log::open(fs_, dir / "log");
+  if (!log) return log.error();
+  log_.emplace(std::move(*log));
+  if (const auto damaged = log_->damaged_from()) {
+    // The log lost entries it had acknowledged as durable: this copy is no
+    // longer the one the record's in_sync names. A new storage_id makes
+    // that true for the arbiter too, so it is never promoted on them; it
+    // rejoins in_sync once it has them again from the primary.
+    spdlog::error("store: the log is damaged from seq {} (checksum); this node leaves in_sync and repairs from its peer",
+                  *damaged);
+    meta_.storage_id = new_storage_id();
+    if (auto saved = save(fs_, dir, meta_); !saved) return saved.error();
+  }
+  core::Result<std::unique_ptr<KvState>> kv = KvState::open((dir / "kv").string());
+  if (!kv) return kv.error();
+  kv_ = std::move(*kv);
+  applied_seq_ = std::min(kv_->applied_seq(), log_->last_seq());
+
+  ReplicaConfig rc;
+  rc.node = config_.node;
+  for (const auto& [name, peer] : config_.peers) rc.peers.push_back(name);
+  rc.heartbeat_interval = config_.heartbeat_interval;
+  rc.heartbeat_timeout = config_.heartbeat_timeout;
+  rc.lease = config_.lease;
+  rc.strict = config_.strict;
+  rc.record_retry = config_.heartbeat_interval;
+  ReplicaStart start;
+  start.storage_id = meta_.storage_id;
+  start.cluster_id = meta_.cluster_id;
+  start.highest_epoch = meta_.highest_epoch;
+  start.last_seq = log_->last_seq();
+  start.applied_seq = applied_seq_;
+  start.epochs = log_->epochs();
+  replica_ = std::make_unique<Replica>(rc, std::move(start), clock_.now());
+
+  writer_ = std::make_unique<LogWriter>(
+      *log_, LogWriter::Callbacks{
+                 .on_durable = [this](std::uint64_t seq) {
+                   asio::post(io_, [this, seq] { run(replica_->local_durable(clock_.now(), seq)); });
+                 },
+                 .on_truncated = [this](core::Result<std::vector<Entry>> cut) {
+                   asio::post(io_, [this, ok = cut.ok(), n = cut ? cut->size() : 0] {
+                     if (!ok) return;  // a refused truncation is followed by on_fatal
+                     spdlog::warn("store: {} entries cut after seq {} into {}/quarantine", n, truncating_to_,
+                                  config_.data_dir);
+                     run(replica_->truncated(clock_.now(), truncating_to_));
+                   });
+                 },
+                 .on_fatal = [this](core::Error e) { asio::post(io_, [this, e] { die(e); }); },
+             });
+  std::map<std::string, std::string> addresses;
+  for (const auto& [name, peer] : config_.peers) addresses[name] = peer.peer_listen;
+  links_ = std::make_unique<PeerLinks>(io_.get_executor(), clock_, addresses, config_.heartbeat_interval,
+                                       [this](Message m) { run(replica_->receive(clock_.now(), m)); });
+  spdlog::info("store: node {} storage {} log {}..{} applied {}", config_.node, meta_.storage_id, log_->first_seq(),
+               log_->last_seq(), applied_seq_);
+  return core::ok();
+}
+
+void StoreNode::listen_peers() {
+  const auto endpoint = net::resolve_endpoint(config_.peer_listen);
+  if (!endpoint) throw std::runtime_error("cannot resolve " + config_.peer_listen);
+  links_->listen(*endpoint);
+}
+
+void StoreNode::start() {
+  links_->start();
+  run(replica_->start(clock_.now()));
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+}
+
+void StoreNode::stop() {
+  if (stop_.stop_requested()) return;
+  stop_.request_stop();
+  if (links_) links_->stop();
+  if (writer_) writer_->stop();
+}
+
+void StoreNode::die(core::Error error) {
+  // A failed fsync may have lost writes the page cache still shows; going on
+  // could acknowledge them. Exit and recover from the log on the next start.
+  spdlog::critical("store: cannot write the log: {}; exiting", error.to_string());
+  spdlog::shutdown();
+  std::_Exit(1);
+}
+
+asio::awaitable<void> StoreNode::tick_loop() {
+  const core::Duration most = std::max(core::Duration(1), config_.heartbeat_interval / 4);
+  while (!stop_.stop_requested()) {
+    const core::TimePoint now = clock_.now();
+    const core::TimePoint wake = std::clamp(replica_->next_wake(), now + core::Duration(1), now + most);
+    const bool woke = co_await clock_.sleep_until(wake, stop_.get_token());
+    if (!woke) co_return;
+    run(replica_->tick(clock_.now()));
+  }
+}
+
+void StoreNode::run(Actions actions) {
+  for (Action& a : actions) std::visit([this](auto& x) { act(x); }, a);
+}
+
+void StoreNode::act(act::Send& a) { links_->send(a.to, a.message); }
+
+const Entry* StoreNode::cached(std::uint64_t seq) const {
+  if (recent_.empty() || seq < recent_.front().seq || seq > recent_.back().seq) return nullptr;
+  return &recent_[seq - recent_.front().seq];
+}
+
+void StoreNode::act(act::SendAppend& a) {
+  std::uint64_t seq = a.append.prev_seq + 1;
+  while (seq <= a.upto) {
+    if (const Entry* e = cached(seq)) {
+      a.append.entries.push_back(*e);
+      ++seq;
+      continue;
+    }
+    core::Result<std::vector<Entry>> got = log_->read(seq, kReadBytes);
+    if (!got || got->empty()) {
+      spdlog::warn("store: cannot send seq {} to {}: {}", seq, a.to,
+                   got ? std::string("not in the log") : got.error().to_string());
+      a.upto = seq - 1;  // send what we have; the peer asks for the rest
+      break;
+    }
+    for (Entry& e : *got) {
+      if (e.seq > a.upto) break;
+      a.append.entries.push_back(std::move(e));
+      ++seq;
+    }
+  }
+  links_->send(a.to, Message(std::move(a.append)));
+}
+
+void StoreNode::act(act::AppendLocal& a) {
+  for (const Entry& e : a.entries) recent_.push_back(e);
+  if (!writer_->submit(std::move(a.entries))) die(core::Error::internal("the log writer has stopped"));
+}
+
+void StoreNode::act(act::TruncateLog& a) {
+  truncating_to_ = a.after_seq;
+  while (!recent_.empty() && recent_.back().seq > a.after_seq) recent_.pop_back();
+  if (!writer_->truncate_after(a.after_seq, Path(config_.data_dir) / "quarantine"))
+    die(core::Error::internal("the log writer has stopped"));
+}
+
+void StoreNode::act(act::ReadRecord&) { asio::co_spawn(io_, read_record(), asio::detached); }
+
+void StoreNode::act(act::CasRecord& a) {
+  asio::co_spawn(io_, compare_and_set(a.expected_version, std::move(a.proposed)), asio::detached);
+}
+
+asio::awaitable<void> StoreNode::read_record() {
+  core::Result<arbiter::Record> r = co_await arbiter_->read();
+  arbiter_reachable_ = r.ok() || !r.is(core::ErrorCode::kUnavailable) && !r.is(core::ErrorCode::kTimeout);
+  if (stop_.stop_requested()) co_return;
+  run(replica_->record_read(clock_.now(), r));
+}
+
+asio::awaitable<void> StoreNode::compare_and_set(std::uint64_t expected, arbiter::Record proposed) {
+  arbiter::CasAnswer answer = co_await arbiter_->compare_and_set(expected, std::move(proposed));
+  arbiter_reachable_ = answer.result.ok() || answer.result.is(core::ErrorCode::kConflict);
+  if (stop_.stop_requested()) co_return;
+  run(replica_->cas_done(clock_.now(), answer.result, answer.current));
+}
+
+void StoreNode::act(act::SaveMeta& a) {
+  meta_.cluster_id = a.cluster_id;
+  meta_.highest_epoch = std::max(meta_.highest_epoch, a.highest_epoch);
+  // Small and rare (a change of epoch): written here, on the io thread.
+  if (auto saved = save(fs_, Path(config_.data_dir), meta_); !saved) die(saved.error());
+}
+
+void StoreNode::act(act::Commit& a) {
+  std::vector<Entry> batch;
+  for (std::uint64_t seq = applied_seq_ + 1; seq <= a.upto;) {
+    if (const Entry* e = cached(seq)) {
+      batch.push_back(*e);
+      ++seq;
+      continue;
+    }
+    core::Result<std::vector<Entry>> got = log_->read(seq, kReadBytes);
+    if (!got || got->empty()) {
+      die(core::Error::internal("committed seq " + std::to_string(seq) + " is not in the log"));
+      return;
+    }
+    for (Entry& e : *got) {
+      if (e.seq > a.upto) break;
+      batch.push_back(std::move(e));
+      ++seq;
+    }
+  }
+  if (!batch.empty()) {
+    if (auto applied = kv_->apply(batch); !applied) {
+      die(applied.error());
+      return;
+    }
+  }
+  applied_seq_ = std::max(applied_seq_, a.upto);
+  finish(a.upto);
+  while (recent_.size() > kKeepApplied && recent_.front().seq <= applied_seq_ &&
+         recent_.front().seq <= replica_->durable_seq())
+    recent_.pop_front();
+}
+
+void StoreNode::act(act::FailWrites& a) {
+  for (auto it = waiting_.upper_bound(a.after_seq); it != waiting_.end();) {
+    it->second->fail(503, a.reason);
+    forget_pending(it->first);
+    it = waiting_.erase(it);
+    ++counters_.writes_failed;
+  }
+}
+
+void StoreNode::act(act::SendCheckpoint& a) {
+  spdlog::warn("store: {} needs entries this node no longer has; it must be reseeded from a copy of {}", a.to,
+               config_.data_dir);
+}
+
+void StoreNode::act(act::RoleChanged& a) {
+  spdlog::info("store: {} -> {} (epoch {})", role_name(a.from), role_name(a.to), a.epoch);
+  role_changes_.push_back({clock_.now(), a.from, a.to, a.epoch});
+  if (role_changes_.size() > 32) role_changes_.pop_front();
+}
+
+void StoreNode::act(act::Note& a) {
+  if (a.warning) spdlog::warn("store: {}", a.text);
+  else spdlog::info("store: {}", a.text);
+}
+
+}  // namespace failover::store

@@ -1,0 +1,149 @@
+#pragma once
+// One store node: the replica state machine (replica.h) and everything it
+// asks for — the log and its writer thread, the applied state on RocksDB,
+// the links to the peers, the arbiter — plus the HTTP API on top.
+//
+// Threads: everything here runs on the node's one io thread, except the
+// LogWriter's fsyncs, whose reports are posted back to it. The HTTP API,
+// /status and /metrics run there too, so none of the state needs a lock.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arbiter/arbiter.h"
+#include "core/clock.h"
+#include "core/metrics_writer.h"
+#include "net/http_server.h"
+#include "store/config.h"
+#include "store/kv_state.h"
+#include "store/log.h"
+#include "store/log_writer.h"
+#include "store/node_meta.h"
+#include "store/peer_links.h"
+#include "store/replica.h"
+
+namespace failover::store {
+
+class StoreNode {
+ public:
+  StoreNode(boost::asio::io_context& io, StoreConfig config, const core::Clock& clock, FileSystem& fs,
+            std::unique_ptr<arbiter::Arbiter> arbiter);
+  ~StoreNode();
+
+  // Opens data_dir (identity, log recovery, RocksDB). kInvalid/I/O errors
+  // are start-up errors: the caller exits.
+  core::Result<void> open();
+  // Opens the replication port (throws boost::system::system_error) and
+  // starts replication, the arbiter and the timers.
+  void listen_peers();
+  void start();
+  void stop();
+
+  // The client API: /kv/..., /primary, /replica. Other paths: nullopt.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> handle(const net::HttpRequest& request);
+  std::string status_json() const;
+  void metrics(core::MetricsWriter& out) const;
+
+  // Set when the log could not be written: the process must exit (1) and
+  // recover from its log on the next start.
+  std::optional<core::Error> fatal() const { return fatal_; }
+
+ private:
+  // A client write waiting for its commit (or its failure). Resolved on the
+  // io thread, which is where its HTTP coroutine sleeps on `done`.
+  struct Waiter {
+    std::stop_source done;
+    int status = 0;  // 200, or the failure's
+    std::uint64_t seq = 0;
+    std::string reason;
+    void resolve(int s, std::string why = {}) {
+      status = s;
+      reason = std::move(why);
+      done.request_stop();
+    }
+    void fail(int s, std::string why) { resolve(s, std::move(why)); }
+  };
+  struct Write {
+    Proposal proposal;
+    std::shared_ptr<Waiter> waiter;
+  };
+
+  // node.cc: the actions of the replica.
+  void run(Actions actions);
+  void act(act::Send& a);
+  void act(act::SendAppend& a);
+  void act(act::AppendLocal& a);
+  void act(act::TruncateLog& a);
+  void act(act::ReadRecord& a);
+  void act(act::CasRecord& a);
+  void act(act::SaveMeta& a);
+  void act(act::Commit& a);
+  void act(act::FailWrites& a);
+  void act(act::SendCheckpoint& a);
+  void act(act::RoleChanged& a);
+  void act(act::Note& a);
+  const Entry* cached(std::uint64_t seq) const;
+  boost::asio::awaitable<void> tick_loop();
+  boost::asio::awaitable<void> read_record();
+  boost::asio::awaitable<void> compare_and_set(std::uint64_t expected, arbiter::Record proposed);
+  void die(core::Error error);
+
+  // node_http.cc: the client API.
+  boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, Proposal proposal,
+                                                  std::optional<std::uint64_t> if_match, bool if_none_match);
+  net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale) const;
+  net::HttpResponse list(const net::HttpRequest& request) const;
+  std::optional<net::HttpResponse> elsewhere(const net::HttpRequest& request, std::optional<Refusal> why) const;
+  void flush_writes();
+  void finish(std::uint64_t upto);
+  void forget_pending(std::uint64_t seq);
+
+  boost::asio::io_context& io_;
+  StoreConfig config_;
+  const core::Clock& clock_;
+  FileSystem& fs_;
+  std::unique_ptr<arbiter::Arbiter> arbiter_;
+
+  NodeMeta meta_;
+  std::optional<Log> log_;
+  std::unique_ptr<LogWriter> writer_;
+  std::unique_ptr<KvState> kv_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<PeerLinks> links_;
+  std::stop_source stop_;
+  std::optional<core::Error> fatal_;
+
+  // Entries appended and not yet applied, for SendAppend and Commit without
+  // reading the log back (older ones are read from the log).
+  std::deque<Entry> recent_;
+  std::uint64_t applied_seq_ = 0;
+
+  // Writes waiting for their commit, by seq; writes queued for the next
+  // group (one propose, one fsync, one replication round trip).
+  std::map<std::uint64_t, std::shared_ptr<Waiter>> waiting_;
+  std::vector<Write> queued_;
+  bool flush_posted_ = false;
+  // The newest version of each key with a write in flight, so a
+  // conditional write checks against what will be, not what was.
+  std::map<std::string, std::pair<std::uint64_t, bool>> pending_;  // key -> (seq, deleted)
+  std::map<std::string, std::uint64_t> pending_idempotency_;       // key -> seq
+
+  std::uint64_t truncating_to_ = 0;
+  bool arbiter_reachable_ = true;  // as the last read or compare-and-set found it
+  struct RoleChange {
+    core::TimePoint at;
+    Role from, to;
+    std::uint64_t epoch;
+  };
+  std::deque<RoleChange> role_changes_;
+  struct Counters {
+    std::uint64_t writes = 0, writes_failed = 0, reads = 0, redirects = 0, unavailable = 0, groups = 0;
+  } counters_;
+};
+
+}  // namespace failover::store

@@ -1,0 +1,51 @@
+#pragma once
+// Replication traffic between store nodes over TCP: one outbound connection
+// per peer carries this node's messages to it; peers' own connections bring
+// theirs. A link that breaks loses what was queued on it: the protocol
+// resends (a backup answers kGap, beacons repeat), so nothing here retries a
+// message. Runs on the node's one io thread.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "core/clock.h"
+#include "store/messages.h"
+
+namespace failover::store {
+
+class PeerLinks {
+ public:
+  using OnMessage = std::function<void(Message)>;
+  struct Stats {
+    bool connected = false;
+    std::uint64_t frames_sent = 0, frames_dropped = 0, connects = 0;
+  };
+
+  // `peers`: name -> "host:port" of its peer_listen.
+  PeerLinks(boost::asio::any_io_executor executor, const core::Clock& clock, std::map<std::string, std::string> peers,
+            core::Duration reconnect_every, OnMessage on_message);
+  ~PeerLinks();
+
+  // Opens the replication port; throws boost::system::system_error.
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Starts the outbound connections.
+  void start();
+  // Queues `m` for `to`; dropped (and counted) when that link is down or its
+  // queue is full.
+  void send(const std::string& to, const Message& m);
+  void stop();
+
+  std::map<std::string, Stats> stats() const;
+  std::uint64_t bad_frames() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace failover::store

@@ -1,0 +1,75 @@
+// `store:` config: what a user gets for a good file and for each mistake.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "store/config.h"
+#include "support/config_error.h"
+
+namespace failover::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const char* kGood = R"(store:
+  node: a
+  listen: 127.0.0.1:7001
+  peer_listen: 127.0.0.1:7101
+  data_dir: data/a
+  peers: {b: {listen: 127.0.0.1:7002, peer_listen: 127.0.0.1:7102}}
+  arbiter: {type: witness, address: 127.0.0.1:7200}
+  replication: sync
+  heartbeat: {interval: 50ms, timeout: 250ms}
+  lease: 200ms
+)";
+
+std::string with(const std::string& line_from, const std::string& line_to) {
+  std::string s = kGood;
+  const auto at = s.find(line_from);
+  EXPECT_NE(at, std::string::npos) << line_from;
+  return s.replace(at, line_from.size(), line_to);
+}
+
+TEST(StoreConfig, ReadsTheDesignExample) {
+  const store::StoreConfig c = store::parse_store_config(kGood, "s.yaml");
+  EXPECT_EQ(c.node, "a");
+  EXPECT_EQ(c.peers.at("b").peer_listen, "127.0.0.1:7102");
+  EXPECT_EQ(c.arbiter_address, "127.0.0.1:7200");
+  EXPECT_EQ(c.heartbeat_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.lease, std::chrono::milliseconds(200));
+  EXPECT_FALSE(c.strict);
+}
+
+TEST(StoreConfig, LeaseMustBeSafelyShorterThanTheGrace) {
+  EXPECT_EQ(store::max_safe_lease(std::chrono::milliseconds(250)), std::chrono::milliseconds(230));
+  EXPECT_EQ(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 231ms"), "s.yaml"); }),
+            "s.yaml:10: store.lease: 231ms is not safely shorter than heartbeat.timeout 250ms: with clocks "
+            "drifting 2% and 10ms of slack it must be at most 230ms");
+  EXPECT_EQ(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 230ms"), "s.yaml"); }), "no error");
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 60ms"), "s.yaml"); }),
+              HasSubstr("at least 2 x heartbeat.interval"));
+}
+
+TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("  node: a\n", ""), "s.yaml"); }),
+              HasSubstr("missing key node"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("replication: sync", "replication: async"), "s.yaml"); }),
+              StartsWith("s.yaml:8: store.replication: async replication is not available"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("replication: sync", "replication: quorum"), "s.yaml"); }),
+              StartsWith("s.yaml:8:"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("type: witness", "type: etcd"), "s.yaml"); }),
+              StartsWith("s.yaml:7:"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("timeout: 250ms", "timeout: 100ms"), "s.yaml"); }),
+              HasSubstr("at least 3 x interval"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("peers: {b:", "peers: {a:"), "s.yaml"); }),
+              HasSubstr("this node's own name"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("listen: 127.0.0.1:7001", "listen: nowhere"), "s.yaml"); }),
+              StartsWith("s.yaml:3: store.listen: bad address"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  preempt: true"), "s.yaml"); }),
+              HasSubstr("preempt"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  leese: 1"), "s.yaml"); }),
+              HasSubstr("unknown key leese"));
+}
+
+}  // namespace
+}  // namespace failover::test
