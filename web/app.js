@@ -1,5 +1,6 @@
 // The one dashboard of every role: reads /status once a second and draws
-// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent").
+// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent";
+// a store node names its component, "store", and its role in the pair).
 'use strict';
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g,
@@ -57,6 +58,31 @@ const panels = {
       '<h2>peers</h2>' + table(['peer', 'state', 'queue'], peers);
   },
 
+  store(s) {
+    const ms = (v) => (v < 0 ? '' : `${v} ms`);
+    const r = s.record;
+    const peers = s.peers.map((p) => `<tr><td>${esc(p.node)}</td>
+      <td class="${okClass(p.connected)}">${p.connected ? 'connected' : 'down'}</td>
+      <td class="${okClass(p.in_sync)}">${p.in_sync ? 'in sync' : 'out of sync'}</td>
+      <td>${esc(p.lag)}</td><td>${esc(p.durable_seq)}</td>
+      <td>${p.last_ack_ms_ago < 0 ? '' : esc(p.last_ack_ms_ago) + ' ms ago'}</td></tr>`);
+    const failovers = s.failovers.map((f) => `<tr><td>${esc(f.epoch)}</td>
+      <td>${ms(f.suspected_to_cas_granted_ms)}</td><td>${ms(f.cas_granted_to_reconciled_ms)}</td>
+      <td>${ms(f.reconciled_to_first_write_ms)}</td><td>${esc(Math.round(f.ago_ms / 1000))} s ago</td></tr>`);
+    return `<p class="${okClass(s.serving || s.role === 'backup')}"><b>${esc(s.role)}</b> in epoch ${esc(s.epoch)}` +
+      `${s.not_serving_because && s.role === 'primary' ? ' — ' + esc(s.not_serving_because) : ''}</p>` +
+      `<p>commit ${esc(s.commit_seq)}, applied ${esc(s.applied_seq)}, log end ${esc(s.last_seq)}; ` +
+      `lease ${esc(s.lease_left_ms)}${typeof s.lease_left_ms === 'number' ? ' ms' : ''} left; ` +
+      `primary ${esc(s.primary ?? 'unknown')}</p>` +
+      `<p class="${okClass(s.arbiter.reachable && !s.arbiter.refused)}">arbiter ${esc(s.arbiter.address)}: ` +
+      `${s.arbiter.refused ? 'record refused' : s.arbiter.reachable ? 'reachable' : 'unreachable'}` +
+      `${r ? `; record v${esc(r.version)}, epoch ${esc(r.epoch)}, primary ${esc(r.primary)}, in_sync ` +
+        esc(r.in_sync.map((m) => m.node).join(', ')) : ''}</p>` +
+      '<h2>peers</h2>' + table(['peer', 'link', 'in_sync', 'lag', 'durable', 'last ack'], peers) +
+      '<h2>failovers of this node</h2>' +
+      table(['epoch', 'suspected → CAS', 'CAS → serving', 'serving → first write', 'when'], failovers);
+  },
+
   agent(s) {
     const rows = s.services.map((v) => `<tr>
       <td>${esc(v.name)}</td><td>${esc(v.id)}</td><td>${esc(v.address)}</td>
@@ -76,7 +102,7 @@ async function tick() {
     const r = await fetch('/status', {cache: 'no-store'});
     if (!r.ok) throw new Error(`/status answered ${r.status}`);
     const s = await r.json();
-    const draw = panels[s.role];
+    const draw = panels[s.component ?? s.role];
     document.title = `failover ${s.role}`;
     document.getElementById('title').textContent = `failover ${s.role ?? ''}`;
     document.getElementById('about').textContent = s.version ? `version ${s.version}` : '';

@@ -20,6 +20,7 @@
 #include "core/metrics_writer.h"
 #include "net/http_server.h"
 #include "store/config.h"
+#include "store/kv_request.h"
 #include "store/kv_state.h"
 #include "store/log.h"
 #include "store/log_writer.h"
@@ -60,6 +61,10 @@ class StoreNode {
     std::stop_source done;
     int status = 0;  // 200, or the failure's
     std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+    std::string key, idempotency_key;
+    Op op = Op::kPut;
+    std::uint64_t removed_version = 0;  // a delete's: the version it removed
     std::string reason;
     void resolve(int s, std::string why = {}) {
       status = s;
@@ -91,17 +96,19 @@ class StoreNode {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> read_record();
   boost::asio::awaitable<void> compare_and_set(std::uint64_t expected, arbiter::Record proposed);
-  void die(core::Error error);
+  boost::asio::awaitable<void> probe_arbiter_loop();
+  void arbiter_answered(bool reachable, const std::string& why);
+  [[noreturn]] void die(core::Error error);
 
   // node_http.cc: the client API.
-  boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, Proposal proposal,
-                                                  std::optional<std::uint64_t> if_match, bool if_none_match);
-  net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale) const;
-  net::HttpResponse list(const net::HttpRequest& request) const;
-  std::optional<net::HttpResponse> elsewhere(const net::HttpRequest& request, std::optional<Refusal> why) const;
+  boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, KvRequest r);
+  net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale);
+  net::HttpResponse list(const net::HttpRequest& request, const KvRequest& r);
+  net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);
+  std::optional<std::uint64_t> version_of(const std::string& key, bool& unknown) const;
   void flush_writes();
   void finish(std::uint64_t upto);
-  void forget_pending(std::uint64_t seq);
+  void forget_pending(const Waiter& w);
 
   boost::asio::io_context& io_;
   StoreConfig config_;
@@ -130,8 +137,8 @@ class StoreNode {
   bool flush_posted_ = false;
   // The newest version of each key with a write in flight, so a
   // conditional write checks against what will be, not what was.
-  std::map<std::string, std::pair<std::uint64_t, bool>> pending_;  // key -> (seq, deleted)
-  std::map<std::string, std::uint64_t> pending_idempotency_;       // key -> seq
+  std::map<std::string, std::shared_ptr<Waiter>> pending_;              // key -> its latest write
+  std::map<std::string, std::shared_ptr<Waiter>> pending_idempotency_;  // idempotency key -> its write
 
   std::uint64_t truncating_to_ = 0;
   bool arbiter_reachable_ = true;  // as the last read or compare-and-set found it

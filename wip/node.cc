@@ -100,6 +100,7 @@ void StoreNode::start() {
   links_->start();
   run(replica_->start(clock_.now()));
   asio::co_spawn(io_, tick_loop(), asio::detached);
+  asio::co_spawn(io_, probe_arbiter_loop(), asio::detached);
 }
 
 void StoreNode::stop() {
@@ -181,16 +182,41 @@ void StoreNode::act(act::CasRecord& a) {
   asio::co_spawn(io_, compare_and_set(a.expected_version, std::move(a.proposed)), asio::detached);
 }
 
+void StoreNode::arbiter_answered(bool reachable, const std::string& why) {
+  if (reachable == arbiter_reachable_) return;
+  arbiter_reachable_ = reachable;
+  if (reachable) spdlog::info("store: the arbiter at {} answers again", config_.arbiter_address);
+  else
+    spdlog::warn("store: the arbiter at {} does not answer ({}): no failover is possible until it does",
+                 config_.arbiter_address, why);
+}
+
 asio::awaitable<void> StoreNode::read_record() {
   core::Result<arbiter::Record> r = co_await arbiter_->read();
-  arbiter_reachable_ = r.ok() || !r.is(core::ErrorCode::kUnavailable) && !r.is(core::ErrorCode::kTimeout);
+  arbiter_answered(r.ok() || !(r.is(core::ErrorCode::kUnavailable) || r.is(core::ErrorCode::kTimeout)),
+                   r.ok() ? "" : r.error().to_string());
   if (stop_.stop_requested()) co_return;
   run(replica_->record_read(clock_.now(), r));
 }
 
+// The arbiter is needed only for a change of role, so nothing else would
+// notice it is gone before a failover fails; a read every second says so in
+// /status and the log beforehand. The answer is not given to the replica.
+asio::awaitable<void> StoreNode::probe_arbiter_loop() {
+  while (!stop_.stop_requested()) {
+    const bool woke = co_await clock_.sleep_for(std::chrono::seconds(1), stop_.get_token());
+    if (!woke) co_return;
+    core::Result<arbiter::Record> r = co_await arbiter_->read();
+    arbiter_answered(r.ok() || !(r.is(core::ErrorCode::kUnavailable) || r.is(core::ErrorCode::kTimeout)),
+                     r.ok() ? "" : r.error().to_string());
+  }
+}
+
 asio::awaitable<void> StoreNode::compare_and_set(std::uint64_t expected, arbiter::Record proposed) {
   arbiter::CasAnswer answer = co_await arbiter_->compare_and_set(expected, std::move(proposed));
-  arbiter_reachable_ = answer.result.ok() || answer.result.is(core::ErrorCode::kConflict);
+  arbiter_answered(answer.result.ok() || answer.result.is(core::ErrorCode::kConflict) ||
+                       answer.result.is(core::ErrorCode::kInvalid),
+                   answer.result.ok() ? "" : answer.result.error().to_string());
   if (stop_.stop_requested()) co_return;
   run(replica_->cas_done(clock_.now(), answer.result, answer.current));
 }
@@ -222,7 +248,11 @@ void StoreNode::act(act::Commit& a) {
     }
   }
   if (!batch.empty()) {
-    if (auto applied = kv_->apply(batch); !applied) {
+    std::vector<KvEntry> views;
+    views.reserve(batch.size());
+    for (const Entry& e : batch)
+      views.push_back(KvEntry{e.epoch, e.seq, static_cast<KvOp>(e.op), e.key, e.value, e.idempotency_key});
+    if (auto applied = kv_->apply(views); !applied) {
       die(applied.error());
       return;
     }
@@ -236,11 +266,29 @@ void StoreNode::act(act::Commit& a) {
 
 void StoreNode::act(act::FailWrites& a) {
   for (auto it = waiting_.upper_bound(a.after_seq); it != waiting_.end();) {
+    forget_pending(*it->second);
     it->second->fail(503, a.reason);
-    forget_pending(it->first);
     it = waiting_.erase(it);
     ++counters_.writes_failed;
   }
+}
+
+void StoreNode::finish(std::uint64_t upto) {
+  while (!waiting_.empty() && waiting_.begin()->first <= upto) {
+    Waiter& w = *waiting_.begin()->second;
+    forget_pending(w);
+    w.resolve(200);
+    ++counters_.writes;
+    waiting_.erase(waiting_.begin());
+  }
+}
+
+void StoreNode::forget_pending(const Waiter& w) {
+  if (auto it = pending_.find(w.key); it != pending_.end() && it->second.get() == &w) pending_.erase(it);
+  if (!w.idempotency_key.empty())
+    if (auto it = pending_idempotency_.find(w.idempotency_key);
+        it != pending_idempotency_.end() && it->second.get() == &w)
+      pending_idempotency_.erase(it);
 }
 
 void StoreNode::act(act::SendCheckpoint& a) {

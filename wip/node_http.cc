@@ -1,0 +1,178 @@
+// The client API of a store node (docs/store.md, "HTTP API"): the primary
+// serves, a backup sends clients to the primary it knows or answers 503,
+// and every write waits for its commit within write_timeout. The rules of
+// parsing and of each reply are in kv_request.h; what is decided here is
+// who answers and when.
+#include <boost/asio/post.hpp>
+
+#include "store/kv_request.h"
+#include "store/node.h"
+
+namespace failover::store {
+namespace asio = boost::asio;
+
+asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::HttpRequest& request) {
+  const std::string_view path = request.path();
+  const core::TimePoint now = clock_.now();
+  if (path == "/primary") {
+    const auto no = replica_->read_refusal(now);
+    co_return no ? unavailable_reply(no->reason) : net::HttpResponse::json(200, R"({"role":"primary"})");
+  }
+  if (path == "/replica") {
+    const bool ok = replica_->role() == Role::kBackup && replica_->in_sync() && replica_->known_primary(now);
+    co_return ok ? net::HttpResponse::json(200, R"({"role":"backup","in_sync":true})")
+                 : unavailable_reply(std::string("not an in-sync backup: this node is ") + role_name(replica_->role()) +
+                                     (replica_->in_sync() ? "" : ", out of in_sync"));
+  }
+  if (!path.starts_with("/kv/")) co_return std::nullopt;
+  KvParse parsed = parse_kv_request(request);
+  if (auto* refused = std::get_if<net::HttpResponse>(&parsed)) co_return std::move(*refused);
+  KvRequest& r = std::get<KvRequest>(parsed);
+  switch (r.method) {
+    case KvMethod::kGet: co_return read(request, r.key, r.stale);
+    case KvMethod::kList: co_return list(request, r);
+    case KvMethod::kPut:
+    case KvMethod::kDelete: {
+      net::HttpResponse answer = co_await write(request, std::move(r));
+      co_return answer;
+    }
+  }
+  co_return std::nullopt;
+}
+
+net::HttpResponse StoreNode::elsewhere(const net::HttpRequest& request, const Refusal& why) {
+  const core::TimePoint now = clock_.now();
+  if (why.kind == Refusal::Kind::kNotPrimary) {
+    // A 307 only to a primary heard from lately: sending clients to a dead
+    // one wastes the failover they are waiting for.
+    if (const auto primary = replica_->known_primary(now); primary && config_.peers.contains(*primary)) {
+      ++counters_.redirects;
+      return redirect_reply(*primary, config_.peers.at(*primary).listen, request);
+    }
+    ++counters_.unavailable;
+    return unavailable_reply(std::string("no primary known to this ") + role_name(replica_->role()));
+  }
+  ++counters_.unavailable;
+  return unavailable_reply(why.reason);
+}
+
+net::HttpResponse StoreNode::read(const net::HttpRequest& request, const std::string& key, bool stale) {
+  if (!stale)
+    if (auto no = replica_->read_refusal(clock_.now())) return elsewhere(request, *no);
+  core::Result<std::optional<VersionedValue>> got = kv_->get(key);
+  // The lease is checked after the read: a read that straddled its end may
+  // have missed a write of a new primary.
+  if (!stale)
+    if (auto no = replica_->read_refusal(clock_.now())) return elsewhere(request, *no);
+  if (!got) return net::HttpResponse::error(500, got.error().to_string());
+  ++counters_.reads;
+  if (!*got) return not_found_reply(key);
+  return value_reply(std::move((*got)->value), (*got)->version);
+}
+
+net::HttpResponse StoreNode::list(const net::HttpRequest& request, const KvRequest& r) {
+  if (!r.stale)
+    if (auto no = replica_->read_refusal(clock_.now())) return elsewhere(request, *no);
+  core::Result<KvPage> page = kv_->list(r.prefix, r.after, r.limit);
+  if (!r.stale)
+    if (auto no = replica_->read_refusal(clock_.now())) return elsewhere(request, *no);
+  if (!page) return net::HttpResponse::error(500, page.error().to_string());
+  ++counters_.reads;
+  std::vector<ListItem> items;
+  items.reserve(page->items.size());
+  for (KvItem& i : page->items) items.push_back({std::move(i.key), i.version, std::move(i.value)});
+  return list_reply(items, page->more);
+}
+
+// The version a key has once every write in flight lands: a conditional
+// write checks against that, not against the applied state alone.
+std::optional<std::uint64_t> StoreNode::version_of(const std::string& key, bool& unknown) const {
+  unknown = false;
+  if (auto it = pending_.find(key); it != pending_.end()) {
+    const Waiter& w = *it->second;
+    if (w.op == Op::kDelete) return std::nullopt;
+    unknown = w.seq == 0;  // queued for the next group: no version yet
+    return w.seq;
+  }
+  core::Result<std::optional<VersionedValue>> got = kv_->get(key);
+  if (!got || !*got) return std::nullopt;
+  return (*got)->version;
+}
+
+asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& request, KvRequest r) {
+  const core::TimePoint now = clock_.now();
+  if (replica_->role() != Role::kPrimary) co_return elsewhere(request, Refusal{Refusal::Kind::kNotPrimary, ""});
+
+  std::shared_ptr<Waiter> waiter;
+  if (!r.idempotency_key.empty()) {
+    if (auto it = pending_idempotency_.find(r.idempotency_key); it != pending_idempotency_.end()) {
+      waiter = it->second;  // a retry of a write still in flight: share its outcome
+    } else if (auto done = kv_->idempotent(r.idempotency_key); done && *done) {
+      co_return write_reply(r.key, (*done)->version, (*done)->epoch, (*done)->seq);
+    }
+  }
+  if (!waiter) {
+    bool unknown = false;
+    const std::optional<std::uint64_t> current = version_of(r.key, unknown);
+    if (r.precondition.any() && (unknown || !precondition_holds(r.precondition, current)))
+      co_return precondition_failed_reply(current);
+    if (r.method == KvMethod::kDelete && !current) co_return not_found_reply(r.key);
+    waiter = std::make_shared<Waiter>();
+    waiter->key = r.key;
+    waiter->idempotency_key = r.idempotency_key;
+    waiter->op = r.method == KvMethod::kDelete ? Op::kDelete : Op::kPut;
+    waiter->removed_version = r.method == KvMethod::kDelete ? current.value_or(0) : 0;
+    pending_[r.key] = waiter;
+    if (!r.idempotency_key.empty()) pending_idempotency_[r.idempotency_key] = waiter;
+    queued_.push_back({Proposal{waiter->op, r.key, std::move(r.value), r.idempotency_key}, waiter});
+    // Every write that arrives before the io thread turns joins one group:
+    // one propose, one fsync, one replication round trip.
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(io_, [this] { flush_writes(); });
+    }
+  }
+  std::shared_ptr<Waiter> keep = waiter;
+  const bool timed_out = co_await clock_.sleep_until(now + config_.write_timeout, keep->done.get_token());
+  if (timed_out || keep->status == 0) {
+    ++counters_.unavailable;
+    co_return unavailable_reply("not committed within write_timeout " + std::to_string(config_.write_timeout.count()) +
+                                "ms; the write may still be applied (retry with the same Idempotency-Key)");
+  }
+  if (keep->status != 200) {
+    ++counters_.unavailable;
+    co_return unavailable_reply(keep->reason);
+  }
+  const std::uint64_t version = keep->op == Op::kDelete ? keep->removed_version : keep->seq;
+  co_return write_reply(keep->key, version, keep->epoch, keep->seq);
+}
+
+void StoreNode::flush_writes() {
+  flush_posted_ = false;
+  if (queued_.empty()) return;
+  std::vector<Write> group;
+  group.swap(queued_);
+  std::vector<Proposal> proposals;
+  proposals.reserve(group.size());
+  for (Write& w : group) proposals.push_back(std::move(w.proposal));
+  auto proposed = replica_->propose(clock_.now(), std::move(proposals));
+  if (const auto* no = std::get_if<Refusal>(&proposed)) {
+    for (Write& w : group) {
+      forget_pending(*w.waiter);
+      w.waiter->fail(503, no->reason);
+      ++counters_.writes_failed;
+    }
+    return;
+  }
+  auto& p = std::get<Replica::Proposed>(proposed);
+  ++counters_.groups;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    Waiter& w = *group[i].waiter;
+    w.seq = p.first_seq + i;
+    w.epoch = replica_->epoch();
+    waiting_[w.seq] = group[i].waiter;
+  }
+  run(std::move(p.actions));
+}
+
+}  // namespace failover::store
