@@ -242,5 +242,21 @@ TEST(LogWriter, ReadersOnAnotherThreadSeeAConsistentPrefix) {
   EXPECT_EQ(all_entries(log), puts(1, 1, 300));
 }
 
+TEST(LogWriter, ATruncateThatFailsOnTheDiskIsReportedThenFatal) {
+  FaultyFileSystem fs;
+  Log log = open_log(fs);
+  Seen seen;
+  LogWriter writer(log, seen.callbacks());
+  ASSERT_TRUE(writer.submit(puts(1, 1, 5)));
+  ASSERT_TRUE(seen.wait([&] { return !seen.durable.empty() && seen.durable.back() == 5; }));
+  fs.fail_next_sync(1);  // the quarantine file's fsync
+  ASSERT_TRUE(writer.truncate_after(2, "data/quarantine"));
+  ASSERT_TRUE(seen.wait([&] { return !seen.fatal.empty(); }));
+  ASSERT_EQ(seen.truncated.size(), 1u);
+  EXPECT_FALSE(seen.truncated[0].ok());
+  EXPECT_FALSE(writer.submit(puts(1, 6, 6)));
+  EXPECT_EQ(log.last_seq(), 5u);  // the log was not cut without its quarantine
+}
+
 }  // namespace
 }  // namespace failover::store
