@@ -218,5 +218,45 @@ TEST(LogWriter, SubmitsFromManyThreadsKeepTheirOrder) {
   EXPECT_EQ(all_entries(log), puts(1, 1, 200));
 }
 
+TEST(LogWriter, ReadersOnAnotherThreadSeeAConsistentPrefix) {
+  // log.h: reads may come from any thread while the writer appends.
+  FaultyFileSystem fs;
+  Log log = open_log(fs);
+  Seen seen;
+  LogWriter writer(log, seen.callbacks());
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      const uint64_t last = log.last_seq();
+      auto read = log.read(1, UINT64_MAX);
+      ASSERT_TRUE(read.ok());
+      ASSERT_GE(read->size(), last);  // never less than last_seq said a moment ago
+      for (size_t i = 0; i < read->size(); ++i) ASSERT_EQ((*read)[i], put(1, i + 1));
+    }
+  });
+  for (uint64_t seq = 1; seq <= 300; ++seq) ASSERT_TRUE(writer.submit(puts(1, seq, seq)));
+  ASSERT_TRUE(seen.wait([&] { return !seen.durable.empty() && seen.durable.back() == 300; }));
+  done = true;
+  reader.join();
+  writer.stop();
+  EXPECT_EQ(all_entries(log), puts(1, 1, 300));
+}
+
+TEST(LogWriter, ATruncateThatFailsOnTheDiskIsReportedThenFatal) {
+  FaultyFileSystem fs;
+  Log log = open_log(fs);
+  Seen seen;
+  LogWriter writer(log, seen.callbacks());
+  ASSERT_TRUE(writer.submit(puts(1, 1, 5)));
+  ASSERT_TRUE(seen.wait([&] { return !seen.durable.empty() && seen.durable.back() == 5; }));
+  fs.fail_next_sync(1);  // the quarantine file's fsync
+  ASSERT_TRUE(writer.truncate_after(2, "data/quarantine"));
+  ASSERT_TRUE(seen.wait([&] { return !seen.fatal.empty(); }));
+  ASSERT_EQ(seen.truncated.size(), 1u);
+  EXPECT_FALSE(seen.truncated[0].ok());
+  EXPECT_FALSE(writer.submit(puts(1, 6, 6)));
+  EXPECT_EQ(log.last_seq(), 5u);  // the log was not cut without its quarantine
+}
+
 }  // namespace
 }  // namespace failover::store
