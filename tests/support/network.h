@@ -84,6 +84,8 @@ class Network {
   }
   // Cuts `a` from every other node, including nodes first named later.
   void isolate(std::string_view a) { isolated_.emplace(a); }
+  // Undoes isolate(a) (a restarted node is back on the network); cuts stay.
+  void rejoin(std::string_view a) { isolated_.erase(std::string(a)); }
   // Every link up, no drops, no delays.
   void heal() {
     cut_.clear();
