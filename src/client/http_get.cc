@@ -67,7 +67,7 @@ asio::awaitable<core::Result<int>> http_get(Resolver& resolver, HttpGetRequest r
     reported = true;
   };
   watch.attempt_failed = [&](const ConnectAttempt& f) {
-    if (observer.attempt_failed) observer.attempt_failed(endpoint_text(f.ip, request.port), f.error, false);
+    if (observer.attempt_failed) observer.attempt_failed(endpoint_text(f.ip, request.port), f.why, false);
     avoid.push_back(f.ip);
   };
   for (;;) {  // bounded: every round adds to `avoid`, and connect() stops at max_retries

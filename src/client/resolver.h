@@ -78,9 +78,11 @@ struct Resolution {
   std::string describe() const;
 };
 
+// One IP that did not accept: what connect() tried and saw, data for a
+// caller that shows progress.
 struct ConnectAttempt {
   std::string ip;
-  std::string error;  // "Connection refused", "timed out after 1000ms"
+  std::string why;  // "Connection refused", "timed out after 1000ms"
 };
 
 struct Connection {
