@@ -760,12 +760,12 @@ std::string LoadGen::results_json(double window_s, double loadgen_cpu) {
 
 int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv);
-  const failover::net::UrlResult url = failover::net::parse_http_url(o.url);
-  if (!url.ok()) usage("bad --url: " + url.error);
-  const auto ep = failover::net::resolve_endpoint(url.url.host_port);
-  if (!ep) usage("cannot resolve " + url.url.host_port);
+  const failover::core::Result<failover::net::HttpUrl> url = failover::net::parse_http_url(o.url);
+  if (!url) usage("bad --url: " + url.error().message);
+  const auto ep = failover::net::resolve_endpoint(url->host_port);
+  if (!ep) usage("cannot resolve " + url->host_port);
   asio::io_context io{1};
-  LoadGen gen(io, o, *ep, url.url.host_port);
+  LoadGen gen(io, o, *ep, url->host_port);
   asio::co_spawn(io, gen.run(), asio::detached);
   // A hard bound on the whole run, whatever the server does.
   asio::steady_timer limit(io, o.setup_limit + milliseconds(10'000) + o.settle_limit + 2 * o.warmup + o.duration +

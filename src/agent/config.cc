@@ -53,7 +53,7 @@ AgentConfig parse_agent(const YamlValue& section) {
   for (const YamlValue& u : registry.as_list_or_scalar()) {
     const std::string url = u.as_string();
     if (auto parsed = net::parse_http_url(url); !parsed.ok())
-      u.fail("bad URL \"" + url + "\": " + parsed.error);
+      u.fail("bad URL \"" + url + "\": " + parsed.error().message);
     c.registry.push_back(url);
   }
   c.token = m.string_or("token", "");

@@ -122,9 +122,8 @@ std::string join(const std::vector<std::string>& v) {
 
 void report_resolution(std::string_view host, const client::Resolution& r) {
   for (const auto& f : r.failures) std::cerr << "* httpdns failed: " << f << '\n';
-  if (r.ok())
-    std::cerr << "* resolved " << host << " via " << r.describe() << ": " << join(r.ips)
-              << (r.ips.empty() || r.ipsv6.empty() ? "" : " ") << join(r.ipsv6) << '\n';
+  std::cerr << "* resolved " << host << " via " << r.describe() << ": " << join(r.ips)
+            << (r.ips.empty() || r.ipsv6.empty() ? "" : " ") << join(r.ipsv6) << '\n';
 }
 
 // How long the CLI lets a started background refresh run before exiting,
@@ -137,12 +136,14 @@ asio::awaitable<int> resolve_main(asio::io_context& io, client::ResolverOptions 
   client::Resolver resolver(io.get_executor(), options);
   if (!resolver.cache_file_error().empty())
     std::cerr << "* cache file not used: " << resolver.cache_file_error() << '\n';
-  const auto r = co_await resolver.resolve(host);
-  report_resolution(host, r);
-  if (!r.ok()) {
-    std::cerr << "failover resolve: " << r.error << '\n';
+  const auto found = co_await resolver.resolve(host);
+  if (!found) {
+    // The message names every HTTPDNS server's failure.
+    std::cerr << "failover resolve: " << found.error().message << '\n';
     co_return kExitCouldNotResolve;
   }
+  const client::Resolution& r = *found;
+  report_resolution(host, r);
   client::HostAnswer answer{r.ips, r.ipsv6, r.ttl};
   std::cout << client::format_httpdns_reply(r.host, answer, r.ttl) << std::endl;
   std::cerr << "* source: " << r.describe() << '\n';

@@ -10,7 +10,7 @@ DiscoveryConfig parse_discovery_yaml(const core::YamlValue& v) {
   core::YamlValue registry = m.required("registry");
   for (const core::YamlValue& u : registry.as_list_or_scalar()) {
     const std::string url = u.as_string();
-    if (auto parsed = net::parse_http_url(url); !parsed.ok()) u.fail("bad URL \"" + url + "\": " + parsed.error);
+    if (auto parsed = net::parse_http_url(url); !parsed.ok()) u.fail("bad URL \"" + url + "\": " + parsed.error().message);
     d.registry.push_back(url);
   }
   if (d.registry.empty()) registry.fail("needs at least one registry URL");

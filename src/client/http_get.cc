@@ -34,7 +34,7 @@ core::Result<HttpGetRequest> parse_get_url(std::string_view url) {
   const auto end = rest.find_first_of("/?#");
   const auto authority = rest.substr(0, end);
   auto base = net::parse_http_url(std::string(url.substr(0, scheme_end + 3)) + std::string(authority));
-  if (!base.ok()) return core::Error::invalid(base.error);
+  if (!base) return base.error();
   std::string target(end == std::string_view::npos ? "" : rest.substr(end));
   if (const auto hash = target.find('#'); hash != std::string::npos) target.resize(hash);
   for (const char c : target)
@@ -42,7 +42,7 @@ core::Result<HttpGetRequest> parse_get_url(std::string_view url) {
       return core::Error::invalid("bad URL \"" + std::string(url) +
                                   "\": spaces and control characters are not allowed");
   if (target.empty() || target.front() != '/') target.insert(0, "/");
-  const auto hp = net::split_host_port(base.url.host_port);
+  const auto hp = net::split_host_port(base->host_port);
   HttpGetRequest out;
   out.host = hp->host;
   out.port = hp->port;
@@ -61,19 +61,24 @@ asio::awaitable<core::Result<int>> http_get(Resolver& resolver, HttpGetRequest r
 
   std::vector<std::string> avoid;  // IPs that failed this request, never tried twice
   bool reported = false;
-  for (;;) {  // bounded: every round adds to `avoid`, and connect() stops at max_retries
-    auto c = co_await resolver.connect(request.host, request.port, avoid);
-    if (!reported && observer.resolved) observer.resolved(c.resolution);
+  ConnectObserver watch;
+  watch.resolved = [&](const Resolution& r) {
+    if (!reported && observer.resolved) observer.resolved(r);
     reported = true;
-    for (const auto& f : c.failed) {
-      if (observer.attempt_failed) observer.attempt_failed(endpoint_text(f.ip, request.port), f.error, false);
-      avoid.push_back(f.ip);
-    }
-    if (!c.resolved()) co_return core::Error::not_found(c.error);
-    if (!c.ok()) co_return core::Error::unavailable(c.error);
-    const std::string where = endpoint_text(c.ip, request.port);
+  };
+  watch.attempt_failed = [&](const ConnectAttempt& f) {
+    if (observer.attempt_failed) observer.attempt_failed(endpoint_text(f.ip, request.port), f.why, false);
+    avoid.push_back(f.ip);
+  };
+  for (;;) {  // bounded: every round adds to `avoid`, and connect() stops at max_retries
+    // connect() has its own copy of `avoid`: `watch` adds to ours meanwhile.
+    const std::vector<std::string> tried = avoid;
+    auto c = co_await resolver.connect(request.host, request.port, tried, watch);
+    // kNotFound (not resolved) and kUnavailable (no IP accepted) as they are.
+    if (!c) co_return c.error();
+    const std::string where = endpoint_text(c->ip, request.port);
     if (observer.connected) observer.connected(where);
-    beast::tcp_stream stream(std::move(*c.socket));
+    beast::tcp_stream stream(std::move(c->socket));
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);  // streamed to the observer, never held
@@ -89,7 +94,7 @@ asio::awaitable<core::Result<int>> http_get(Resolver& resolver, HttpGetRequest r
         // answered, so another IP may have it (GET is idempotent).
         if (observer.attempt_failed)
           observer.attempt_failed(where, "closed before any response byte (" + ec.message() + ")", true);
-        avoid.push_back(c.ip);
+        avoid.push_back(c->ip);
         continue;
       }
       if (timed_out) co_return core::Error::timeout(where + ": timed out");

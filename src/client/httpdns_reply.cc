@@ -49,49 +49,29 @@ std::string read_addresses(const json::value& v, int family, std::vector<std::st
   return {};
 }
 
-HostReply read_host(std::string_view host, const json::value& v) {
-  HostReply r;
-  r.host = std::string(host);
-  if (!v.is_object()) {
-    r.error = "not an object";
-    return r;
-  }
+core::Result<HostAnswer> read_answer(const json::value& v) {
+  if (!v.is_object()) return core::Error::invalid("not an object");
   const auto& o = v.as_object();
   if (const auto* e = o.if_contains("error")) {
-    r.error = e->is_string() ? std::string(e->as_string()) : "error";
-    if (r.error.empty()) r.error = "error";
-    return r;
+    std::string why = e->is_string() ? std::string(e->as_string()) : "error";
+    if (why.empty()) why = "error";
+    return core::Error::not_found(std::move(why));
   }
   HostAnswer answer;
   const auto* ips = o.if_contains("ips");
-  if (!ips) {
-    r.error = "no \"ips\"";
-    return r;
-  }
-  if (auto why = read_addresses(*ips, AF_INET, answer.ips); !why.empty()) {
-    r.error = std::move(why);
-    return r;
-  }
+  if (!ips) return core::Error::invalid("no \"ips\"");
+  if (auto why = read_addresses(*ips, AF_INET, answer.ips); !why.empty()) return core::Error::invalid(std::move(why));
   if (const auto* v6 = o.if_contains("ipsv6"))
-    if (auto why = read_addresses(*v6, AF_INET6, answer.ipsv6); !why.empty()) {
-      r.error = std::move(why);
-      return r;
-    }
+    if (auto why = read_addresses(*v6, AF_INET6, answer.ipsv6); !why.empty())
+      return core::Error::invalid(std::move(why));
   const auto* ttl = o.if_contains("ttl");
   std::int64_t seconds = -1;
   if (ttl && ttl->is_int64()) seconds = ttl->as_int64();
   else if (ttl && ttl->is_uint64()) seconds = kMaxTtl.count();  // above int64: capped anyway
-  if (seconds < 0) {
-    r.error = "\"ttl\" is missing or not a non-negative integer";
-    return r;
-  }
+  if (seconds < 0) return core::Error::invalid("\"ttl\" is missing or not a non-negative integer");
   answer.ttl = std::min(std::chrono::seconds(seconds), kMaxTtl);
-  if (answer.empty()) {
-    r.error = "empty answer (no ips)";
-    return r;
-  }
-  r.answer = std::move(answer);
-  return r;
+  if (answer.empty()) return core::Error::invalid("empty answer (no ips)");
+  return answer;
 }
 
 }  // namespace
@@ -105,34 +85,26 @@ std::string httpdns_target(std::string_view host, std::string_view secret, std::
   return target;
 }
 
-const HostReply* ReplyParse::find(std::string_view host) const {
+const HostReply* find_host(const std::vector<HostReply>& hosts, std::string_view host) {
   for (const auto& h : hosts)
     if (iequals(h.host, host)) return &h;
   return nullptr;
 }
 
-ReplyParse parse_httpdns_reply(std::string_view body) {
-  ReplyParse out;
+core::Result<std::vector<HostReply>> parse_httpdns_reply(std::string_view body) {
   boost::system::error_code ec;
   // Bounded depth: a reply is two levels deep, a hostile one could be deeper.
   json::parse_options options;
   options.max_depth = 8;
   const auto v = json::parse(body, ec, {}, options);
-  if (ec) {
-    out.error = "not JSON: " + ec.message();
-    return out;
-  }
-  if (!v.is_object()) {
-    out.error = "not a JSON object";
-    return out;
-  }
+  if (ec) return core::Error::invalid("not JSON: " + ec.message());
+  if (!v.is_object()) return core::Error::invalid("not a JSON object");
   const auto& o = v.as_object();
-  if (const auto* e = o.if_contains("error"); e && e->is_string()) {
-    out.error = "server error: " + std::string(e->as_string());
-    return out;
-  }
-  for (const auto& kv : o) out.hosts.push_back(read_host(kv.key(), kv.value()));
-  return out;
+  if (const auto* e = o.if_contains("error"); e && e->is_string())
+    return core::Error::unavailable("server error: " + std::string(e->as_string()));
+  std::vector<HostReply> hosts;
+  for (const auto& kv : o) hosts.push_back({std::string(kv.key()), read_answer(kv.value())});
+  return hosts;
 }
 
 std::string format_httpdns_reply(std::string_view host, const HostAnswer& answer, std::chrono::seconds ttl) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "net/host_name.h"
 
 namespace failover::client {
@@ -38,20 +39,16 @@ using net::valid_host_name;
 // HOST + EXPIRY))", EXPIRY in Unix seconds. `host` must be valid_host_name().
 std::string httpdns_target(std::string_view host, std::string_view secret, std::int64_t expiry_unix);
 
-// One key of a reply: an answer, or why there is none.
+// One key of a reply: an answer, or why there is none: kNotFound for the
+// server's own {"error":"unknown host"}, kInvalid for a value that does not
+// hold ("empty answer (no ips)", "bad ips", ...).
 struct HostReply {
-  std::string host;                   // the key as the server wrote it
-  std::optional<HostAnswer> answer;   // set when usable
-  std::string error;                  // "unknown host", "empty answer (no ips)", "bad ips", ...
+  std::string host;                  // the key as the server wrote it
+  core::Result<HostAnswer> answer;
 };
 
-struct ReplyParse {
-  std::vector<HostReply> hosts;
-  std::string error;  // set when the body as a whole is not a reply; `hosts` is then empty
-  bool ok() const { return error.empty(); }
-  // The entry for `host` (compared case-insensitively), or nullptr.
-  const HostReply* find(std::string_view host) const;
-};
+// The entry for `host` (compared case-insensitively), or nullptr.
+const HostReply* find_host(const std::vector<HostReply>& hosts, std::string_view host);
 
 // Parses a reply body. Strict about what the resolver relies on: every value
 // an object; "ips" (required) and "ipsv6" (optional) arrays of valid
@@ -60,8 +57,9 @@ struct ReplyParse {
 // host's error; a body {"error":"..."} is the reply's. An answer with no
 // address at all is an error ("empty answer"): the caller treats it as a
 // failed server, never as "the name has no IPs". Unknown keys are ignored,
-// as other HTTPDNS services add their own.
-ReplyParse parse_httpdns_reply(std::string_view body);
+// as other HTTPDNS services add their own. The body as a whole fails with
+// kInvalid (not a JSON object) or kUnavailable (the server's {"error":...}).
+core::Result<std::vector<HostReply>> parse_httpdns_reply(std::string_view body);
 
 // The reply shape for one host, as the server would write it, with the
 // given TTL: {"HOST":{"ips":[...],"ttl":N}} plus "ipsv6" when there are any.

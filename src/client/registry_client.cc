@@ -121,13 +121,18 @@ const ServiceState& state_of(const ServiceResult& r) {
 
 struct RegistryClient::Impl {
   Impl(asio::any_io_executor ex, std::vector<std::string> raw, std::string tok, RegistryClientOptions opts)
-      : executor(ex), http(ex), urls(std::move(raw)), token(std::move(tok)), options(opts) {
+      : executor(ex),
+        // Each call's deadline is the options' clock's: a test's ManualClock decides it.
+        http(ex, {}, opts.clock ? *opts.clock : core::SteadyClock::instance()),
+        urls(std::move(raw)),
+        token(std::move(tok)),
+        options(opts) {
     if (urls.empty()) throw std::invalid_argument("registry client: no registry URL given");
     if (!options.clock) throw std::invalid_argument("registry client: no clock");
     for (const auto& u : urls) {
       auto parsed_url = net::parse_http_url(u);
-      if (!parsed_url.ok()) throw std::invalid_argument("registry client: " + parsed_url.error);
-      parsed.push_back(std::move(parsed_url.url));
+      if (!parsed_url) throw std::invalid_argument("registry client: " + parsed_url.error().message);
+      parsed.push_back(std::move(*parsed_url));
     }
   }
 
@@ -156,24 +161,23 @@ struct RegistryClient::Impl {
       req.body = body;
       if (write && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
       auto res = co_await http.request(parsed[idx].host_port, std::move(req), timeout);
-      if (res.ec == asio::error::operation_aborted) {
+      if (res.is(core::ErrorCode::kCancelled)) {
         // Our caller gave up (cancelled watch): says nothing about the node.
-        co_return core::Error::unavailable(urls[idx] + ": cancelled");
+        co_return core::Error::cancelled(urls[idx] + ": cancelled");
       }
-      if (res.ok() && res.response.status < 500) {
+      if (res && res->status < 500) {
         current = idx;
-        const int status = res.response.status;
-        if (status >= 200 && status < 300) co_return Answer{status, urls[idx], std::move(res.response.body)};
-        std::string why = urls[idx] + ": " + std::to_string(status) + " " + message_of(res.response);
+        const int status = res->status;
+        if (status >= 200 && status < 300) co_return Answer{status, urls[idx], std::move(res->body)};
+        std::string why = urls[idx] + ": " + std::to_string(status) + " " + message_of(*res);
         if (status == 404) co_return core::Error::not_found(std::move(why));
         if (status == 401 || status == 403) co_return core::Error::unauthorized(std::move(why));
         co_return core::Error::invalid(std::move(why));  // another 4xx; 1xx/3xx are not in the API
       }
       if (!failures.empty()) failures += "; ";
-      failures += res.ok() ? urls[idx] + ": " + std::to_string(res.response.status) + " " +
-                                 message_of(res.response)
-                           : urls[idx] + ": " + res.error;
-      last_timed_out = !res.ok() && res.timed_out();
+      failures += res ? urls[idx] + ": " + std::to_string(res->status) + " " + message_of(*res)
+                      : urls[idx] + ": " + res.error().message;
+      last_timed_out = res.is(core::ErrorCode::kTimeout);
       if (current == idx) current = (idx + 1) % n;
     }
     std::string why = "no registry answered: " + failures;

@@ -32,7 +32,10 @@ namespace failover::client {
 //                  send, or a 2xx whose body is not the JSON the API
 //                  promises: retrying the same call will not help
 //   kUnavailable   no registry answered: every URL failed (connection, 5xx)
-//   kTimeout       no registry answered, and the last URL tried timed out
+//   kTimeout       no registry answered, and the last URL tried timed out (or
+//                  lost the connection after the call was sent): a write
+//                  may or may not have been applied
+//   kCancelled     the caller cancelled the call (e.g. a watch being stopped)
 using core::Result;
 
 // What an instance registers. `meta` is a JSON object as text; it must parse
@@ -90,7 +93,7 @@ struct RegistryClientOptions {
   // watch() on an unknown service (the registry answers 404 at once) waits
   // min(wait, this) before returning, so a watch loop does not spin.
   std::chrono::milliseconds unknown_service_delay{1'000};
-  // What that wait sleeps on; must outlive the client.
+  // What that wait and every call's timeout run on; must outlive the client.
   const core::Clock* clock = &core::SteadyClock::instance();
 };
 

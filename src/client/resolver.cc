@@ -106,7 +106,8 @@ struct Resolver::Impl {
   Impl(asio::any_io_executor ex, ResolverOptions opts)
       : executor(ex),
         options(std::move(opts)),
-        http(ex),
+        // The HTTPDNS deadline is the resolver's clock's, as the connect deadline is.
+        http(ex, {}, options.clock ? *options.clock : core::SteadyClock::instance()),
         cache({options.max_stale, options.refresh_retry}),
         rotation(options.httpdns.size(), options.server_backoff),
         rng(options.seed ? options.seed : std::random_device{}()),
@@ -121,22 +122,25 @@ struct Resolver::Impl {
 
   void load_cache_file() {
     if (options.cache_file.empty()) return;
-    bool missing = false;
-    const auto text = read_small_file(options.cache_file, kMaxCacheFileSize, missing, cache_error);
-    if (missing || !cache_error.empty()) return;
-    auto parsed = parse_cache_file(text);
-    if (!parsed.ok()) {
-      cache_error = options.cache_file + ": " + parsed.error;
+    const auto text = read_small_file(options.cache_file, kMaxCacheFileSize);
+    if (!text) {
+      cache_error = text.error().message;
       return;
     }
-    cache.load(parsed.entries, options.clock->now(), unix_now_ms());
+    if (!*text) return;  // no file yet: a first start
+    const auto parsed = parse_cache_file(**text);
+    if (!parsed) {
+      cache_error = options.cache_file + ": " + parsed.error().message;
+      return;
+    }
+    cache.load(*parsed, options.clock->now(), unix_now_ms());
   }
 
   void persist() {
     if (options.cache_file.empty()) return;
     const auto text = serialize_cache_file(cache.to_persist(options.clock->now(), unix_now_ms()));
-    if (auto why = write_file_atomically(options.cache_file, text); !why.empty())
-      spdlog::warn("resolver: cannot persist the cache: {}", why);
+    if (const auto written = write_file_atomically(options.cache_file, text); !written)
+      spdlog::warn("resolver: cannot persist the cache: {}", written.error().message);
   }
 
   // Registers the flight before any suspension, so that a lookup that runs
@@ -151,10 +155,11 @@ struct Resolver::Impl {
   static asio::awaitable<Fetch> ask_servers(std::shared_ptr<Impl> self, std::string host);
   static asio::awaitable<Fetch> run_flight(std::shared_ptr<Impl> self, std::string host,
                                            std::shared_ptr<Flight> flight);
-  static asio::awaitable<Resolution> resolve(std::shared_ptr<Impl> self, std::string host);
-  static asio::awaitable<ConnectResult> connect(std::shared_ptr<Impl> self, std::string host,
-                                                std::uint16_t port, std::vector<std::string> avoid);
-  static asio::awaitable<SystemAnswer> ask_system(std::shared_ptr<Impl> self, std::string host);
+  static asio::awaitable<core::Result<Resolution>> resolve(std::shared_ptr<Impl> self, std::string host);
+  static asio::awaitable<core::Result<Connection>> connect(std::shared_ptr<Impl> self, std::string host,
+                                                           std::uint16_t port, std::vector<std::string> avoid,
+                                                           ConnectObserver observer);
+  static asio::awaitable<core::Result<SystemAnswer>> ask_system(std::shared_ptr<Impl> self, std::string host);
 
   asio::any_io_executor executor;
   ResolverOptions options;
@@ -178,20 +183,20 @@ asio::awaitable<Fetch> Resolver::Impl::ask_servers(std::shared_ptr<Impl> self, s
     net::ClientRequest req;
     req.target = httpdns_target(host, o.secret, unix_now_ms() / 1000 + o.signature_ttl.count());
     auto res = co_await self->http.request(server, std::move(req), o.request_timeout);
-    if (res.ec == asio::error::operation_aborted) {
+    if (res.is(core::ErrorCode::kCancelled)) {
       out.failures.push_back(server + ": cancelled");
       co_return out;
     }
     std::string why;
     bool server_fault = true;  // a 4xx is the server's answer, not its failure
-    if (!res.ok()) {
-      why = res.error;
-    } else if (res.response.status == 200) {
-      const auto reply = parse_httpdns_reply(res.response.body);
-      const HostReply* entry = reply.ok() ? reply.find(host) : nullptr;
-      if (!reply.ok()) why = "bad reply: " + reply.error;
+    if (!res) {
+      why = res.error().message;
+    } else if (res->status == 200) {
+      const auto reply = parse_httpdns_reply(res->body);
+      const HostReply* entry = reply ? find_host(*reply, host) : nullptr;
+      if (!reply) why = "bad reply: " + reply.error().message;
       else if (!entry) why = "reply without " + host;
-      else if (!entry->answer) why = entry->error;  // an empty answer is a failure, not "no IPs"
+      else if (!entry->answer) why = entry->answer.error().message;  // an empty answer is a failure, not "no IPs"
       else {
         self->rotation.succeeded(idx);
         out.ok = true;
@@ -200,8 +205,8 @@ asio::awaitable<Fetch> Resolver::Impl::ask_servers(std::shared_ptr<Impl> self, s
         co_return out;
       }
     } else {
-      why = std::to_string(res.response.status) + " " + message_of(res.response);
-      server_fault = res.response.status >= 500;
+      why = std::to_string(res->status) + " " + message_of(*res);
+      server_fault = res->status >= 500;
     }
     out.failures.push_back(server + ": " + why);
     if (server_fault) self->rotation.failed(idx, o.clock->now());
@@ -226,16 +231,19 @@ asio::awaitable<Fetch> Resolver::Impl::run_flight(std::shared_ptr<Impl> self, st
   co_return fetch;
 }
 
-asio::awaitable<SystemAnswer> Resolver::Impl::ask_system(std::shared_ptr<Impl> self, std::string host) {
+asio::awaitable<core::Result<SystemAnswer>> Resolver::Impl::ask_system(std::shared_ptr<Impl> self,
+                                                                       std::string host) {
   // Only the SystemResolver goes to the other thread, never the Impl.
-  auto job = [system = self->system, host]() -> asio::awaitable<SystemAnswer> {
+  auto job = [system = self->system, host]() -> asio::awaitable<core::Result<SystemAnswer>> {
     co_return system->resolve(host);
   };
   auto answer = co_await asio::co_spawn(self->system_thread.get_executor(), std::move(job), asio::use_awaitable);
   co_return answer;
 }
 
-asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, std::string raw) {
+// Every co_return converts a named Resolution in a statement of its own: GCC
+// 12 destroys a local converted inside `co_return` twice.
+asio::awaitable<core::Result<Resolution>> Resolver::Impl::resolve(std::shared_ptr<Impl> self, std::string raw) {
   Resolution r;
   std::string_view literal = raw;
   if (literal.size() > 2 && literal.front() == '[' && literal.back() == ']') literal = literal.substr(1, literal.size() - 2);
@@ -245,13 +253,12 @@ asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, 
     r.host = address.to_string();
     (address.is_v4() ? r.ips : r.ipsv6).push_back(r.host);
     r.source = Source::kLiteral;
-    co_return r;
+    core::Result<Resolution> literal_answer = std::move(r);
+    co_return literal_answer;
   }
   r.host = normalize_host(raw);
-  if (!valid_host_name(r.host)) {
-    r.error = "bad host name \"" + raw.substr(0, 300) + "\"";
-    co_return r;
-  }
+  // No server could have an answer for it: not found, as for any unknown name.
+  if (!valid_host_name(r.host)) co_return core::Error::not_found("bad host name \"" + raw.substr(0, 300) + "\"");
   const auto look = self->cache.lookup(r.host, self->options.clock->now());
   if (look.cached) {
     r.ips = look.cached->answer.ips;
@@ -262,7 +269,8 @@ asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, 
     r.ttl = r.stale ? seconds(0) : ceil_seconds(look.ttl_left);
     if (look.fetch)  // stale: hand it out now, refresh behind the caller's back
       asio::co_spawn(self->executor, run_flight(self, r.host, self->start_flight(r.host)), asio::detached);
-    co_return r;
+    core::Result<Resolution> cached = std::move(r);
+    co_return cached;
   }
 
   Fetch fetch;
@@ -282,34 +290,36 @@ asio::awaitable<Resolution> Resolver::Impl::resolve(std::shared_ptr<Impl> self, 
     r.ttl = fetch.answer.ttl;
     r.server = fetch.server;
     r.source = Source::kHttpdns;
-    co_return r;
+    core::Result<Resolution> fetched = std::move(r);
+    co_return fetched;
   }
   auto sys = co_await ask_system(self, r.host);
-  if (!sys.ok()) {
+  if (!sys) {
     std::string servers;
     for (const auto& f : fetch.failures) servers += (servers.empty() ? "" : "; ") + f;
-    r.error = "could not resolve " + r.host + ": no HTTPDNS answer (" + servers + "), then " + sys.error;
-    co_return r;
+    co_return core::Error::not_found("could not resolve " + r.host + ": no HTTPDNS answer (" + servers + "), then " +
+                                     sys.error().message);
   }
-  r.ips = std::move(sys.ips);
-  r.ipsv6 = std::move(sys.ipsv6);
-  r.ttl = sys.ttl;
+  r.ips = std::move(sys->ips);
+  r.ipsv6 = std::move(sys->ipsv6);
+  r.ttl = sys->ttl;
   r.source = Source::kSystem;
-  co_return r;
+  core::Result<Resolution> system_answer = std::move(r);
+  co_return system_answer;
 }
 
-asio::awaitable<ConnectResult> Resolver::Impl::connect(std::shared_ptr<Impl> self, std::string host,
-                                                       std::uint16_t port, std::vector<std::string> avoid) {
+asio::awaitable<core::Result<Connection>> Resolver::Impl::connect(std::shared_ptr<Impl> self, std::string host,
+                                                                  std::uint16_t port, std::vector<std::string> avoid,
+                                                                  ConnectObserver observer) {
   using namespace asio::experimental::awaitable_operators;
-  ConnectResult out;
-  out.resolution = co_await resolve(self, std::move(host));
-  if (!out.resolution.ok()) {
-    out.error = out.resolution.error;
-    co_return out;
-  }
+  auto resolution = co_await resolve(self, std::move(host));
+  if (!resolution) co_return resolution.error();
+  const Resolution& found = *resolution;
+  if (observer.resolved) observer.resolved(found);
+  std::vector<ConnectAttempt> failed;
   const auto budget = static_cast<std::size_t>(self->options.max_retries) + 1;
   const auto attempts = avoid.size() >= budget ? 0 : budget - avoid.size();
-  const auto order = connect_order(out.resolution.ips, out.resolution.ipsv6, avoid, attempts, self->rng);
+  const auto order = connect_order(found.ips, found.ipsv6, avoid, attempts, self->rng);
   for (const auto& ip : order) {
     const tcp::endpoint ep(asio::ip::make_address(ip), port);
     tcp::socket socket(self->executor);
@@ -322,23 +332,21 @@ asio::awaitable<ConnectResult> Resolver::Impl::connect(std::shared_ptr<Impl> sel
     if (done.index() == 0) {
       auto [ec] = std::get<0>(done);
       if (!ec) {
-        out.ip = ip;
-        out.socket.emplace(std::move(socket));
-        co_return out;
+        core::Result<Connection> connected = Connection{found, ip, std::move(failed), std::move(socket)};
+        co_return connected;
       }
       why = ec.message();
     } else {
       why = "timed out after " + std::to_string(self->options.connect_timeout.count()) + "ms";
     }
-    out.failed.push_back({ip, std::move(why)});
+    failed.push_back({ip, std::move(why)});
+    if (observer.attempt_failed) observer.attempt_failed(failed.back());
   }
-  const auto source = out.resolution.source;
-  if (!order.empty() && (source == Source::kCache || source == Source::kPersisted))
-    self->cache.mark_stale(out.resolution.host, self->options.clock->now());
-  out.error = order.empty() ? "no IP of " + out.resolution.host + " left to try"
-                            : "could not connect to " + out.resolution.host + " on any of " +
-                                  std::to_string(order.size()) + " IPs tried";
-  co_return out;
+  if (!order.empty() && (found.source == Source::kCache || found.source == Source::kPersisted))
+    self->cache.mark_stale(found.host, self->options.clock->now());
+  co_return core::Error::unavailable(order.empty() ? "no IP of " + found.host + " left to try"
+                                                   : "could not connect to " + found.host + " on any of " +
+                                                         std::to_string(order.size()) + " IPs tried");
 }
 
 Resolver::Resolver(asio::any_io_executor executor, ResolverOptions options)
@@ -346,13 +354,13 @@ Resolver::Resolver(asio::any_io_executor executor, ResolverOptions options)
 
 Resolver::~Resolver() = default;
 
-asio::awaitable<Resolution> Resolver::resolve(std::string host) {
+asio::awaitable<core::Result<Resolution>> Resolver::resolve(std::string host) {
   return Impl::resolve(impl_, std::move(host));
 }
 
-asio::awaitable<ConnectResult> Resolver::connect(std::string host, std::uint16_t port,
-                                                 std::vector<std::string> avoid) {
-  return Impl::connect(impl_, std::move(host), port, std::move(avoid));
+asio::awaitable<core::Result<Connection>> Resolver::connect(std::string host, std::uint16_t port,
+                                                            std::vector<std::string> avoid, ConnectObserver observer) {
+  return Impl::connect(impl_, std::move(host), port, std::move(avoid), std::move(observer));
 }
 
 asio::awaitable<void> Resolver::settle(milliseconds timeout) {

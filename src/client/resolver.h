@@ -5,7 +5,7 @@
 //
 //   client::Resolver resolver(io.get_executor(), {.httpdns = {"127.0.0.1:8053"}});
 //   auto c = co_await resolver.connect("www.example.com", 80);
-//   if (c.ok()) use(std::move(*c.socket));
+//   if (c) use(std::move(c->socket));
 //
 // Where an answer comes from, in order:
 //   1. the cache, while the answer's TTL lasts;
@@ -26,12 +26,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/result.h"
 
 namespace failover::client {
 
@@ -71,27 +73,31 @@ struct Resolution {
   std::string server;              // the HTTPDNS server it came from, if any
   // Every HTTPDNS server that failed on the way, "127.0.0.1:8053: connect: refused".
   std::vector<std::string> failures;
-  std::string error;  // empty when ok(); otherwise why nothing could be found
 
-  bool ok() const { return error.empty(); }
   // "httpdns 127.0.0.1:8053", "cache (from 127.0.0.1:8053)", "stale (persisted, 12s past ttl)", ...
   std::string describe() const;
 };
 
+// One IP that did not accept: what connect() tried and saw, data for a
+// caller that shows progress.
 struct ConnectAttempt {
   std::string ip;
-  std::string error;  // "Connection refused", "timed out after 1000ms"
+  std::string why;  // "Connection refused", "timed out after 1000ms"
 };
 
-struct ConnectResult {
+struct Connection {
   Resolution resolution;
   std::string ip;                        // the one connected to
   std::vector<ConnectAttempt> failed;    // those tried before, in order
-  std::optional<boost::asio::ip::tcp::socket> socket;  // set when ok()
-  std::string error;                     // empty when ok()
+  boost::asio::ip::tcp::socket socket;
+};
 
-  bool ok() const { return socket.has_value(); }
-  bool resolved() const { return resolution.ok(); }
+// What connect() did on the way, for a caller that shows progress or must
+// know it when connect() fails; each member may be left empty. Called on the
+// resolver's thread, before connect() returns.
+struct ConnectObserver {
+  std::function<void(const Resolution&)> resolved;           // once the name resolved, before any connect
+  std::function<void(const ConnectAttempt&)> attempt_failed;  // an IP refused or timed out; the next follows
 };
 
 // Bound to `executor`, whose io_context runs on one thread: every call must
@@ -111,8 +117,10 @@ class Resolver {
   Resolver& operator=(const Resolver&) = delete;
 
   // The IPs of `host`, by the order above. A host that is an IP address is
-  // its own answer. A malformed host name is an error without any request.
-  boost::asio::awaitable<Resolution> resolve(std::string host);
+  // its own answer. kNotFound when no source had an answer (the message
+  // names every HTTPDNS server's failure and the system resolver's), and for
+  // a malformed host name, without any request.
+  boost::asio::awaitable<core::Result<Resolution>> resolve(std::string host);
 
   // Resolves `host`, then connects to its IPs in random order (connect_order
   // in resolver_policy.h), each within connect_timeout, until one accepts or
@@ -120,9 +128,12 @@ class Resolver {
   // request at a higher level (e.g. reset before any response byte); they
   // are not tried and count against the attempts. When every IP tried of a
   // cached answer failed, that answer turns stale at once, so the next call
-  // refreshes it (the servers may have dropped those IPs since).
-  boost::asio::awaitable<ConnectResult> connect(std::string host, std::uint16_t port,
-                                                std::vector<std::string> avoid = {});
+  // refreshes it (the servers may have dropped those IPs since). Errors:
+  // resolve()'s, or kUnavailable when no IP tried accepted (or none was left
+  // to try).
+  boost::asio::awaitable<core::Result<Connection>> connect(std::string host, std::uint16_t port,
+                                                           std::vector<std::string> avoid = {},
+                                                           ConnectObserver observer = {});
 
   // Waits until no background refresh is running, or `timeout`. For short
   // processes (the CLI) that want a refreshed answer persisted before exit.

@@ -38,13 +38,9 @@ std::string serialize_cache_file(const std::vector<PersistedEntry>& entries) {
   return json::serialize(json::object{{"version", kVersion}, {"hosts", std::move(hosts)}}) + "\n";
 }
 
-CacheFileParse parse_cache_file(std::string_view text) {
-  CacheFileParse out;
-  auto fail = [&](std::string why) {
-    out.entries.clear();
-    out.error = std::move(why);
-    return std::move(out);
-  };
+core::Result<std::vector<PersistedEntry>> parse_cache_file(std::string_view text) {
+  std::vector<PersistedEntry> out;
+  auto fail = [](std::string why) { return core::Error::invalid(std::move(why)); };
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 8;
@@ -68,19 +64,21 @@ CacheFileParse parse_cache_file(std::string_view text) {
     json::object answer_only = *entry;
     answer_only.erase("fetched_unix_ms");
     const auto reply = parse_httpdns_reply(json::serialize(json::object{{host, std::move(answer_only)}}));
-    if (!reply.ok() || reply.hosts.size() != 1 || !reply.hosts[0].answer)
-      return fail(host + ": " + (reply.ok() && !reply.hosts.empty() ? reply.hosts[0].error : reply.error));
-    out.entries.push_back({host, *reply.hosts[0].answer, fetched->as_int64()});
+    if (!reply) return fail(host + ": " + reply.error().message);
+    if (reply->size() != 1) return fail(host + ": not one answer");
+    const HostReply& only = reply->front();
+    if (!only.answer) return fail(host + ": " + only.answer.error().message);
+    out.push_back({host, *only.answer, fetched->as_int64()});
   }
   return out;
 }
 
-std::string write_file_atomically(const std::string& path, std::string_view content) {
+core::Result<void> write_file_atomically(const std::string& path, std::string_view content) {
   // The pid keeps two processes sharing one cache file off each other's
   // temporary; the last rename wins, and either file is whole.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_text("create", tmp);
+  if (fd < 0) return core::Error::unavailable(errno_text("create", tmp));
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -89,7 +87,7 @@ std::string write_file_atomically(const std::string& path, std::string_view cont
       auto why = errno_text("write", tmp);
       ::close(fd);
       ::unlink(tmp.c_str());
-      return why;
+      return core::Error::unavailable(why);
     }
     done += static_cast<std::size_t>(n);
   }
@@ -98,44 +96,42 @@ std::string write_file_atomically(const std::string& path, std::string_view cont
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     auto why = errno_text("sync", tmp);
     ::unlink(tmp.c_str());
-    return why;
+    return core::Error::unavailable(why);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     auto why = errno_text("rename to", path);
     ::unlink(tmp.c_str());
-    return why;
+    return core::Error::unavailable(why);
   }
-  return {};
+  return core::ok();
 }
 
-std::string read_small_file(const std::string& path, std::size_t max_size, bool& missing, std::string& error) {
-  missing = false;
-  error.clear();
+core::Result<std::optional<std::string>> read_small_file(const std::string& path, std::size_t max_size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) missing = true;
-    else error = errno_text("open", path);
-    return {};
+    if (errno == ENOENT) return std::optional<std::string>();
+    return core::Error::unavailable(errno_text("open", path));
   }
   std::string out;
   char buf[16 * 1024];
+  std::optional<core::Error> error;
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      error = errno_text("read", path);
+      error = core::Error::unavailable(errno_text("read", path));
       break;
     }
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_size) {
-      error = path + ": larger than " + std::to_string(max_size) + " bytes";
+      error = core::Error::invalid(path + ": larger than " + std::to_string(max_size) + " bytes");
       break;
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  if (!error.empty()) out.clear();
-  return out;
+  if (error) return *error;
+  return std::optional<std::string>(std::move(out));
 }
 
 }  // namespace failover::client

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -128,14 +129,11 @@ SystemResolver::SystemResolver(std::vector<std::string> servers, milliseconds ti
     throw std::invalid_argument("bad DNS server list \"" + servers_csv_ + "\": " + ares_strerror(rc));
 }
 
-SystemAnswer SystemResolver::resolve(const std::string& host) const {
-  SystemAnswer out;
+core::Result<SystemAnswer> SystemResolver::resolve(const std::string& host) const {
   const auto deadline = Clock::now() + timeout_;
   Channel c;
-  if (const int rc = make_channel(c, servers_csv_, timeout_); rc != ARES_SUCCESS) {
-    out.error = std::string("c-ares: ") + ares_strerror(rc);
-    return out;
-  }
+  if (const int rc = make_channel(c, servers_csv_, timeout_); rc != ARES_SUCCESS)
+    return core::Error::unavailable(std::string("c-ares: ") + ares_strerror(rc));
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -143,15 +141,17 @@ SystemAnswer SystemResolver::resolve(const std::string& host) const {
   ares_getaddrinfo(c.ch, host.c_str(), nullptr, &hints, on_done, &p);
   drive(c.ch, p, deadline);
   if (!p.done) ares_cancel(c.ch);  // the callback runs now, with ARES_ECANCELLED
-  if (p.status == ARES_ECANCELLED && Clock::now() >= deadline) {
-    out.error = "system resolver: timed out after " + std::to_string(timeout_.count()) + "ms";
-  } else if (p.status != ARES_SUCCESS || !p.result) {
-    out.error = std::string("system resolver: ") + ares_strerror(p.status);
-  } else {
-    collect(p.result, out);
-    if (out.ips.empty() && out.ipsv6.empty()) out.error = "system resolver: no address";
-  }
-  if (p.result) ares_freeaddrinfo(p.result);
+  // Freed however this ends.
+  const std::unique_ptr<ares_addrinfo, void (*)(ares_addrinfo*)> result(p.result, ares_freeaddrinfo);
+  if (p.status == ARES_ECANCELLED && Clock::now() >= deadline)
+    return core::Error::timeout("system resolver: timed out after " + std::to_string(timeout_.count()) + "ms");
+  if (p.status == ARES_ENOTFOUND || p.status == ARES_ENODATA)
+    return core::Error::not_found(std::string("system resolver: ") + ares_strerror(p.status));
+  if (p.status != ARES_SUCCESS || !result)
+    return core::Error::unavailable(std::string("system resolver: ") + ares_strerror(p.status));
+  SystemAnswer out;
+  collect(result.get(), out);
+  if (out.ips.empty() && out.ipsv6.empty()) return core::Error::not_found("system resolver: no address");
   return out;
 }
 

@@ -10,14 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
+
 namespace failover::client {
 
+// At least one address.
 struct SystemAnswer {
   std::vector<std::string> ips;    // IPv4, canonical text
   std::vector<std::string> ipsv6;  // IPv6
   std::chrono::seconds ttl{0};     // the smallest of the records'; 0 for /etc/hosts
-  std::string error;               // "" when ok: at least one address
-  bool ok() const { return error.empty(); }
 };
 
 class SystemResolver {
@@ -29,8 +30,11 @@ class SystemResolver {
 
   // A and AAAA for `host`. Blocks for at most about `timeout`. Thread-safe:
   // each call has a channel of its own (this is a fallback path; reading
-  // resolv.conf per call costs nothing that matters here).
-  SystemAnswer resolve(const std::string& host) const;
+  // resolv.conf per call costs nothing that matters here). Errors: kTimeout
+  // (no answer within `timeout`), kNotFound (no such name, or no address),
+  // kUnavailable (c-ares could not ask); the message starts "system resolver: "
+  // or "c-ares: ".
+  core::Result<SystemAnswer> resolve(const std::string& host) const;
 
  private:
   std::string servers_csv_;

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 namespace failover::core {
 
@@ -15,6 +16,14 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<bool> Clock::sleep_for(Duration d, std::stop_token stop) const {
   co_return co_await sleep_until(now() + d, std::move(stop));
+}
+
+asio::awaitable<void> expire_at(const Clock& clock, TimePoint at) {
+  try {
+    co_await clock.sleep_until(at);
+  } catch (const boost::system::system_error&) {
+    // Cancelled: the race this deadline is in has its answer already.
+  }
 }
 
 asio::awaitable<bool> SteadyClock::sleep_until(TimePoint at, std::stop_token stop) const {

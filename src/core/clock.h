@@ -27,6 +27,14 @@ class Clock {
   boost::asio::awaitable<bool> sleep_for(Duration d, std::stop_token stop = {}) const;
 };
 
+// A deadline to race I/O against: `co_await (io() || expire_at(clock, d))`.
+// Ends when `at` comes on `clock`, or quietly when the race cancels it (a
+// ManualClock's sleep throws once cancelled, which `||` would pass on when
+// the caller itself is cancelled). Which side ended is the race's answer;
+// a caller that may itself be cancelled checks that before calling it a
+// timeout.
+boost::asio::awaitable<void> expire_at(const Clock& clock, TimePoint at);
+
 // The steady clock, the one production code uses.
 class SteadyClock final : public Clock {
  public:

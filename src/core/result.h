@@ -31,6 +31,7 @@ enum class ErrorCode {
   kInvalid,       // bad input, or a reply we cannot read: retrying the same will not help
   kUnauthorized,  // refused for lack of (or a wrong) token
   kInternal,      // a broken invariant or an exception caught at a boundary
+  kCancelled,     // the caller stopped it (shutdown, a cancelled request); the peer may have acted
 };
 
 // "timeout", "unavailable", ...: stable names for logs, JSON and metrics.
@@ -47,6 +48,7 @@ struct Error {
   static Error invalid(std::string m) { return {ErrorCode::kInvalid, std::move(m)}; }
   static Error unauthorized(std::string m) { return {ErrorCode::kUnauthorized, std::move(m)}; }
   static Error internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+  static Error cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
 
   // "timeout: 127.0.0.1:2379 did not answer within 3000ms"
   std::string to_string() const;
@@ -115,6 +117,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::kInvalid: return "invalid";
     case ErrorCode::kUnauthorized: return "unauthorized";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kCancelled: return "cancelled";
   }
   return "internal";
 }

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <map>
@@ -108,8 +107,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<Shared
     }
     if (ec) {
       // Out of descriptors with none idle and the like: wait instead of spinning.
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
-      co_await pause.async_wait(kTuple);
+      co_await core::SteadyClock::instance().sleep_for(std::chrono::milliseconds(50));
       continue;
     }
     boost::system::error_code peer_ec;

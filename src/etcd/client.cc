@@ -23,8 +23,8 @@ struct Client::Impl {
     if (names.empty()) throw std::invalid_argument("etcd: no endpoint");
     for (const auto& n : names) {
       auto u = net::parse_http_url(n);
-      if (!u.ok()) throw std::invalid_argument("etcd endpoint \"" + n + "\": " + u.error);
-      endpoints.push_back(std::move(u.url));
+      if (!u) throw std::invalid_argument("etcd endpoint \"" + n + "\": " + u.error().message);
+      endpoints.push_back(std::move(*u));
     }
   }
 
@@ -34,20 +34,19 @@ struct Client::Impl {
   }
 
   // The failure one endpoint's reply (or its absence) stands for.
-  Error error_of(const net::HttpUrl& e, const net::HttpResult& r) const {
+  // A transport failure keeps its code: kUnavailable (never sent) stays
+  // apart from kTimeout (outcome unknown), which a compare-and-set needs.
+  Error error_of(const net::HttpUrl& e, const Result<net::ClientResponse>& r) const {
     const std::string who = "etcd " + e.host_port + ": ";
-    if (!r.ok()) {
-      if (r.timed_out()) return Error::timeout(who + r.error);
-      return Error::unavailable(who + r.error);
-    }
-    const std::string status = "status " + std::to_string(r.response.status);
-    if (auto parsed = parse_error(r.response.body)) {
+    if (!r) return Error{r.error().code, who + r.error().message};
+    const std::string status = "status " + std::to_string(r->status);
+    if (auto parsed = parse_error(r->body)) {
       parsed->message = who + status + ": " + parsed->message;
-      if (r.response.status >= 500 && parsed->code == ErrorCode::kInternal) parsed->code = ErrorCode::kUnavailable;
+      if (r->status >= 500 && parsed->code == ErrorCode::kInternal) parsed->code = ErrorCode::kUnavailable;
       return *parsed;
     }
-    std::string body = r.response.body.substr(0, 200);
-    if (r.response.status >= 500) return Error::unavailable(who + status + " " + body);
+    std::string body = r->body.substr(0, 200);
+    if (r->status >= 500) return Error::unavailable(who + status + " " + body);
     return Error::invalid(who + status + " " + body);
   }
 
@@ -59,14 +58,17 @@ struct Client::Impl {
       const net::HttpUrl& e = endpoints[current];
       // Named, not braced in the co_await: GCC 12 destroys such temporaries twice.
       net::ClientRequest req{"POST", e.base_path + std::string(path), {}, body};
-      net::HttpResult r = co_await http.request(e.host_port, std::move(req), options.request_timeout);
-      if (r.ok() && r.response.status == 200) {
+      Result<net::ClientResponse> r = co_await http.request(e.host_port, std::move(req), options.request_timeout);
+      if (r && r->status == 200) {
         last_error.clear();
-        co_return std::move(r.response.body);
+        std::string reply = std::move(r->body);
+        co_return reply;
       }
       error = error_of(e, r);
       // A 4xx is etcd's answer, the same from every member: do not move.
-      if (r.ok() && r.response.status < 500) co_return fail(std::move(*error));
+      if (r && r->status < 500) co_return fail(std::move(*error));
+      // A cancelled call is over, not a reason to try the next member.
+      if (r.is(ErrorCode::kCancelled)) co_return fail(std::move(*error));
       current = (current + 1) % endpoints.size();
     }
     co_return fail(std::move(*error));

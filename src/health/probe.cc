@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -71,33 +72,26 @@ ProbeResult fail(Cause cause, const boost::system::error_code& ec) {
 
 }  // namespace
 
-asio::awaitable<ProbeResult> probe(tcp::endpoint endpoint, CheckConfig check) {
-  const core::Clock& clock = core::SteadyClock::instance();
-  const core::TimePoint start = clock.now();
-  auto finish = [&](ProbeResult r) {
-    r.latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
-    return r;
-  };
+namespace {
+
+// The probe's steps, unbounded in time: probe() races them against the
+// deadline, and a loss closes the socket.
+asio::awaitable<ProbeResult> exchange(tcp::endpoint endpoint, const CheckConfig& check) {
   constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
   beast::tcp_stream stream(co_await asio::this_coro::executor);
-  // One deadline for connect, write and read together: a server that
-  // trickles its reply one byte per second must still fail within `timeout`.
-  stream.expires_after(check.timeout);
-
   auto [connect_ec] = co_await stream.async_connect(endpoint, kTuple);
-  if (connect_ec) co_return finish(fail(cause_of(connect_ec), connect_ec));
+  if (connect_ec) co_return fail(cause_of(connect_ec), connect_ec);
 
   if (check.type == CheckType::kTcp) {
     ProbeResult r;
     r.ok = true;
     r.cause = Cause::kOk;
-    co_return finish(std::move(r));
+    co_return r;
   }
 
   const std::string request = request_for(endpoint, check);
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), kTuple);
-  if (write_ec) co_return finish(fail(cause_of(write_ec), write_ec));
+  if (write_ec) co_return fail(cause_of(write_ec), write_ec);
 
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> parser;
@@ -105,7 +99,7 @@ asio::awaitable<ProbeResult> probe(tcp::endpoint endpoint, CheckConfig check) {
   // The status line decides; a body (or a HEAD reply without one) is never read.
   parser.skip(true);
   auto [read_ec, read] = co_await http::async_read_header(stream, buffer, parser, kTuple);
-  if (read_ec) co_return finish(fail(cause_of(read_ec), read_ec));
+  if (read_ec) co_return fail(cause_of(read_ec), read_ec);
 
   ProbeResult r;
   r.status = static_cast<int>(parser.get().result_int());
@@ -116,7 +110,30 @@ asio::awaitable<ProbeResult> probe(tcp::endpoint endpoint, CheckConfig check) {
     r.cause = Cause::kBadStatus;
     r.detail = "status " + std::to_string(r.status);
   }
-  co_return finish(std::move(r));
+  co_return r;
+}
+
+}  // namespace
+
+asio::awaitable<ProbeResult> probe(tcp::endpoint endpoint, CheckConfig check, const core::Clock& clock) {
+  using namespace asio::experimental::awaitable_operators;
+  const core::TimePoint start = clock.now();
+  // One deadline for connect, write and read together, on the clock: a
+  // server that trickles its reply one byte per second must still fail
+  // within `timeout`. (Operands are named: GCC 12 mishandles some
+  // temporaries inside a co_await expression.)
+  auto attempt = exchange(endpoint, check);
+  auto expired = core::expire_at(clock, start + check.timeout);
+  auto done = co_await (std::move(attempt) || std::move(expired));
+  ProbeResult r;
+  if (done.index() == 0) {
+    r = std::get<0>(std::move(done));
+  } else {
+    r.cause = Cause::kTimeout;
+    r.detail = "timed out after " + std::to_string(check.timeout.count()) + "ms";
+  }
+  r.latency = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
+  co_return r;
 }
 
 }  // namespace failover::health

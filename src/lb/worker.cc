@@ -6,11 +6,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "lb/control_loop.h"
 #include "net/listener.h"
 
@@ -35,6 +35,7 @@ void Worker::run() { io_.run(); }
 void Worker::drain() {
   asio::post(io_, [this] {
     draining_ = true;
+    sweep_stop_.request_stop();
     if (acceptor_) acceptor_->close();
     pool_.clear();
     boost::system::error_code ec;
@@ -82,7 +83,6 @@ std::uint64_t Worker::next_random() {
 }
 
 asio::awaitable<void> Worker::accept_loop() {
-  asio::steady_timer backoff(io_);
   for (;;) {
     auto [ec, socket] = co_await acceptor_->async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
@@ -90,8 +90,7 @@ asio::awaitable<void> Worker::accept_loop() {
       // Out of descriptors (EMFILE) and the like: wait a little instead of
       // spinning; connections queue in the backlog meanwhile.
       spdlog::warn("accept failed: {}", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await core::SteadyClock::instance().sleep_for(std::chrono::milliseconds(50));
       continue;
     }
     if (shared_.client_connections.load(std::memory_order_relaxed) >=
@@ -159,11 +158,11 @@ void Worker::start_session(tcp::socket socket) {
 }
 
 asio::awaitable<void> Worker::sweep_loop() {
-  asio::steady_timer timer(io_);
+  const core::Clock& clock = core::SteadyClock::instance();
   while (!draining_) {
-    timer.expires_after(std::chrono::seconds(1));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (snapshot_) pool_.sweep(core::SteadyClock::instance().now(), snapshot_->limits.upstream_idle_timeout);
+    const bool woke = co_await clock.sleep_for(std::chrono::seconds(1), sweep_stop_.get_token());
+    if (!woke) co_return;
+    if (snapshot_) pool_.sweep(clock.now(), snapshot_->limits.upstream_idle_timeout);
   }
 }
 

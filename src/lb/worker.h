@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <vector>
 
 #include "lb/balancer.h"
@@ -83,6 +84,7 @@ class Worker {
   std::unique_ptr<Balancer> stray_;  // for upstreams a reload has since removed
   UpstreamPool pool_;
   bool draining_ = false;
+  std::stop_source sweep_stop_;  // ends sweep_loop's sleep when draining
   std::uint64_t rng_state_;
   std::unordered_set<boost::asio::ip::tcp::socket*> idle_clients_;
   std::atomic<int> connections_{0};

@@ -5,12 +5,13 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <unordered_map>
+
+#include "core/clock.h"
 
 #include "net/endpoint.h"
 
@@ -21,7 +22,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -61,11 +61,32 @@ bool usable_idle(tcp::socket& s) {
   return ec == asio::error::would_block;
 }
 
-std::string describe(std::string_view step, const std::string& host_port, const error_code& ec,
-                     std::chrono::milliseconds timeout) {
-  std::string out = std::string(step) + " " + host_port + ": ";
-  if (ec == asio::error::timed_out) return out + "timed out after " + std::to_string(timeout.count()) + "ms";
-  return out + ec.message();
+// How far a request got, shared between the exchange and the deadline that
+// races it: a failure before the first byte of the request was written means
+// the server cannot have acted on it.
+enum class Step { kConnect, kSend, kRead };
+
+const char* step_name(Step step) {
+  switch (step) {
+    case Step::kConnect: return "connect";
+    case Step::kSend: return "send to";
+    case Step::kRead: return "read from";
+  }
+  return "read from";
+}
+
+// The Error for a request that ended at `step` with `ec` (see request() in
+// the header for what each code promises).
+core::Error failure(Step step, const std::string& host_port, const error_code& ec,
+                    std::chrono::milliseconds timeout) {
+  const std::string where = std::string(step_name(step)) + " " + host_port + ": ";
+  if (ec == asio::error::operation_aborted) return core::Error::cancelled(where + "cancelled");
+  if (ec == asio::error::invalid_argument && step == Step::kConnect)
+    return core::Error::invalid(where + "expected host:port");
+  const std::string why =
+      ec == asio::error::timed_out ? "timed out after " + std::to_string(timeout.count()) + "ms" : ec.message();
+  if (step == Step::kConnect) return core::Error::unavailable(where + why);
+  return core::Error::timeout(where + why);
 }
 
 http::request<http::string_body> build(const ClientRequest& req, const std::string& host_port,
@@ -94,15 +115,15 @@ bool stopped(const asio::cancellation_state& cs) {
   return cs.cancelled() != asio::cancellation_type::none;
 }
 
-// Resolves (IP literals without DNS) and connects, all before `deadline`.
-// The stream's own expiry covers the connect; the resolver needs a timer.
+// Resolves (IP literals without DNS) and connects. Name resolution ends at
+// `deadline` on `clock`; the connect itself is bounded by the caller (the
+// stream's expiry, or a race against the clock).
 asio::awaitable<error_code> connect(beast::tcp_stream& stream, const std::string& host_port,
-                                    Clock::time_point deadline) {
+                                    const core::Clock& clock, core::TimePoint deadline) {
   using namespace asio::experimental::awaitable_operators;
   const auto cs = co_await asio::this_coro::cancellation_state;
   const auto hp = split_host_port(host_port);
   if (!hp) co_return asio::error::invalid_argument;
-  stream.expires_at(deadline);
   error_code ec;
   const auto address = asio::ip::make_address(hp->host, ec);
   if (stopped(cs)) co_return asio::error::operation_aborted;
@@ -111,12 +132,11 @@ asio::awaitable<error_code> connect(beast::tcp_stream& stream, const std::string
     co_return normalize(cec);
   }
   tcp::resolver resolver(stream.get_executor());
-  asio::steady_timer timer(stream.get_executor(), deadline);
   // Whichever ends first cancels the other. (Operands are named: GCC 12
   // mishandles some temporaries inside a co_await expression.)
   const std::string port = std::to_string(hp->port);
   auto resolve = resolver.async_resolve(hp->host, port, kTuple);
-  auto expire = timer.async_wait(kTuple);
+  auto expire = core::expire_at(clock, deadline);
   auto done = co_await (std::move(resolve) || std::move(expire));
   if (stopped(cs)) co_return asio::error::operation_aborted;
   if (done.index() == 1) co_return asio::error::timed_out;
@@ -139,10 +159,9 @@ std::string_view ClientResponse::header(std::string_view name) const {
   return {};
 }
 
-bool HttpResult::timed_out() const { return ec == asio::error::timed_out; }
-
 struct HttpClient::Impl {
-  Impl(asio::any_io_executor ex, HttpClientOptions opts) : executor(std::move(ex)), options(std::move(opts)) {}
+  Impl(asio::any_io_executor ex, HttpClientOptions opts, const core::Clock& clk)
+      : executor(std::move(ex)), options(std::move(opts)), clock(clk) {}
 
   std::unique_ptr<Conn> take_idle(const std::string& host_port) {
     auto it = idle.find(host_port);
@@ -161,8 +180,16 @@ struct HttpClient::Impl {
     idle.emplace(host_port, std::move(conn));
   }
 
-  static asio::awaitable<HttpResult> request(std::shared_ptr<Impl> self, std::string host_port,
-                                             ClientRequest req, std::chrono::milliseconds timeout);
+  static asio::awaitable<core::Result<ClientResponse>> request(std::shared_ptr<Impl> self, std::string host_port,
+                                                               ClientRequest req, std::chrono::milliseconds timeout);
+  // One request on a kept or new connection, unbounded in time: request()
+  // races it against the deadline. Keeps `step` up to date for the message
+  // and code of a timeout.
+  static asio::awaitable<core::Result<ClientResponse>> exchange(std::shared_ptr<Impl> self,
+                                                                const std::string& host_port,
+                                                                const http::request<http::string_body>& msg,
+                                                                bool head_only, core::TimePoint deadline,
+                                                                std::chrono::milliseconds timeout, Step& step);
   static asio::awaitable<error_code> stream(std::shared_ptr<Impl> self, std::string host_port,
                                             ClientRequest req,
                                             std::function<bool(std::string_view)> on_piece,
@@ -170,63 +197,88 @@ struct HttpClient::Impl {
 
   asio::any_io_executor executor;
   HttpClientOptions options;
+  const core::Clock& clock;
   std::unordered_map<std::string, std::unique_ptr<Conn>> idle;
   bool closed = false;  // the HttpClient is gone: connections are no longer kept
 };
 
-asio::awaitable<HttpResult> HttpClient::Impl::request(std::shared_ptr<Impl> self, std::string host_port,
-                                                      ClientRequest req, std::chrono::milliseconds timeout) {
+asio::awaitable<core::Result<ClientResponse>> HttpClient::Impl::request(std::shared_ptr<Impl> self,
+                                                                        std::string host_port, ClientRequest req,
+                                                                        std::chrono::milliseconds timeout) {
+  using namespace asio::experimental::awaitable_operators;
   const auto cs = co_await asio::this_coro::cancellation_state;
-  const auto deadline = Clock::now() + timeout;
+  const core::Clock& clock = self->clock;
+  const core::TimePoint deadline = clock.now() + timeout;
   const auto msg = build(req, host_port, self->options.user_agent);
-  HttpResult result;
-  auto fail = [&](std::string_view step, error_code ec) {
-    result.ec = normalize(ec);
-    result.error = describe(step, host_port, result.ec, timeout);
-    return std::move(result);
-  };
+  const bool head_only = req.method == "HEAD";
+  Step step = Step::kConnect;
+  if (stopped(cs)) co_return failure(step, host_port, asio::error::operation_aborted, timeout);
+  // The exchange races the deadline on the clock, which alone decides that
+  // the request timed out; losing, the exchange is cancelled and its socket
+  // closed. (Operands are named: GCC 12 mishandles some temporaries inside a
+  // co_await expression.)
+  auto exchanged = exchange(self, host_port, msg, head_only, deadline, timeout, step);
+  auto expired = core::expire_at(clock, deadline);
+  auto done = co_await (std::move(exchanged) || std::move(expired));
+  if (done.index() == 0) {
+    core::Result<ClientResponse> result = std::get<0>(std::move(done));
+    co_return result;
+  }
+  // A cancelled sleep ends too: only a deadline that really passed is a timeout.
+  if (stopped(cs)) co_return failure(step, host_port, asio::error::operation_aborted, timeout);
+  co_return failure(step, host_port, asio::error::timed_out, timeout);
+}
 
+asio::awaitable<core::Result<ClientResponse>> HttpClient::Impl::exchange(
+    std::shared_ptr<Impl> self, const std::string& host_port, const http::request<http::string_body>& msg,
+    bool head_only, core::TimePoint deadline, std::chrono::milliseconds timeout, Step& step) {
+  const auto cs = co_await asio::this_coro::cancellation_state;
   // Attempt 0 may reuse the kept connection; attempt 1 exists only for the
-  // case where that connection turned out closed before any response byte.
+  // case where that connection turned out closed before any response byte,
+  // when the server cannot have acted on the request.
   for (int attempt = 0; attempt < 2; ++attempt) {
+    step = Step::kConnect;
     std::unique_ptr<Conn> conn = attempt == 0 ? self->take_idle(host_port) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       conn = std::make_unique<Conn>(self->executor);
-      if (auto ec = co_await connect(conn->stream, host_port, deadline)) co_return fail("connect", ec);
+      const error_code cec = co_await connect(conn->stream, host_port, self->clock, deadline);
+      if (cec) co_return failure(step, host_port, cec, timeout);
     }
-    // One deadline for connect, write and read together: a server that
-    // trickles its reply must still fail within `timeout`.
-    conn->stream.expires_at(deadline);
-    if (stopped(cs)) co_return fail("send to", asio::error::operation_aborted);
+    if (stopped(cs)) co_return failure(step, host_port, asio::error::operation_aborted, timeout);
+    step = Step::kSend;  // from here on the server may see the request
     auto [wec, written] = co_await http::async_write(conn->stream, msg, kTuple);
     if (wec) {
       if (reused && closed_by_peer(wec)) continue;
-      co_return fail("send to", wec);
+      co_return failure(step, host_port, wec, timeout);
     }
 
+    step = Step::kRead;
     http::response_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(self->options.max_header_size));
     parser.body_limit(self->options.max_body_size);
-    if (req.method == "HEAD") parser.skip(true);
-    if (stopped(cs)) co_return fail("read from", asio::error::operation_aborted);
+    if (head_only) parser.skip(true);
+    if (stopped(cs)) co_return failure(step, host_port, asio::error::operation_aborted, timeout);
     auto [rec, read] = co_await http::async_read(conn->stream, conn->buffer, parser, kTuple);
     if (rec) {
       // Resending is safe only when the server cannot have answered: not one
       // byte came back.
       if (reused && closed_by_peer(rec) && !parser.got_some() && conn->buffer.size() == 0) continue;
-      co_return fail("read from", rec);
+      co_return failure(step, host_port, rec, timeout);
     }
 
     auto& res = parser.get();
-    result.response.status = static_cast<int>(res.result_int());
-    copy_head(res.base(), result.response);
-    result.response.body = std::move(res.body());
+    ClientResponse response;
+    response.status = static_cast<int>(res.result_int());
+    copy_head(res.base(), response);
+    response.body = std::move(res.body());
     // Bytes past the response would be read as the next one: do not keep.
     if (res.keep_alive() && conn->buffer.size() == 0) self->put_idle(host_port, std::move(conn));
+    core::Result<ClientResponse> result = std::move(response);
     co_return result;
   }
-  co_return fail("read from", asio::error::connection_reset);  // not reached: attempt 1 never reuses
+  // Not reached: attempt 1 never reuses.
+  co_return failure(Step::kRead, host_port, asio::error::connection_reset, timeout);
 }
 
 asio::awaitable<error_code> HttpClient::Impl::stream(std::shared_ptr<Impl> self, std::string host_port,
@@ -235,7 +287,12 @@ asio::awaitable<error_code> HttpClient::Impl::stream(std::shared_ptr<Impl> self,
                                                      StreamOptions options) {
   const auto cs = co_await asio::this_coro::cancellation_state;
   Conn conn(self->executor);
-  if (auto ec = co_await connect(conn.stream, host_port, Clock::now() + options.head_timeout)) co_return ec;
+  // The stream's expiry bounds connect, send and the response head; the
+  // clock bounds name resolution.
+  conn.stream.expires_after(options.head_timeout);
+  const error_code cec =
+      co_await connect(conn.stream, host_port, self->clock, self->clock.now() + options.head_timeout);
+  if (cec) co_return normalize(cec);
   const auto msg = build(req, host_port, self->options.user_agent);
   if (stopped(cs)) co_return asio::error::operation_aborted;
   auto [wec, written] = co_await http::async_write(conn.stream, msg, kTuple);
@@ -296,16 +353,16 @@ asio::awaitable<error_code> HttpClient::Impl::stream(std::shared_ptr<Impl> self,
   }
 }
 
-HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+HttpClient::HttpClient(asio::any_io_executor executor, HttpClientOptions options, const core::Clock& clock)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), clock)) {}
 
 HttpClient::~HttpClient() {
   impl_->closed = true;
   close_idle();
 }
 
-asio::awaitable<HttpResult> HttpClient::request(std::string host_port, ClientRequest req,
-                                                std::chrono::milliseconds timeout) {
+asio::awaitable<core::Result<ClientResponse>> HttpClient::request(std::string host_port, ClientRequest req,
+                                                                  std::chrono::milliseconds timeout) {
   return Impl::request(impl_, std::move(host_port), std::move(req), timeout);
 }
 

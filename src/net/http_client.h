@@ -6,6 +6,8 @@
 //
 // Errors are values: a request never throws for anything the network or the
 // server does (refused, reset, timeout, malformed reply, body too large).
+// The request deadline is decided by the core::Clock the client was given, so
+// a test with a ManualClock decides when a request times out.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
@@ -17,6 +19,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
 
 namespace failover::net {
 
@@ -37,18 +42,6 @@ struct ClientResponse {
 
   // The first header named `name` (case-insensitive), or "".
   std::string_view header(std::string_view name) const;
-};
-
-struct HttpResult {
-  // Set when no complete response arrived. A timeout is always
-  // boost::asio::error::timed_out, whatever step it cut short; a cancelled
-  // request is boost::asio::error::operation_aborted.
-  boost::system::error_code ec;
-  std::string error;        // "connect 127.0.0.1:8500: Connection refused"; empty when ok
-  ClientResponse response;  // valid only when ok(); any status, 5xx included
-
-  bool ok() const { return !ec; }
-  bool timed_out() const;
 };
 
 struct HttpClientOptions {
@@ -82,21 +75,41 @@ struct StreamOptions {
 // end or deadline, and their connections are then closed, not kept.
 class HttpClient {
  public:
-  explicit HttpClient(boost::asio::any_io_executor executor, HttpClientOptions options = {});
+  // `clock` decides request deadlines; it must outlive the client and every
+  // request still running.
+  explicit HttpClient(boost::asio::any_io_executor executor, HttpClientOptions options = {},
+                      const core::Clock& clock = core::SteadyClock::instance());
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends `req` to `host_port` ("127.0.0.1:8500", "[::1]:80" or a name, which
-  // is resolved) and reads the whole response. `timeout` covers everything:
-  // connect, send and read; when it passes the socket is closed and the
-  // result is timed_out(). A kept connection that the server closed while
-  // idle is noticed before use, or, when the close crosses the request,
-  // reconnected once and the request sent again (only if not one byte of a
-  // response arrived). The connection is kept for the next request to the
-  // same host unless the server asked to close it.
-  boost::asio::awaitable<HttpResult> request(std::string host_port, ClientRequest req,
-                                             std::chrono::milliseconds timeout);
+  // is resolved) and reads the whole response: any status, 5xx included, is
+  // a value. `timeout` covers everything: connect, send and read, measured on
+  // the client's clock; when it passes the socket is closed. A kept
+  // connection that the server closed while idle is noticed before use, or,
+  // when the close crosses the request, reconnected once and the request sent
+  // again (only if not one byte of a response arrived). The connection is
+  // kept for the next request to the same host unless the server asked to
+  // close it.
+  //
+  // The error code says whether the server may have acted on the request,
+  // which a compare-and-set (an arbiter's) relies on:
+  //   kUnavailable  the request was certainly never sent: the name did not
+  //                 resolve, the connect was refused, reset or unreachable, or
+  //                 the deadline passed while connecting;
+  //   kTimeout      the outcome is unknown: the request was (perhaps partly)
+  //                 written, then the deadline passed, or the connection was
+  //                 reset or closed, or the reply could not be read (too big,
+  //                 malformed) before a whole response arrived;
+  //   kCancelled    the caller cancelled the request (through its
+  //                 cancellation slot); it may have been sent;
+  //   kInvalid      `host_port` is not host:port.
+  // The message names the step and the peer, for people:
+  // "connect 127.0.0.1:8500: Connection refused",
+  // "read from 127.0.0.1:8500: timed out after 200ms".
+  boost::asio::awaitable<core::Result<ClientResponse>> request(std::string host_port, ClientRequest req,
+                                                               std::chrono::milliseconds timeout);
 
   // For long-lived responses (etcd's watch: a chunked body with one JSON
   // object per chunk, forever). Uses a connection of its own, closed at the

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "net/endpoint.h"
 #include "net/listener.h"
 
@@ -137,15 +137,13 @@ asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> 
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<Shared> shared) {
-  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors (EMFILE) and the like: wait instead of spinning;
       // connections queue in the backlog meanwhile.
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(kTuple);
+      co_await core::SteadyClock::instance().sleep_for(std::chrono::milliseconds(50));
       continue;
     }
     if (shared->connections >= shared->limits.max_connections) continue;  // socket closes here

@@ -15,15 +15,13 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
   return true;
 }
 
-UrlResult fail(std::string_view text, std::string_view why) {
-  UrlResult r;
-  r.error = "bad URL \"" + std::string(text) + "\": " + std::string(why);
-  return r;
+core::Error fail(std::string_view text, std::string_view why) {
+  return core::Error::invalid("bad URL \"" + std::string(text) + "\": " + std::string(why));
 }
 
 }  // namespace
 
-UrlResult parse_http_url(std::string_view text) {
+core::Result<HttpUrl> parse_http_url(std::string_view text) {
   for (const char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f) return fail(text, "spaces and control characters are not allowed");
@@ -55,10 +53,7 @@ UrlResult parse_http_url(std::string_view text) {
 
   while (path.ends_with('/')) path.remove_suffix(1);
 
-  UrlResult r;
-  r.url.host_port = std::move(host_port);
-  r.url.base_path = std::string(path);
-  return r;
+  return HttpUrl{std::move(host_port), std::string(path)};
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.h"
+
 namespace failover::net {
 
 struct HttpUrl {
@@ -14,18 +16,12 @@ struct HttpUrl {
   std::string base_path;  // "" or "/prefix", never ending in '/': callers append "/v1/..."
 };
 
-struct UrlResult {
-  HttpUrl url;
-  std::string error;  // empty when `url` is valid
-  bool ok() const { return error.empty(); }
-};
-
 // Accepts "http://HOST[:PORT][/PATH]" (scheme case-insensitive, port 80 when
 // absent, HOST an IPv4 address, a [bracketed] IPv6 address or a name).
-// Refuses, with a message naming the problem: https (no TLS here), other
-// schemes, user info, an empty host, a bad port, a query or fragment, and
-// spaces or control characters anywhere.
-UrlResult parse_http_url(std::string_view text);
+// Refuses with kInvalid and a message naming the problem ("bad URL \"...\":
+// why"): https (no TLS here), other schemes, user info, an empty host, a bad
+// port, a query or fragment, and spaces or control characters anywhere.
+core::Result<HttpUrl> parse_http_url(std::string_view text);
 
 // "%2F" -> "/". nullopt on a broken escape ("%4", "%zz"). '+' stays '+'.
 std::optional<std::string> percent_decode(std::string_view s);

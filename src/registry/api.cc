@@ -1,8 +1,6 @@
 #include "registry/api.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <stop_token>
 
 #include "registry/replication.h"
 
@@ -47,9 +45,9 @@ std::string index_json(std::uint64_t index) { return "{\"index\":" + std::to_str
 
 }  // namespace
 
-Api::Api(asio::any_io_executor executor, Registry& registry, Backend& backend,
+Api::Api(const core::Clock& clock, Registry& registry, Backend& backend,
          const RegistryConfig& config, Replication* replication)
-    : executor_(std::move(executor)), registry_(registry), backend_(backend), config_(config),
+    : clock_(clock), registry_(registry), backend_(backend), config_(config),
       replication_(replication) {
   instance_limits_.min_ttl = config.options.min_ttl;
   instance_limits_.max_ttl = config.options.max_ttl;
@@ -153,9 +151,9 @@ asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::
     // future (another peer's, or from before our restart) is answered at
     // once too, so the caller learns our numbering.
     if (*q->index > 0 && *q->index <= registry_.index()) {
-      asio::steady_timer timer(executor_);
-      timer.expires_after(q->wait);
-      const Registry::WatchId id = registry_.watch(service, *q->index, [&timer] { timer.cancel(); });
+      // The watch fires on this thread (the registry's), as the clock requires.
+      std::stop_source changed;
+      const Registry::WatchId id = registry_.watch(service, *q->index, [&changed] { changed.request_stop(); });
       if (id != 0) {
         struct Unwatch {
           Registry& r;
@@ -164,7 +162,7 @@ asio::awaitable<HttpResponse> Api::get_service(const std::string& service, std::
           ~Unwatch() { r.unwatch(id); --waiting; }
         } unwatch{registry_, id, counters_.waiting};
         ++counters_.waiting;
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await clock_.sleep_for(q->wait, changed.get_token());
       }
     }
   }

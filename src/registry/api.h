@@ -3,8 +3,8 @@
 // blocking queries. Runs on the registry's single io thread, like the
 // Registry it reads.
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/any_io_executor.hpp>
 
+#include "core/clock.h"
 #include "net/http_server.h"
 #include "registry/api_parse.h"
 #include "registry/backend.h"
@@ -20,8 +20,9 @@ class Replication;
 
 class Api {
  public:
-  // `replication` may be null (no peers, or the etcd backend).
-  Api(boost::asio::any_io_executor executor, Registry& registry, Backend& backend,
+  // `replication` may be null (no peers, or the etcd backend). Blocking
+  // queries wait on `clock`, which must outlive the Api.
+  Api(const core::Clock& clock, Registry& registry, Backend& backend,
       const RegistryConfig& config, Replication* replication);
 
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request);
@@ -41,7 +42,7 @@ class Api {
   net::HttpResponse dump() const;
   bool authorized(const net::HttpRequest& request) const;
 
-  boost::asio::any_io_executor executor_;
+  const core::Clock& clock_;
   Registry& registry_;
   Backend& backend_;
   const RegistryConfig& config_;

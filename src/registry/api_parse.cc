@@ -29,29 +29,24 @@ std::vector<std::string_view> segments(std::string_view path) {
   }
 }
 
-std::optional<json::object> parse_object(std::string_view body, std::string& error) {
+// Every helper below fails with kInvalid: the request itself is wrong.
+core::Result<json::object> parse_object(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
-  if (ec) {
-    error = "body is not valid JSON: " + ec.message();
-    return std::nullopt;
-  }
-  if (!v.is_object()) {
-    error = "body must be a JSON object";
-    return std::nullopt;
-  }
+  if (ec) return core::Error::invalid("body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return core::Error::invalid("body must be a JSON object");
   return std::move(v.as_object());
 }
 
 // Every key of `o` must be one of `allowed`: a typo is an error, not a
 // silently ignored field.
-std::string unknown_key(const json::object& o, std::initializer_list<std::string_view> allowed) {
+core::Result<void> only_known_keys(const json::object& o, std::initializer_list<std::string_view> allowed) {
   for (const auto& kv : o) {
     bool known = false;
     for (auto a : allowed) known = known || kv.key() == a;
-    if (!known) return "unknown field \"" + std::string(kv.key()) + "\"";
+    if (!known) return core::Error::invalid("unknown field \"" + std::string(kv.key()) + "\"");
   }
-  return "";
+  return core::ok();
 }
 
 std::optional<std::int64_t> integer(const json::value& v) {
@@ -61,54 +56,56 @@ std::optional<std::int64_t> integer(const json::value& v) {
   return std::nullopt;
 }
 
-std::string key_problem(const json::object& o, std::string_view field, std::string& out,
-                        std::string (*problem)(std::string_view)) {
+// The string `field` of `o`, which `problem` must find nothing wrong with.
+core::Result<std::string> string_field(const json::object& o, std::string_view field,
+                                       std::string (*problem)(std::string_view)) {
   std::string quoted = "\"";
   quoted.append(field).append("\"");
   const json::value* v = o.if_contains(field);
-  if (!v) return "missing field " + quoted;
-  if (!v->is_string()) return quoted + " must be a string";
-  out = std::string(v->as_string());
-  const std::string p = problem(out);
-  return p.empty() ? p : quoted + ": " + p;
+  if (!v) return core::Error::invalid("missing field " + quoted);
+  if (!v->is_string()) return core::Error::invalid(quoted + " must be a string");
+  std::string out(v->as_string());
+  if (const std::string p = problem(out); !p.empty()) return core::Error::invalid(quoted + ": " + p);
+  return out;
 }
 
 // The fields of an instance, shared by registrations and peer changes.
-std::string read_spec(const json::object& o, const InstanceLimits& limits, InstanceSpec& spec) {
+core::Result<void> read_spec(const json::object& o, const InstanceLimits& limits, InstanceSpec& spec) {
+  auto bad = [](std::string why) { return core::Error::invalid(std::move(why)); };
   const json::value* address = o.if_contains("address");
   if (!address || !address->is_string() || address->as_string().empty())
-    return "\"address\" must be a non-empty string";
-  if (address->as_string().size() > kMaxAddressLength) return "\"address\" is too long";
+    return bad("\"address\" must be a non-empty string");
+  if (address->as_string().size() > kMaxAddressLength) return bad("\"address\" is too long");
   for (char c : address->as_string())
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '/')
-      return "\"address\" must be an IP or a host name";
+      return bad("\"address\" must be an IP or a host name");
   spec.address = std::string(address->as_string());
 
   const json::value* port = o.if_contains("port");
   const auto p = port ? integer(*port) : std::nullopt;
-  if (!p || *p < 1 || *p > 65535) return "\"port\" must be an integer from 1 to 65535";
+  if (!p || *p < 1 || *p > 65535) return bad("\"port\" must be an integer from 1 to 65535");
   spec.port = static_cast<int>(*p);
 
   spec.ttl = limits.default_ttl;
   if (const json::value* ttl = o.if_contains("ttl_ms")) {
     const auto t = integer(*ttl);
     if (!t || *t < limits.min_ttl.count() || *t > limits.max_ttl.count()) {
-      return "\"ttl_ms\" must be an integer from " + std::to_string(limits.min_ttl.count()) +
-             " to " + std::to_string(limits.max_ttl.count());
+      return bad("\"ttl_ms\" must be an integer from " + std::to_string(limits.min_ttl.count()) + " to " +
+                 std::to_string(limits.max_ttl.count()));
     }
     spec.ttl = milliseconds(*t);
   }
 
   spec.meta = "{}";
   if (const json::value* meta = o.if_contains("meta")) {
-    if (!meta->is_object()) return "\"meta\" must be an object of strings";
-    if (meta->as_object().size() > kMaxMetaKeys) return "\"meta\" has too many keys";
+    if (!meta->is_object()) return bad("\"meta\" must be an object of strings");
+    if (meta->as_object().size() > kMaxMetaKeys) return bad("\"meta\" has too many keys");
     for (const auto& kv : meta->as_object())
-      if (!kv.value().is_string()) return "\"meta\" values must be strings";
+      if (!kv.value().is_string()) return bad("\"meta\" values must be strings");
     spec.meta = json::serialize(*meta);
-    if (spec.meta.size() > limits.max_meta_bytes) return "\"meta\" is too large";
+    if (spec.meta.size() > limits.max_meta_bytes) return bad("\"meta\" is too large");
   }
-  return "";
+  return core::ok();
 }
 
 std::string to_string_problem(std::string_view name) { return service_name_problem(name); }
@@ -164,22 +161,19 @@ core::Result<Route> parse_route(std::string_view path) {
 }
 
 core::Result<InstanceSpec> parse_instance(std::string_view body, const InstanceLimits& limits) {
-  std::string error;
-  auto o = parse_object(body, error);
-  if (!o) return core::Error::invalid(error);
-  if (error = unknown_key(*o, {"address", "port", "ttl_ms", "meta"}); !error.empty())
-    return core::Error::invalid(error);
+  auto o = parse_object(body);
+  if (!o) return o.error();
+  if (auto known = only_known_keys(*o, {"address", "port", "ttl_ms", "meta"}); !known) return known.error();
   InstanceSpec spec;
-  if (error = read_spec(*o, limits, spec); !error.empty()) return core::Error::invalid(error);
+  if (auto read = read_spec(*o, limits, spec); !read) return read.error();
   return spec;
 }
 
 core::Result<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, std::size_t max_items) {
   using Result = core::Result<std::vector<InstanceKey>>;
-  std::string error;
-  auto o = parse_object(body, error);
-  if (!o) return core::Error::invalid(error);
-  if (error = unknown_key(*o, {"instances"}); !error.empty()) return core::Error::invalid(error);
+  auto o = parse_object(body);
+  if (!o) return o.error();
+  if (auto known = only_known_keys(*o, {"instances"}); !known) return known.error();
   const json::value* list = o->if_contains("instances");
   if (!list || !list->is_array()) return core::Error::invalid("\"instances\" must be a list");
   if (list->as_array().size() > max_items)
@@ -189,21 +183,20 @@ core::Result<std::vector<InstanceKey>> parse_heartbeats(std::string_view body, s
   for (const json::value& item : list->as_array()) {
     if (!item.is_object()) return core::Error::invalid("each of \"instances\" must be an object");
     const json::object& i = item.as_object();
-    if (error = unknown_key(i, {"service", "id"}); !error.empty()) return core::Error::invalid(error);
-    InstanceKey k;
-    if (error = key_problem(i, "service", k.service, to_string_problem); !error.empty())
-      return core::Error::invalid(error);
-    if (error = key_problem(i, "id", k.id, to_id_problem); !error.empty()) return core::Error::invalid(error);
-    keys.push_back(std::move(k));
+    if (auto known = only_known_keys(i, {"service", "id"}); !known) return known.error();
+    auto service = string_field(i, "service", to_string_problem);
+    if (!service) return service.error();
+    auto id = string_field(i, "id", to_id_problem);
+    if (!id) return id.error();
+    keys.push_back({std::move(*service), std::move(*id)});
   }
   return Result(std::move(keys));
 }
 
 core::Result<std::vector<Change>> parse_changes(std::string_view body, const InstanceLimits& limits) {
   using Result = core::Result<std::vector<Change>>;
-  std::string error;
-  auto o = parse_object(body, error);
-  if (!o) return core::Error::invalid(error);
+  auto o = parse_object(body);
+  if (!o) return o.error();
   const json::value* list = o->if_contains("changes");
   if (!list || !list->is_array()) return core::Error::invalid("\"changes\" must be a list");
   std::vector<Change> changes;
@@ -216,16 +209,18 @@ core::Result<std::vector<Change>> parse_changes(std::string_view body, const Ins
     if (!op || !op->is_string() ||
         (op->as_string() != "put" && op->as_string() != "remove" && op->as_string() != "fail"))
       return core::Error::invalid("\"op\" must be \"put\", \"remove\" or \"fail\"");
-    if (error = key_problem(c, "service", change.service, to_string_problem); !error.empty())
-      return core::Error::invalid(error);
-    if (error = key_problem(c, "id", change.id, to_id_problem); !error.empty())
-      return core::Error::invalid(error);
+    auto service = string_field(c, "service", to_string_problem);
+    if (!service) return service.error();
+    change.service = std::move(*service);
+    auto id = string_field(c, "id", to_id_problem);
+    if (!id) return id.error();
+    change.id = std::move(*id);
     if (op->as_string() == "remove") {
       change.kind = Change::Kind::kRemove;
     } else if (op->as_string() == "fail") {
       change.kind = Change::Kind::kFail;
     } else {
-      if (error = read_spec(c, limits, change.spec); !error.empty()) return core::Error::invalid(error);
+      if (auto read = read_spec(c, limits, change.spec); !read) return read.error();
       const json::value* lease = c.if_contains("lease_ms");
       const auto left = lease ? integer(*lease) : std::nullopt;
       // Negative: the lease already ran out there (the instance is unhealthy).

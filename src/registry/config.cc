@@ -15,8 +15,8 @@ constexpr milliseconds kDay{24 * 3600 * 1000};
 
 std::string http_url(const YamlValue& v) {
   std::string url = v.as_string();
-  const net::UrlResult parsed = net::parse_http_url(url);
-  if (!parsed.ok()) v.fail("bad URL \"" + url + "\": " + parsed.error);
+  const core::Result<net::HttpUrl> parsed = net::parse_http_url(url);
+  if (!parsed) v.fail("bad URL \"" + url + "\": " + parsed.error().message);
   return url;
 }
 

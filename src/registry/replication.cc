@@ -43,7 +43,7 @@ Replication::Replication(asio::io_context& io, std::vector<std::string> peer_url
   for (auto& u : peer_urls) {
     auto peer = std::make_unique<Peer>(io_);
     peer->state.url = u;
-    peer->url = net::parse_http_url(u).url;  // checked by the config
+    peer->url = net::parse_http_url(u).value();  // checked by the config
     peers_.push_back(std::move(peer));
   }
 }
@@ -69,7 +69,7 @@ asio::awaitable<void> Replication::sender(Peer& peer) {
   // The executor first: GCC 12 destroys the braced default options twice
   // when the constructor call holds a co_await.
   const auto executor = co_await asio::this_coro::executor;
-  net::HttpClient client(executor);
+  net::HttpClient client(executor, {}, clock_);
   milliseconds backoff = kRetryMin;
   for (;;) {
     if (peer.order.empty()) {
@@ -88,16 +88,16 @@ asio::awaitable<void> Replication::sender(Peer& peer) {
 
     net::ClientRequest req{"POST", peer.url.base_path + "/v1/internal/replicate", {}, changes_json(batch)};
     if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
-    const net::HttpResult r = co_await client.request(peer.url.host_port, std::move(req), kSendTimeout);
-    if (r.ok() && r.response.status == 200) {
+    const core::Result<net::ClientResponse> r =
+        co_await client.request(peer.url.host_port, std::move(req), kSendTimeout);
+    if (r && r->status == 200) {
       if (!peer.state.reachable) spdlog::info("replication: peer {} reachable", peer.state.url);
       peer.state.reachable = true;
       peer.state.sent += batch.size();
       backoff = kRetryMin;
       continue;
     }
-    const std::string why = r.ok() ? "status " + std::to_string(r.response.status) + ": " + r.response.body
-                                   : r.error;
+    const std::string why = r ? "status " + std::to_string(r->status) + ": " + r->body : r.error().message;
     if (peer.state.reachable || peer.state.failures == 0)
       spdlog::warn("replication: peer {} failed: {}", peer.state.url, why);
     peer.state.reachable = false;
@@ -118,18 +118,18 @@ asio::awaitable<void> Replication::fill(Registry& registry, milliseconds timeout
   // The executor first: GCC 12 destroys the braced default options twice
   // when the constructor call holds a co_await.
   const auto executor = co_await asio::this_coro::executor;
-  net::HttpClient client(executor);
+  net::HttpClient client(executor, {}, clock_);
   for (auto& p : peers_) {
     net::ClientRequest req{"GET", p->url.base_path + "/v1/internal/dump", {}, {}};
-    const net::HttpResult r = co_await client.request(p->url.host_port, std::move(req), timeout);
-    if (!r.ok() || r.response.status != 200) {
+    const core::Result<net::ClientResponse> r = co_await client.request(p->url.host_port, std::move(req), timeout);
+    if (!r || r->status != 200) {
       spdlog::info("fill: peer {} did not answer ({}), going on", p->state.url,
-                   r.ok() ? "status " + std::to_string(r.response.status) : r.error);
+                   r ? "status " + std::to_string(r->status) : r.error().message);
       continue;
     }
     InstanceLimits any;  // a peer's values passed its own limits; take them as they are
     any.min_ttl = milliseconds(1);
-    const auto changes = parse_changes(r.response.body, any);
+    const auto changes = parse_changes(r->body, any);
     if (!changes) {
       spdlog::warn("fill: peer {} sent a bad dump: {}", p->state.url, changes.error().message);
       continue;

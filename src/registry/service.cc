@@ -61,7 +61,7 @@ int run(const RegistryRunOptions& options) {
       registry.on_change = [r = replication.get()](const Change& c) { r->send(c); };
     }
   }
-  Api api(io.get_executor(), registry, *backend, config, replication.get());
+  Api api(clock, registry, *backend, config, replication.get());
 
   const role::Endpoints endpoints{
       .status = [&] { return status_json(registry, api, *backend, config, replication.get()); },

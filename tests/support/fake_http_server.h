@@ -61,8 +61,9 @@ class FakeHttpServer {
   }
   // The handler: request in, response out (200 {} until a test sets one).
   void reply(Reply r) { state_->reply = std::move(r); }
-  // Holds each reply this long (real time: the client under test times out
-  // on its own steady clock).
+  // Holds each reply this long, in real time. A client on a ManualClock
+  // times out when the test moves that clock: delay(1h) holds a reply for
+  // as long as any test lasts.
   void delay(std::chrono::milliseconds d) { state_->delay = d; }
   // While true, reads each request, records it, and closes the connection
   // without a reply.

@@ -12,6 +12,9 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.h"
+#include "support/manual_time.h"
+
 namespace failover::health {
 namespace {
 
@@ -182,13 +185,39 @@ TEST_F(Probe, OversizedHeadersAreBadResponse) {
   EXPECT_EQ(r.cause, Cause::kBadResponse) << r.detail;
 }
 
-TEST_F(Probe, SilentServerTimesOutWithinTimeout) {
+TEST_F(Probe, SilentServerTimesOutWhenTheClockPassesTheTimeout) {
   serve(Mode::kSilent);
-  const ProbeResult r = run(http_check(200ms));
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.cause, Cause::kTimeout) << r.detail;
-  EXPECT_GE(r.latency, 190ms);
-  EXPECT_LT(r.latency, 1000ms);
+  core::ManualClock clock;
+  std::optional<ProbeResult> result;
+  asio::co_spawn(ctx_, probe(endpoint(), http_check(200ms), clock), [&](std::exception_ptr e, ProbeResult r) {
+    EXPECT_FALSE(e) << "probe threw";
+    result = std::move(r);
+  });
+  // The request is in and the probe waits for its reply.
+  ASSERT_TRUE(test::run_until(ctx_, [&] { return !request_seen_.empty(); }));
+  test::run_for(ctx_, clock, 199ms);
+  EXPECT_FALSE(result.has_value()) << "timed out before the clock reached the timeout";
+  test::run_for(ctx_, clock, 1ms);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ok);
+  EXPECT_EQ(result->cause, Cause::kTimeout) << result->detail;
+  EXPECT_EQ(result->detail, "timed out after 200ms");
+  EXPECT_EQ(result->latency, 200ms);  // on the probe's clock
+  EXPECT_EQ(clock.sleepers(), 0u);
+}
+
+TEST_F(Probe, AnswerBeforeTheTimeoutLeavesNoSleeperBehind) {
+  serve(Mode::kReply, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  core::ManualClock clock;
+  std::optional<ProbeResult> result;
+  asio::co_spawn(ctx_, probe(endpoint(), http_check(200ms), clock), [&](std::exception_ptr e, ProbeResult r) {
+    EXPECT_FALSE(e) << "probe threw";
+    result = std::move(r);
+  });
+  ASSERT_TRUE(test::run_until(ctx_, [&] { return result.has_value(); }));
+  EXPECT_TRUE(result->ok) << result->detail;
+  EXPECT_EQ(result->latency, 0ms);  // the clock never moved
+  EXPECT_EQ(clock.sleepers(), 0u);
 }
 
 TEST_F(Probe, ServerClosingAtOnceIsReset) {

@@ -16,6 +16,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -164,7 +165,11 @@ TEST_F(RegistryClientTest, UnknownServiceIsAnEmptyNotFound) {
     EXPECT_FALSE(e);
     watched = std::move(w);
   });
-  ASSERT_TRUE(test::run_until(io_, [&] { return registry_.seen().size() == 2 && clock.sleepers() == 1; }));
+  // Its one sleeper is then the 100ms wait (the call's own deadline, seconds
+  // away on the same clock, has ended with the call).
+  ASSERT_TRUE(test::run_until(io_, [&] {
+    return registry_.seen().size() == 2 && clock.sleepers() == 1 && clock.next_wake() == clock.now() + 100ms;
+  }));
   test::run_for(io_, clock, 99ms);
   EXPECT_FALSE(watched.has_value());
   test::run_for(io_, clock, 1ms);
@@ -187,18 +192,54 @@ TEST_F(RegistryClientTest, WatchPassesIndexAndWaitAndParsesTheReply) {
   EXPECT_EQ(registry_.seen()[0].target, "/reg/v1/services/web?index=42&wait=1500ms");
 }
 
+// Starts `call` and returns where its result will be, for a test that moves
+// a ManualClock while the call runs.
+std::shared_ptr<std::optional<ServiceResult>> start(asio::io_context& io, asio::awaitable<ServiceResult> call) {
+  auto out = std::make_shared<std::optional<ServiceResult>>();
+  asio::co_spawn(io, std::move(call), [out](std::exception_ptr e, ServiceResult r) {
+    EXPECT_FALSE(e) << "the call threw";
+    *out = std::move(r);
+  });
+  return out;
+}
+
 TEST_F(RegistryClientTest, WatchTimeoutIsWaitPlusMargin) {
-  registry_.delay(300ms);  // holds the query as a blocking query would
-  registry_.reply([](const net::HttpRequest&) { return answer(200, R"({"index":5,"instances":[]})"); });
+  registry_.delay(1h);  // holds every query, as a blocking query would (longer than any test)
+  core::ManualClock clock;
   RegistryClientOptions options;
   options.request_timeout = 100ms;
   options.watch_margin = 300ms;
+  options.clock = &clock;
+  RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
+  auto watched = start(io_, client.watch("web", 5, 250ms));
+  ASSERT_TRUE(test::run_until(io_, [&] { return registry_.seen().size() == 1; }));
+  test::run_for(io_, clock, 549ms);
+  EXPECT_FALSE(watched->has_value()) << "gave up before wait + margin";
+  test::run_for(io_, clock, 1ms);
+  ASSERT_TRUE(watched->has_value());
+  EXPECT_EQ((*watched)->error().code, core::ErrorCode::kTimeout) << (*watched)->error().message;
+
+  // A plain get uses request_timeout.
+  auto got = start(io_, client.get("web"));
+  ASSERT_TRUE(test::run_until(io_, [&] { return registry_.seen().size() == 2; }));
+  test::run_for(io_, clock, 99ms);
+  EXPECT_FALSE(got->has_value()) << "gave up before request_timeout";
+  test::run_for(io_, clock, 1ms);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->error().code, core::ErrorCode::kTimeout) << (*got)->error().message;
+}
+
+TEST_F(RegistryClientTest, AnswerBeforeTheDeadlineLeavesNoSleeperBehind) {
+  registry_.reply([](const net::HttpRequest&) { return answer(200, R"({"index":5,"instances":[]})"); });
+  core::ManualClock clock;
+  RegistryClientOptions options;
+  options.request_timeout = 100ms;
+  options.clock = &clock;
   RegistryClient client(io_.get_executor(), {registry_.url()}, "", options);
   auto r = run(client.watch("web", 5, 250ms));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->index, 5u);
-  // A plain get uses request_timeout: the same delay is a failure there.
-  EXPECT_EQ(run(client.get("web")).error().code, core::ErrorCode::kTimeout);
+  EXPECT_EQ(clock.sleepers(), 0u);
 }
 
 TEST_F(RegistryClientTest, FailsOverFromADeadUrlAndStaysOnTheLiveOne) {

@@ -84,14 +84,14 @@ TEST_F(ResolverTest, FailsOverToTheNextServerAndRemembersIt) {
   const auto dead = dead_server();
   Resolver resolver(io_.get_executor(), options({dead, httpdns_.host_port()}));
   const auto r = run(resolver.resolve("WWW.example.com"));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.host, "www.example.com");
-  EXPECT_EQ(r.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
-  EXPECT_EQ(r.ttl, 60s);
-  EXPECT_EQ(r.source, Source::kHttpdns);
-  EXPECT_EQ(r.server, httpdns_.host_port());
-  ASSERT_EQ(r.failures.size(), 1u);
-  EXPECT_NE(r.failures[0].find(dead), std::string::npos);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->host, "www.example.com");
+  EXPECT_EQ(r->ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+  EXPECT_EQ(r->ttl, 60s);
+  EXPECT_EQ(r->source, Source::kHttpdns);
+  EXPECT_EQ(r->server, httpdns_.host_port());
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_NE(r->failures[0].find(dead), std::string::npos);
   EXPECT_EQ(resolver.current_server(), httpdns_.host_port());
   ASSERT_EQ(httpdns_.seen().size(), 1u);
   EXPECT_EQ(httpdns_.seen()[0].target, "/d?host=www.example.com");
@@ -99,8 +99,8 @@ TEST_F(ResolverTest, FailsOverToTheNextServerAndRemembersIt) {
   // Another name: the server that worked is asked first, the dead one not at all.
   httpdns_.answer(200, R"({"api.example.com":{"ips":["127.0.0.13"],"ttl":60}})");
   const auto other = run(resolver.resolve("api.example.com"));
-  ASSERT_TRUE(other.ok()) << other.error;
-  EXPECT_TRUE(other.failures.empty());
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_TRUE(other->failures.empty());
 }
 
 TEST_F(ResolverTest, CachedAnswerAsksNoServerWithinItsTtl) {
@@ -108,9 +108,9 @@ TEST_F(ResolverTest, CachedAnswerAsksNoServerWithinItsTtl) {
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
   clock_.advance(59s);
   const auto r = run(resolver.resolve("www.example.com"));
-  EXPECT_EQ(r.source, Source::kCache);
-  EXPECT_FALSE(r.stale);
-  EXPECT_EQ(r.ttl, 1s);
+  EXPECT_EQ(r->source, Source::kCache);
+  EXPECT_FALSE(r->stale);
+  EXPECT_EQ(r->ttl, 1s);
   EXPECT_EQ(httpdns_.seen().size(), 1u);
 }
 
@@ -121,16 +121,16 @@ TEST_F(ResolverTest, StaleAnswerIsServedWhileOneBackgroundRefreshRuns) {
   clock_.advance(61s);
   const auto stale = run(resolver.resolve("www.example.com"));
   ASSERT_TRUE(stale.ok());
-  EXPECT_TRUE(stale.stale);
-  EXPECT_EQ(stale.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+  EXPECT_TRUE(stale->stale);
+  EXPECT_EQ(stale->ips, (Ips{"127.0.0.11", "127.0.0.12"}));
   const auto again = run(resolver.resolve("www.example.com"));  // before the refresh ended
-  EXPECT_TRUE(again.stale);
+  EXPECT_TRUE(again->stale);
   run(resolver.settle(2s));
   EXPECT_EQ(httpdns_.seen().size(), 2u);  // one refresh for both
   const auto fresh = run(resolver.resolve("www.example.com"));
-  EXPECT_FALSE(fresh.stale);
-  EXPECT_EQ(fresh.source, Source::kCache);
-  EXPECT_EQ(fresh.ips, Ips{"127.0.0.13"});
+  EXPECT_FALSE(fresh->stale);
+  EXPECT_EQ(fresh->source, Source::kCache);
+  EXPECT_EQ(fresh->ips, Ips{"127.0.0.13"});
 }
 
 TEST_F(ResolverTest, SignsEveryRequestWhenASecretIsSet) {
@@ -158,10 +158,10 @@ TEST_F(ResolverTest, EmptyAnswerCountsAsAFailedServer) {
   empty.answer(200, R"({"www.example.com":{"ips":[],"ttl":60}})");
   Resolver resolver(io_.get_executor(), options({empty.host_port(), httpdns_.host_port()}));
   const auto r = run(resolver.resolve("www.example.com"));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.server, httpdns_.host_port());
-  ASSERT_EQ(r.failures.size(), 1u);
-  EXPECT_NE(r.failures[0].find("empty"), std::string::npos) << r.failures[0];
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server, httpdns_.host_port());
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_NE(r->failures[0].find("empty"), std::string::npos) << r->failures[0];
   EXPECT_EQ(resolver.current_server(), httpdns_.host_port());
 }
 
@@ -169,12 +169,12 @@ TEST_F(ResolverTest, FallsBackToTheSystemResolverOnlyWhenNoServerAnswers) {
   httpdns_.answer(200, R"({"localhost":{"ips":[],"ttl":60}})");
   Resolver resolver(io_.get_executor(), options({dead_server(), httpdns_.host_port()}));
   const auto r = run(resolver.resolve("localhost"));  // /etc/hosts
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.source, Source::kSystem);
-  EXPECT_EQ(r.failures.size(), 2u);
-  EXPECT_NE(std::find(r.ips.begin(), r.ips.end(), "127.0.0.1"), r.ips.end());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->source, Source::kSystem);
+  EXPECT_EQ(r->failures.size(), 2u);
+  EXPECT_NE(std::find(r->ips.begin(), r->ips.end(), "127.0.0.1"), r->ips.end());
   // Never cached: the next lookup asks HTTPDNS again.
-  run(resolver.resolve("localhost"));
+  EXPECT_TRUE(run(resolver.resolve("localhost")).ok());
   EXPECT_EQ(httpdns_.seen().size(), 2u);
 }
 
@@ -191,10 +191,10 @@ TEST_F(ResolverTest, PersistedAnswerSurvivesARestartWithEveryServerDown) {
   Resolver second(io_.get_executor(), o);
   EXPECT_EQ(second.cache_file_error(), "");
   const auto r = run(second.resolve("www.example.com"));
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.source, Source::kPersisted);
-  EXPECT_FALSE(r.stale);
-  EXPECT_EQ(r.ips, (Ips{"127.0.0.11", "127.0.0.12"}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->source, Source::kPersisted);
+  EXPECT_FALSE(r->stale);
+  EXPECT_EQ(r->ips, (Ips{"127.0.0.11", "127.0.0.12"}));
 }
 
 TEST_F(ResolverTest, UnreadableCacheFileStartsCold) {
@@ -206,7 +206,7 @@ TEST_F(ResolverTest, UnreadableCacheFileStartsCold) {
   o.cache_file = file;
   Resolver resolver(io_.get_executor(), o);
   EXPECT_NE(resolver.cache_file_error(), "");
-  EXPECT_EQ(run(resolver.resolve("www.example.com")).source, Source::kHttpdns);
+  EXPECT_EQ(run(resolver.resolve("www.example.com"))->source, Source::kHttpdns);
 }
 
 TEST_F(ResolverTest, ConnectTriesAnotherIpWhenOneRefuses) {
@@ -219,11 +219,11 @@ TEST_F(ResolverTest, ConnectTriesAnotherIpWhenOneRefuses) {
     o.seed = seed;
     Resolver resolver(io_.get_executor(), o);
     auto c = run(resolver.connect("www.example.com", port));
-    ASSERT_TRUE(c.ok()) << c.error;
-    EXPECT_EQ(c.ip, "127.0.0.1");
-    if (!c.failed.empty()) {
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->ip, "127.0.0.1");
+    if (!c->failed.empty()) {
       ++retried;
-      EXPECT_EQ(c.failed[0].ip, "127.0.0.2");
+      EXPECT_EQ(c->failed[0].ip, "127.0.0.2");
     }
   }
   EXPECT_GT(retried, 0);  // some seeds picked the dead IP first
@@ -235,14 +235,22 @@ TEST_F(ResolverTest, ConnectStopsAtMaxRetries) {
   auto o = options({httpdns_.host_port()});
   o.max_retries = 1;
   Resolver resolver(io_.get_executor(), o);
-  auto c = run(resolver.connect("www.example.com", port));
-  EXPECT_FALSE(c.ok());
-  EXPECT_TRUE(c.resolved());
-  EXPECT_EQ(c.failed.size(), 2u);
-  EXPECT_NE(c.failed[0].ip, c.failed[1].ip);
+  bool resolved = false;
+  std::vector<ConnectAttempt> failed;
+  ConnectObserver watch;
+  watch.resolved = [&](const Resolution&) { resolved = true; };
+  watch.attempt_failed = [&](const ConnectAttempt& a) { failed.push_back(a); };
+  auto c = run(resolver.connect("www.example.com", port, {}, watch));
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(c.is(core::ErrorCode::kUnavailable)) << c.error().to_string();
+  EXPECT_TRUE(resolved);
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_NE(failed[0].ip, failed[1].ip);
   // What a caller already tried counts against the same budget.
-  c = run(resolver.connect("www.example.com", port, {"127.0.0.2"}));
-  EXPECT_EQ(c.failed.size(), 1u);
+  failed.clear();
+  c = run(resolver.connect("www.example.com", port, {"127.0.0.2"}, watch));
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(failed.size(), 1u);
 }
 
 TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
@@ -250,16 +258,19 @@ TEST_F(ResolverTest, CachedAnswerWhoseIpsAllFailIsRefreshed) {
   httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.2"],"ttl":60}})");
   Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   ASSERT_TRUE(run(resolver.resolve("www.example.com")).ok());
-  const auto c = run(resolver.connect("www.example.com", port));
+  std::optional<Source> source;
+  ConnectObserver watch;
+  watch.resolved = [&](const Resolution& r) { source = r.source; };
+  const auto c = run(resolver.connect("www.example.com", port, {}, watch));
   EXPECT_FALSE(c.ok());
-  EXPECT_EQ(c.resolution.source, Source::kCache);
+  EXPECT_EQ(source, Source::kCache);
   tcp::acceptor live(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   httpdns_.answer(200, R"({"www.example.com":{"ips":["127.0.0.1"],"ttl":60}})");
-  EXPECT_TRUE(run(resolver.resolve("www.example.com")).stale);  // and a refresh started
+  EXPECT_TRUE(run(resolver.resolve("www.example.com"))->stale);  // and a refresh started
   run(resolver.settle(2s));
   const auto again = run(resolver.connect("www.example.com", live.local_endpoint().port()));
-  ASSERT_TRUE(again.ok()) << again.error;
-  EXPECT_EQ(again.ip, "127.0.0.1");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->ip, "127.0.0.1");
 }
 
 // A server that accepts and closes before answering, beside a live one on
@@ -342,8 +353,8 @@ TEST(HttpGetUrl, SplitsWhatIsSentFromWhereItGoes) {
 TEST_F(ResolverTest, LiteralAddressNeedsNoLookup) {
   Resolver resolver(io_.get_executor(), options({httpdns_.host_port()}));
   const auto r = run(resolver.resolve("[::1]"));
-  EXPECT_EQ(r.source, Source::kLiteral);
-  EXPECT_EQ(r.ipsv6, Ips{"::1"});
+  EXPECT_EQ(r->source, Source::kLiteral);
+  EXPECT_EQ(r->ipsv6, Ips{"::1"});
   EXPECT_FALSE(run(resolver.resolve("bad host")).ok());
   EXPECT_TRUE(httpdns_.seen().empty());
 }
@@ -361,8 +372,9 @@ TEST_F(ResolverTest, SettleGivesUpWhenTheClockPassesItsLimit) {
   o.request_timeout = 60s;  // the HTTP deadline stays out of the way
   Resolver resolver(io_.get_executor(), o);
   bool resolved = false, settled = false;
-  asio::co_spawn(io_, resolver.resolve("www.example.com"), [&](std::exception_ptr, Resolution) { resolved = true; });
-  ASSERT_TRUE(test::run_until(io_, [&] { return clock_.sleepers() == 1; }));  // the server holds it
+  asio::co_spawn(io_, resolver.resolve("www.example.com"), [&](std::exception_ptr, core::Result<Resolution>) { resolved = true; });
+  // The server holds it, and the lookup's HTTP deadline (60s) sleeps on the same clock.
+  ASSERT_TRUE(test::run_until(io_, [&] { return clock_.sleepers() == 2; }));
   asio::co_spawn(io_, resolver.settle(1s), [&](std::exception_ptr e) {
     EXPECT_FALSE(e);
     settled = true;

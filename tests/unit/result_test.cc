@@ -83,9 +83,18 @@ TEST(Result, ArrowReachesMembers) {
 
 TEST(Result, EveryCodeHasAName) {
   for (ErrorCode c : {ErrorCode::kTimeout, ErrorCode::kUnavailable, ErrorCode::kNotFound, ErrorCode::kConflict,
-                      ErrorCode::kInvalid, ErrorCode::kUnauthorized, ErrorCode::kInternal})
+                      ErrorCode::kInvalid, ErrorCode::kUnauthorized, ErrorCode::kInternal, ErrorCode::kCancelled})
     EXPECT_STRNE(error_code_name(c), "") << static_cast<int>(c);
   EXPECT_STREQ(error_code_name(ErrorCode::kConflict), "conflict");
+  EXPECT_STREQ(error_code_name(ErrorCode::kCancelled), "cancelled");
+}
+
+TEST(Result, CancelledIsNeitherATimeoutNorAFailureToConnect) {
+  const Result<void> r = Error::cancelled("stopped");
+  EXPECT_TRUE(r.is(ErrorCode::kCancelled));
+  EXPECT_FALSE(r.is(ErrorCode::kTimeout));
+  EXPECT_FALSE(r.is(ErrorCode::kUnavailable));
+  EXPECT_EQ(r.error().to_string(), "cancelled: stopped");
 }
 
 }  // namespace
