@@ -103,10 +103,14 @@ class WitnessTest(h.LbTestCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("cluster_id", r.json()["error"])
 
-        # Malformed bodies, and one over the bound.
-        for body in (b"", b"{", b"[1]", b'{"expected_version":2}', b"x" * (70 * 1024)):
+        # Malformed bodies, and one declared over the bound (refused at once).
+        for body in (b"", b"{", b"[1]", b'{"expected_version":2}', b'{"expected_version":2,"record":[]}'):
             r = h.http_request(w.listen, "POST", "/record", body=body)
-            self.assertIn(r.status, (400, 413), (body[:20], r))
+            self.assertEqual(r.status, 400, (body, r))
+            self.assertIn("error", r.json())
+        raw, _, _ = h.raw_exchange(w.listen, b"POST /record HTTP/1.1\r\nHost: w\r\nContent-Length: 100000\r\n\r\n",
+                                   read_until_close=False)
+        self.assertEqual(h.status_line_code(raw), 413, raw[:200])
         self.assertEqual(self.get_record(w), first)
 
         shrunk = record(3, 1, "a", ["a"], cid)
