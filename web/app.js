@@ -1,5 +1,5 @@
 // The one dashboard of every role: reads /status once a second and draws
-// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent";
+// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent" | "witness";
 // a store node names its component, "store", and its role in the pair).
 'use strict';
 
@@ -93,6 +93,19 @@ const panels = {
     return `<p>registry ${esc(s.registry)}</p>` +
       table(['service', 'id', 'address', 'check', 'registered', 'passes / fails in a row',
         'last check', 'last registry call'], rows);
+  },
+
+  witness(s) {
+    const r = s.record;
+    const members = r.in_sync.map((m) => `<tr><td>${esc(m.node)}${m.node === r.primary ? ' (primary)' : ''}</td>
+      <td>${esc(m.storage_id)}</td></tr>`);
+    const c = s.counters;
+    return `<p>cluster ${esc(r.cluster_id)}, version ${esc(r.version)}, epoch ${esc(r.epoch)}, ` +
+      `primary ${r.primary ? esc(r.primary) : '<span class="bad">none yet</span>'}` +
+      `${s.durable ? '' : ', <span class="bad">disk failed: stopping</span>'}</p>` +
+      '<h2>in_sync</h2>' + table(['node', 'storage_id'], members) +
+      `<p class="muted">${esc(c.reads)} reads, ${esc(c.changes)} changes, ${esc(c.conflicts)} conflicts, ` +
+      `${esc(c.refused)} refused, ${esc(c.bad_requests)} bad requests</p>`;
   },
 };
 

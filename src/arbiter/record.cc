@@ -1,6 +1,7 @@
 #include "arbiter/record.h"
 
 #include <boost/json.hpp>
+#include <limits>
 #include <set>
 
 namespace failover::arbiter {
@@ -76,6 +77,9 @@ core::Result<Record> record_from_json(std::string_view text) {
 }
 
 core::Result<void> check_transition(const Record& current, const Record& proposed) {
+  // current.version + 1 would wrap to 0 and accept a proposal of version 0.
+  if (current.version == std::numeric_limits<std::uint64_t>::max())
+    return core::Error::invalid("version cannot grow past " + std::to_string(current.version));
   if (proposed.version != current.version + 1)
     return core::Error::invalid("version must be " + std::to_string(current.version + 1));
   if (proposed.cluster_id != current.cluster_id) return core::Error::invalid("cluster_id cannot change");

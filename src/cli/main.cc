@@ -24,6 +24,8 @@ constexpr CommandEntry kCommands[] = {
     {"registry", "Service registry: instances register and heartbeat, missed heartbeats evict", registry_options},
     {"agent", "Sidecar: checks local services and heartbeats for them to the registry", agent_options},
     {"dns", "HTTPDNS and DNS that answer only healthy load balancers", dns_options},
+    {"witness", "The store's arbiter: keeps one durable record of who is primary; init and recover",
+     witness_options},
     {"resolve", "Resolve HOST through HTTPDNS (cache, failover, system fallback); print the JSON answer",
      resolve_options},
     {"get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout", get_options},
