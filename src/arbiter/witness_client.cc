@@ -1,9 +1,5 @@
 #include "arbiter/witness_client.h"
 
-#include <boost/asio/error.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <variant>
 
 #include "arbiter/witness_request.h"
 #include "net/http_client.h"
@@ -14,35 +10,21 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Errors where the request certainly never reached the server: nothing was
-// sent, so nothing can have been applied.
-bool never_sent(const boost::system::error_code& ec) {
-  return ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
-         ec == asio::error::network_unreachable || ec == asio::error::host_not_found ||
-         ec == asio::error::host_not_found_try_again;
-}
-
-// One request with a deadline on `clock`. The HTTP client's own deadline
-// (steady time) is the same length, a backstop should `clock` be manual.
-asio::awaitable<core::Result<net::ClientResponse>> exchange(net::HttpClient& http, const core::Clock& clock,
-                                                            const std::string& address, net::ClientRequest request,
+// One request with a deadline on `clock`: the HTTP client decides the
+// timeout on it and says whether the request may have been sent
+// (kUnavailable: certainly not; kTimeout: maybe), which is what a
+// compare-and-set's caller needs to know.
+asio::awaitable<core::Result<net::ClientResponse>> exchange(net::HttpClient& http, const std::string& address,
+                                                            net::ClientRequest request,
                                                             std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
   const std::string what = request.method + " " + address + request.target;
-  // Named operands: GCC 12 mishandles some temporaries in a co_await expression.
-  auto sent = http.request(address, std::move(request), timeout);
-  auto expired = clock.sleep_until(clock.now() + timeout);
-  std::variant<net::HttpResult, bool> first = co_await (std::move(sent) || std::move(expired));
-  core::Result<net::ClientResponse> out;
-  if (first.index() == 1) {
-    out = core::Error::timeout(what + ": no answer within " + std::to_string(timeout.count()) + "ms");
-  } else if (net::HttpResult& result = std::get<0>(first); result.ok()) {
-    out = std::move(result.response);
-  } else if (never_sent(result.ec)) {
-    out = core::Error::unavailable(what + ": " + result.error);
-  } else {
-    out = core::Error::timeout(what + ": " + result.error);
-  }
+  core::Result<net::ClientResponse> answer = co_await http.request(address, std::move(request), timeout);
+  if (answer.ok()) co_return answer;
+  core::Error e = answer.error();
+  e.message = what + ": " + e.message;
+  if (e.code == core::ErrorCode::kInvalid) e.code = core::ErrorCode::kUnavailable;  // a bad address: never sent
+  if (e.code == core::ErrorCode::kCancelled) e.code = core::ErrorCode::kTimeout;     // may have been sent
+  core::Result<net::ClientResponse> out = std::move(e);
   co_return out;
 }
 
@@ -50,7 +32,7 @@ asio::awaitable<core::Result<net::ClientResponse>> exchange(net::HttpClient& htt
 
 WitnessClient::WitnessClient(asio::any_io_executor executor, std::string address, std::chrono::milliseconds timeout,
                              const core::Clock& clock)
-    : http_(std::make_unique<net::HttpClient>(executor)), address_(std::move(address)), timeout_(timeout),
+    : http_(std::make_unique<net::HttpClient>(executor, net::HttpClientOptions{}, clock)), address_(std::move(address)), timeout_(timeout),
       clock_(clock) {}
 
 WitnessClient::~WitnessClient() = default;
@@ -58,7 +40,7 @@ WitnessClient::~WitnessClient() = default;
 asio::awaitable<core::Result<Record>> WitnessClient::read() {
   net::ClientRequest request;
   request.target = "/record";
-  core::Result<net::ClientResponse> answer = co_await exchange(*http_, clock_, address_, std::move(request), timeout_);
+  core::Result<net::ClientResponse> answer = co_await exchange(*http_, address_, std::move(request), timeout_);
   core::Result<Record> record;
   if (!answer) record = answer.error();
   else if (answer->status >= 500)
@@ -74,7 +56,7 @@ asio::awaitable<CasAnswer> WitnessClient::compare_and_set(std::uint64_t expected
   request.method = "POST";
   request.target = "/record";
   request.body = cas_request_json({expected_version, proposed});
-  core::Result<net::ClientResponse> answer = co_await exchange(*http_, clock_, address_, std::move(request), timeout_);
+  core::Result<net::ClientResponse> answer = co_await exchange(*http_, address_, std::move(request), timeout_);
   CasAnswer out;
   if (!answer) {
     out.result = answer.error();
@@ -117,16 +99,15 @@ asio::awaitable<CasAnswer> WitnessClient::compare_and_set(std::uint64_t expected
 asio::awaitable<core::Result<std::string>> http_get_body(asio::any_io_executor executor, std::string url,
                                                          std::string path, std::chrono::milliseconds timeout) {
   core::Result<std::string> body;
-  const net::UrlResult parsed = net::parse_http_url(url);
+  const core::Result<net::HttpUrl> parsed = net::parse_http_url(url);
   if (!parsed.ok()) {
-    body = core::Error::invalid("bad URL \"" + url + "\": " + parsed.error);
+    body = core::Error::invalid("bad URL \"" + url + "\": " + parsed.error().message);
     co_return body;
   }
   net::HttpClient http(executor);
   net::ClientRequest request;
-  request.target = parsed.url.base_path + path;
-  core::Result<net::ClientResponse> answer = co_await exchange(http, core::SteadyClock::instance(),
-                                                               parsed.url.host_port, std::move(request), timeout);
+  request.target = parsed->base_path + path;
+  core::Result<net::ClientResponse> answer = co_await exchange(http, parsed->host_port, std::move(request), timeout);
   if (!answer) body = answer.error();
   else if (answer->status != 200) body = core::Error::invalid(url + path + " answered " + std::to_string(answer->status));
   else body = std::move(answer->body);
