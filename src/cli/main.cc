@@ -27,6 +27,7 @@ constexpr CommandEntry kCommands[] = {
     {"resolve", "Resolve HOST through HTTPDNS (cache, failover, system fallback); print the JSON answer",
      resolve_options},
     {"get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout", get_options},
+    {"kv", "The store's keys: get, put, delete, list against its nodes, following the primary", kv_options},
 };
 
 }  // namespace

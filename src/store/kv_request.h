@@ -32,7 +32,7 @@ enum class KvMethod { kGet, kPut, kDelete, kList };
 
 // If-Match and If-None-Match of a write. Both may be given; both must hold.
 struct Precondition {
-  std::optional<std::uint64_t> if_match;  // If-Match: VERSION or "VERSION"
+  std::optional<std::uint64_t> if_match{};  // If-Match: VERSION or "VERSION"
   bool if_match_any = false;              // If-Match: *        (the key exists)
   bool if_none_match_any = false;         // If-None-Match: *   (the key is absent)
   bool any() const { return if_match || if_match_any || if_none_match_any; }
