@@ -210,7 +210,7 @@ KvParse parse_kv_request(const net::HttpRequest& in) {
   } else if (in.method == "DELETE") {
     r.method = KvMethod::kDelete;
   } else {
-    net::HttpResponse refused = error_reply(405, "method " + in.method + " not allowed on a key");
+    net::HttpResponse refused = error_reply(405, "a key takes GET, PUT or DELETE");  // the method is not echoed: it may not be UTF-8
     refused.headers.emplace_back("Allow", "GET, PUT, DELETE");
     return refused;
   }
