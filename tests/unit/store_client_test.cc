@@ -13,6 +13,7 @@
 #include "client/store_client.h"
 #include "core/clock.h"
 #include "support/fake_http_server.h"
+#include "support/manual_time.h"
 
 namespace failover::client {
 namespace {
