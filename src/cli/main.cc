@@ -18,17 +18,20 @@ struct CommandEntry {
   Run (*add_options)(CLI::App& sub);
 };
 
-// In the order of `failover help`. A new role (the store next) is one row.
+// In the order of `failover help`. A new role is one row.
 constexpr CommandEntry kCommands[] = {
     {"lb", "HTTP load balancer with active and passive health checks", lb_options},
     {"registry", "Service registry: instances register and heartbeat, missed heartbeats evict", registry_options},
     {"agent", "Sidecar: checks local services and heartbeats for them to the registry", agent_options},
     {"dns", "HTTPDNS and DNS that answer only healthy load balancers", dns_options},
+    {"store", "Replicated primary/backup key-value store over HTTP; fails over through the witness",
+     store_options},
     {"witness", "The store's arbiter: keeps one durable record of who is primary; init and recover",
      witness_options},
     {"resolve", "Resolve HOST through HTTPDNS (cache, failover, system fallback); print the JSON answer",
      resolve_options},
     {"get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout", get_options},
+    {"kv", "The store's keys: get, put, delete, list against its nodes, following the primary", kv_options},
 };
 
 }  // namespace
