@@ -68,11 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const KvRequest& r = std::get<KvRequest>(parsed);
   if (r.method == KvMethod::kList) {
     check(r.key.empty() && r.limit >= 1 && r.limit <= kMaxListLimit);
-    check_json(list_reply({{r.prefix, 1, r.after}, {r.after, 2, in.body}}, true).body);
+    // Listed keys are stored keys, valid UTF-8; values, prefix and after may be any bytes.
+    check_json(list_reply({{"k", 1, r.prefix}, {"l", 2, r.after}, {"m", 3, in.body}}, true).body);
   } else {
     check(check_http_key(r.key).empty() && is_valid_utf8(r.key));
-    check(r.value.size() <= kMaxValueBytes);
-    check(r.idempotency_key.size() <= kMaxIdempotencyKeyBytes);
+    check(r.value.size() <= kMaxHttpValueBytes);
+    check(r.idempotency_key.size() <= kMaxHttpIdempotencyKeyBytes);
     check_json(write_reply(r.key, 1, 2, 3).body);
     check_json(not_found_reply(r.key).body);
     check_json(list_reply({{r.key, 1, r.value}}, false).body);

@@ -221,7 +221,8 @@ struct StoreClient::Impl {
         const auto seconds = parse_u64(a.response->header("Retry-After"));
         const milliseconds wait = seconds ? milliseconds(*seconds * 1000) : milliseconds(1000);
         retry_after = std::max(retry_after.value_or(milliseconds(0)), wait);
-        last_error = host + ": 503 " + message_of(*a.response);
+        const std::string_view reason = a.response->header("X-Reason");
+        last_error = host + ": 503 " + (reason.empty() ? message_of(*a.response) : std::string(reason));
       } else if (a.response) {
         last_error = host + ": " + std::to_string(a.response->status) + " " + message_of(*a.response);
       } else {

@@ -81,8 +81,8 @@ std::optional<std::string> parse_if_match(std::string_view v, Precondition& p) {
 }
 
 std::optional<std::string> parse_idempotency_key(std::string_view v, std::string& out) {
-  if (v.empty() || v.size() > kMaxIdempotencyKeyBytes)
-    return "Idempotency-Key must be 1.." + std::to_string(kMaxIdempotencyKeyBytes) + " characters";
+  if (v.empty() || v.size() > kMaxHttpIdempotencyKeyBytes)
+    return "Idempotency-Key must be 1.." + std::to_string(kMaxHttpIdempotencyKeyBytes) + " characters";
   for (char c : v)
     if (c < 0x21 || c > 0x7e) return "Idempotency-Key must be printable ASCII without spaces";
   out = std::string(v);
@@ -229,8 +229,8 @@ KvParse parse_kv_request(const net::HttpRequest& in) {
   if (r.method == KvMethod::kGet) return r;
   if (auto bad = parse_write_headers(in, r)) return error_reply(400, *bad);
   if (r.method == KvMethod::kPut) {
-    if (in.body.size() > kMaxValueBytes)
-      return error_reply(413, "the value is over " + std::to_string(kMaxValueBytes) + " bytes");
+    if (in.body.size() > kMaxHttpValueBytes)
+      return error_reply(413, "the value is over " + std::to_string(kMaxHttpValueBytes) + " bytes");
     r.value = in.body;
   }
   return r;

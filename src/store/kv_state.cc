@@ -175,22 +175,25 @@ core::Result<std::optional<IdempotencyRecord>> KvState::idempotent(std::string_v
   return std::optional<IdempotencyRecord>(*rec);
 }
 
-core::Result<KvPage> KvState::list(std::string_view prefix, std::string_view after, std::size_t limit) const {
+core::Result<KvPage> KvState::list(std::string_view prefix, std::string_view after, std::size_t limit,
+                                   std::size_t max_bytes) const {
   // Start at the first key that could qualify; "\x01" skips the reserved
   // "\x00" records when the prefix is empty.
   std::string_view start = std::max({prefix, after, std::string_view("\x01", 1)});
   KvPage page;
+  std::size_t bytes = 0;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (!key.starts_with(prefix)) break;  // keys with the prefix are contiguous
     if (key == after) continue;
-    if (page.items.size() == limit) {
+    if (page.items.size() == limit || (!page.items.empty() && bytes >= max_bytes)) {
       page.more = true;
       break;
     }
     auto v = decode_versioned(it->value().ToStringView());
     if (!v) return core::Error::internal("the value of a key is damaged");
+    bytes += key.size() + v->value.size();
     page.items.push_back({std::string(key), std::move(v->value), v->version});
   }
   if (!it->status().ok()) return rocks_error("list", it->status());

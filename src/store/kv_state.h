@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/entry.h"  // kMaxKeyBytes
 
 namespace rocksdb {
 class DB;
@@ -38,7 +39,7 @@ class DB;
 
 namespace failover::store {
 
-inline constexpr std::size_t kMaxKeyBytes = 4096;
+inline constexpr std::size_t kMaxListPageBytes = 8 * 1024 * 1024;  // the client reads up to 16 MiB
 
 // The values match store::Op of the log (entry.h), so converting is a cast.
 enum class KvOp : std::uint8_t { kNoop = 0, kPut = 1, kDelete = 2 };
@@ -132,8 +133,11 @@ class KvState {
 
   // Up to `limit` keys that start with `prefix` and sort after `after`
   // (bytewise), in order, with their values. `more` says whether another
-  // such key follows; page on with after = the last key.
-  core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit) const;
+  // such key follows; page on with after = the last key. The page also ends
+  // once its keys and values pass `max_bytes` (it always holds at least one
+  // item), so that a page of 1000 values of 1 MiB stays a sane reply.
+  core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit,
+                            std::size_t max_bytes = kMaxListPageBytes) const;
 
   // Writes RocksDB's memtables to SST files and waits: once it returns ok,
   // applied_seq() survives a crash and the log may discard up to it.

@@ -93,8 +93,8 @@ TEST(KvRequest, RefusesOtherPathsAndMethods) {
 }
 
 TEST(KvRequest, ValueOverOneMebibyteIs413) {
-  EXPECT_EQ(refusal(http("PUT", "/kv/k", std::string(kMaxValueBytes + 1, 'v'))), 413);
-  EXPECT_EQ(parsed(http("PUT", "/kv/k", std::string(kMaxValueBytes, 'v'))).value.size(), kMaxValueBytes);
+  EXPECT_EQ(refusal(http("PUT", "/kv/k", std::string(kMaxHttpValueBytes + 1, 'v'))), 413);
+  EXPECT_EQ(parsed(http("PUT", "/kv/k", std::string(kMaxHttpValueBytes, 'v'))).value.size(), kMaxHttpValueBytes);
   EXPECT_EQ(parsed(http("PUT", "/kv/k", "")).value, "");  // an empty value is a value
 }
 
@@ -115,7 +115,7 @@ TEST(KvRequest, ParsesIfMatchBareOrQuotedAndStar) {
 TEST(KvRequest, IdempotencyKeyIsPrintableAndBounded) {
   EXPECT_EQ(parsed(http("PUT", "/kv/k", "v", {{"Idempotency-Key", "c0ffee-1"}})).idempotency_key, "c0ffee-1");
   EXPECT_EQ(parsed(http("DELETE", "/kv/k", "", {{"Idempotency-Key", "d"}})).idempotency_key, "d");
-  const std::string longest(kMaxIdempotencyKeyBytes, 'i');
+  const std::string longest(kMaxHttpIdempotencyKeyBytes, 'i');
   EXPECT_EQ(parsed(http("PUT", "/kv/k", "v", {{"Idempotency-Key", longest}})).idempotency_key, longest);
   EXPECT_EQ(refusal(http("PUT", "/kv/k", "v", {{"Idempotency-Key", longest + "i"}})), 400);
   EXPECT_EQ(refusal(http("PUT", "/kv/k", "v", {{"Idempotency-Key", ""}})), 400);

@@ -156,6 +156,22 @@ TEST(KvState, ListPagesThroughAPrefixInKeyOrder) {
   EXPECT_EQ(keys_of(*before_prefix), std::vector<std::string>{"user/1"});
 }
 
+TEST(KvState, AListPageEndsOnceItHoldsMaxBytes) {
+  TempDir tmp;
+  auto state = open_or_fail(tmp.sub("kv"));
+  const std::string big(1000, 'v');
+  std::vector<KvEntry> batch = {put(1, "a", big), put(2, "b", big), put(3, "c", big)};
+  ASSERT_TRUE(state->apply(batch).ok());
+  auto page = state->list("", "", 100, 1500);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(keys_of(*page), (std::vector<std::string>{"a", "b"}));  // 2002 bytes: the one past the bound ends it
+  EXPECT_TRUE(page->more);
+  auto one = state->list("", "", 100, 10);  // never an empty page with more set
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(keys_of(*one), std::vector<std::string>{"a"});
+  EXPECT_TRUE(one->more);
+}
+
 TEST(KvState, AWriteRetriedUnderItsIdempotencyKeyIsAppliedOnce) {
   TempDir tmp;
   auto state = open_or_fail(tmp.sub("kv"));
