@@ -147,8 +147,9 @@ std::string percent_encode(std::string_view s) {
 }
 
 struct StoreClient::Impl {
-  Impl(asio::any_io_executor ex, StoreClientOptions o)
-      : http(ex, net::HttpClientOptions{}, *o.clock), options(std::move(o)) {}
+  // Each attempt's own timeout runs on the steady clock; the call's
+  // deadline, the retries and their waits on options.clock.
+  Impl(asio::any_io_executor ex, StoreClientOptions o) : http(ex), options(std::move(o)) {}
 
   net::HttpClient http;
   StoreClientOptions options;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/http_server.h"
+#include "store/text.h"  // is_valid_utf8, base64_encode
 
 namespace failover::store {
 
@@ -99,9 +100,5 @@ net::HttpResponse redirect_reply(std::string_view primary_name, std::string_view
 // "lease expired", "backup out of sync", ...).
 net::HttpResponse unavailable_reply(std::string_view reason);
 
-// ---- helpers, shared with tests and the fuzz target
-
-bool is_valid_utf8(std::string_view s);
-std::string base64_encode(std::string_view bytes);
 
 }  // namespace failover::store

@@ -12,7 +12,7 @@ namespace failover::store {
 namespace asio = boost::asio;
 
 asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::HttpRequest& request) {
-  const std::string_view path = request.path();
+  const std::string& path = request.path;
   const core::TimePoint now = clock_.now();
   if (path == "/primary") {
     const auto no = replica_->read_refusal(now);

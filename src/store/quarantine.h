@@ -25,8 +25,4 @@ std::string quarantine_lines(std::span<const Entry> entries);
 // The file and its name are fsynced before this returns.
 core::Result<Path> write_quarantine(FileSystem& fs, const Path& dir, std::span<const Entry> entries);
 
-bool is_valid_utf8(std::string_view bytes);
-// Standard, padded.
-std::string base64_encode(std::string_view bytes);
-
 }  // namespace failover::store

@@ -1,4 +1,5 @@
 #include "store/quarantine.h"
+#include "store/text.h"
 
 #include <gtest/gtest.h>
 
