@@ -1,7 +1,7 @@
 # The two commands of the README, and the build around them.
 #   make demo   install what is missing, build, run the load-balancer demo
 #   make test   install, build, run every test (unit, integration, fuzz)
-#   make bench  the benchmarks against nginx, HAProxy, etcd and unbound
+#   make bench  the benchmarks against nginx, HAProxy, etcd, unbound and Redis
 # SAN=address,undefined or SAN=thread builds with sanitizers into build-san-*.
 
 BUILD_TYPE ?= Release
@@ -53,6 +53,7 @@ bench: build
 	@bench/lb/run --binary $(BUILD_DIR)/failover
 	@bench/registry/run --binary $(BUILD_DIR)/failover --loadgen $(BUILD_DIR)/registry_loadgen
 	@bench/dns/run --binary $(BUILD_DIR)/failover
+	@bench/store/run --binary $(BUILD_DIR)/failover
 
 clean:
 	rm -rf build build-san-* $(FUZZ_DIR)

@@ -18,7 +18,14 @@ bool valid_name(std::string_view n, bool colon) {
   return true;
 }
 
-const char* type_name(MetricType t) { return t == MetricType::kCounter ? "counter" : "gauge"; }
+const char* type_name(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
+  }
+  return "gauge";
+}
 
 }  // namespace
 
@@ -69,28 +76,52 @@ void MetricsWriter::family(std::string_view name, MetricType type, std::string_v
   find_or_add(name, type, help);
 }
 
-void MetricsWriter::sample(std::string_view name, MetricType type, std::string_view help, Labels labels,
-                           const std::string& value) {
-  Family& f = find_or_add(name, type, help);
-  std::string& out = f.samples;
+void MetricsWriter::line(std::string& out, std::string_view name, std::string_view suffix, Labels labels,
+                         const std::string* le, const std::string& value) {
   out += name;
-  if (labels.size() > 0) {
-    char sep = '{';
-    for (const auto& [k, v] : labels) {
-      if (!valid_name(k, false) || k.starts_with("__"))
-        throw std::logic_error("bad label name: " + std::string(k));
-      out += sep;
-      out += k;
-      out += "=\"";
-      out += escape_label(v);
-      out += '"';
-      sep = ',';
-    }
-    out += '}';
+  out += suffix;
+  char sep = '{';
+  for (const auto& [k, v] : labels) {
+    if (!valid_name(k, false) || k.starts_with("__"))
+      throw std::logic_error("bad label name: " + std::string(k));
+    out += sep;
+    out += k;
+    out += "=\"";
+    out += escape_label(v);
+    out += '"';
+    sep = ',';
   }
+  if (le) {
+    out += sep;
+    out += "le=\"";
+    out += *le;
+    out += '"';
+    sep = ',';
+  }
+  if (sep != '{') out += '}';
   out += ' ';
   out += value;
   out += '\n';
+}
+
+void MetricsWriter::sample(std::string_view name, MetricType type, std::string_view help, Labels labels,
+                           const std::string& value) {
+  Family& f = find_or_add(name, type, help);
+  line(f.samples, name, "", labels, nullptr, value);
+}
+
+void MetricsWriter::histogram(std::string_view name, std::string_view help, Labels labels, const Histogram& h) {
+  for (const auto& label : labels)
+    if (label.first == "le") throw std::logic_error("a histogram's label may not be named le");
+  Family& f = find_or_add(name, MetricType::kHistogram, help);
+  const std::vector<std::uint64_t> cumulative = h.cumulative_counts();
+  const std::vector<double>& bounds = h.upper_bounds();
+  for (std::size_t i = 0; i < cumulative.size(); ++i) {
+    const std::string le = i < bounds.size() ? number(bounds[i]) : "+Inf";
+    line(f.samples, name, "_bucket", labels, &le, integer(cumulative[i]));
+  }
+  line(f.samples, name, "_sum", labels, nullptr, number(h.sum()));
+  line(f.samples, name, "_count", labels, nullptr, integer(h.count()));
 }
 
 std::string MetricsWriter::text() const {

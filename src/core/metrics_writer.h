@@ -14,9 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/histogram.h"
+
 namespace failover::core {
 
-enum class MetricType { kCounter, kGauge };
+enum class MetricType { kCounter, kGauge, kHistogram };
 
 class MetricsWriter {
  public:
@@ -41,6 +43,11 @@ class MetricsWriter {
   void gauge(std::string_view name, std::string_view help, Labels labels, double value) {
     sample(name, MetricType::kGauge, help, labels, number(value));
   }
+
+  // One histogram series: NAME_bucket{labels..., le="B"} for every bound
+  // and +Inf (cumulative), then NAME_sum and NAME_count. A label named `le`
+  // is a programming error: the buckets own it.
+  void histogram(std::string_view name, std::string_view help, Labels labels, const Histogram& h);
 
   // The exposition: families in the order they were first declared.
   std::string text() const;
@@ -67,6 +74,9 @@ class MetricsWriter {
   }
   void sample(std::string_view name, MetricType type, std::string_view help, Labels labels,
               const std::string& value);
+  // Appends `name suffix{labels[,le="le"]} value` to `out`.
+  static void line(std::string& out, std::string_view name, std::string_view suffix, Labels labels,
+                   const std::string* le, const std::string& value);
   Family& find_or_add(std::string_view name, MetricType type, std::string_view help);
 
   std::vector<Family> families_;

@@ -131,6 +131,9 @@ asio::awaitable<void> StoreNode::tick_loop() {
 
 void StoreNode::run(Actions actions) {
   for (Action& a : actions) std::visit([this](auto& x) { act(x); }, a);
+  // A phase of a failover ends inside the replica; counting it here, as it
+  // ends, keeps a scrape from counting it again.
+  histograms_.observe_failovers(replica_->failovers());
 }
 
 void StoreNode::act(act::Send& a) { links_->send(a.to, a.message); }

@@ -20,6 +20,7 @@
 #include "core/metrics_writer.h"
 #include "net/http_server.h"
 #include "store/config.h"
+#include "store/failover_metrics.h"
 #include "store/kv_request.h"
 #include "store/kv_state.h"
 #include "store/log.h"
@@ -151,6 +152,7 @@ class StoreNode {
   struct Counters {
     std::uint64_t writes = 0, writes_failed = 0, reads = 0, redirects = 0, unavailable = 0, groups = 0;
   } counters_;
+  StoreHistograms histograms_;  // failover phases and write latency, for /metrics
 };
 
 }  // namespace failover::store

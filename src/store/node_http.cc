@@ -143,6 +143,7 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
     ++counters_.unavailable;
     co_return unavailable_reply(keep->reason);
   }
+  histograms_.observe_write(now, clock_.now());
   const std::uint64_t version = keep->op == Op::kDelete ? keep->removed_version : keep->seq;
   co_return write_reply(keep->key, version, keep->epoch, keep->seq);
 }

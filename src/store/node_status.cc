@@ -72,6 +72,7 @@ std::string StoreNode::status_json() const {
   json::array failovers;
   for (const FailoverTiming& f : r.failovers()) {
     failovers.push_back(json::object{{"epoch", f.epoch},
+                                     {"last_beacon_to_suspected_ms", ms_between(f.last_beacon, f.suspected)},
                                      {"suspected_to_cas_granted_ms", ms_between(f.suspected, f.cas_granted)},
                                      {"cas_granted_to_reconciled_ms", ms_between(f.cas_granted, f.reconciled)},
                                      {"reconciled_to_first_write_ms", ms_between(f.reconciled, f.first_write)},
@@ -141,6 +142,7 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
     out.gauge("failover_store_last_failover_seconds", "The last promotion of this node, phase by phase",
               {{"phase", "reconciled_to_first_write"}}, ms_between(f.reconciled, f.first_write) / 1000.0);
   }
+  histograms_.write(out);
 }
 
 }  // namespace failover::store

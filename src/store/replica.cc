@@ -87,6 +87,7 @@ core::TimePoint Replica::next_wake() const {
 
 void Replica::become_candidate(core::TimePoint now) {
   suspected_at_ = now;
+  beacon_before_suspicion_ = beacon_heard_at_;
   set_role(now, Role::kCandidate);
   note(false, "no beacon from " + (primary_.empty() ? std::string("any primary") : primary_) + " for " +
                   std::to_string(config_.heartbeat_timeout.count()) + "ms: asking the arbiter");
@@ -221,7 +222,10 @@ void Replica::on_record(core::TimePoint now, const arbiter::Record& r) {
       }
       return;
     }
-    if (restarted_primary) suspected_at_ = now;
+    if (restarted_primary) {
+      suspected_at_ = now;
+      beacon_before_suspicion_ = {};
+    }
     arbiter::Record next = r;
     next.version = r.version + 1;
     next.epoch = r.epoch + 1;
@@ -288,7 +292,7 @@ void Replica::promoted(core::TimePoint now, const arbiter::Record& r) {
   epoch_ = r.epoch;
   primary_ = config_.node;
   set_role(now, Role::kPrimary);
-  failovers_.push_back(FailoverTiming{r.epoch, suspected_at_, now, {}, {}});
+  failovers_.push_back(FailoverTiming{r.epoch, suspected_at_, now, {}, {}, beacon_before_suspicion_});
   if (failovers_.size() > 16) failovers_.erase(failovers_.begin());
   note(false, "primary of epoch " + std::to_string(r.epoch) + " (" +
                   std::to_string(core::millis_between(suspected_at_, now)) + "ms after the primary was suspected)");

@@ -132,6 +132,11 @@ struct FailoverTiming {
   core::TimePoint cas_granted{};  // the arbiter named this node
   core::TimePoint reconciled{};   // the whole log committed: serving from here
   core::TimePoint first_write{};  // the first write of the new epoch acknowledged
+  // The last beacon this node heard from the old primary before it suspected
+  // it (the primary died between this and one heartbeat interval later);
+  // empty when it heard none: it started without one, or it is a restarted
+  // primary that the record still named.
+  core::TimePoint last_beacon{};
 };
 
 // A peer as the primary tracks it.
@@ -273,6 +278,8 @@ class Replica {
   std::uint64_t epoch_start_seq_ = 0;  // the Noop that opened this epoch
   bool reconciled_ = false;
   core::TimePoint suspected_at_{};     // when this node began to doubt the primary
+  core::TimePoint beacon_heard_at_{};  // the last Append from a primary (heard_at_ is also set without one)
+  core::TimePoint beacon_before_suspicion_{};  // beacon_heard_at_ when suspected_at_ was set
   std::vector<FailoverTiming> failovers_;
 };
 

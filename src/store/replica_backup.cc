@@ -68,6 +68,7 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
     primary_commit_ = 0;
   }
   heard_at_ = now;
+  beacon_heard_at_ = now;
   last_beacon_ = m.beacon;
   told_in_sync_ = m.in_sync;
   if (truncating_) {

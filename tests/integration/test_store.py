@@ -100,6 +100,19 @@ class Cluster:
         self.witness.close()
 
 
+def metric_samples(text):
+    """Prometheus text -> {'name{labels}': value}, comments skipped."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            out[series] = float(value)
+    return out
+
+
+PHASES = ("detect", "cas", "reconcile", "first_write", "total")
+
+
 class Writer(threading.Thread):
     """One client writing k0..k9 in turn through whichever node is primary
     (following 307s, retrying elsewhere), recording every acknowledged write,
@@ -247,6 +260,10 @@ class StoreTest(unittest.TestCase):
             self.assertIn(field, st)
         m = h.http_request(c.listen[p], "GET", "/metrics").body.decode()
         self.assertIn('failover_store_role{role="primary"} 1', m)
+        # The first primary of a new cluster replaced nobody: no failover yet.
+        self.assertIn("# TYPE failover_store_failover_seconds histogram", m)
+        self.assertIn('failover_store_failover_seconds_count{phase="total"} 0\n', m)
+        self.assertGreaterEqual(metric_samples(m)["failover_store_write_seconds_count"], 5)
 
     def test_kill_primary_under_load_repeatedly(self):
         c = self.c
@@ -267,6 +284,23 @@ class StoreTest(unittest.TestCase):
                 times.append(took)
                 log("round %d: %s killed, %s serving writes after %.0f ms" % (round_, p, new, took * 1000))
                 self.assertLess(took, FAILOVER_BOUND_S, self.logs())
+                # The new primary's /metrics: each node is promoted once after its
+                # (re)start, so its histograms hold exactly this failover, once in
+                # every phase however often they are scraped.
+                m = {}
+
+                def counted():
+                    m.update(metric_samples(h.http_request(c.listen[new], "GET", "/metrics").body.decode()))
+                    return m.get('failover_store_failover_seconds_count{phase="total"}') == 1
+                self.assertTrue(h.wait_for(counted, 3), m)
+                for phase in PHASES:
+                    key = 'failover_store_failover_seconds_%%s{phase="%s"%%s}' % phase
+                    self.assertEqual(m[key % ("count", "")], 1, phase)
+                    self.assertEqual(m[key % ("bucket", ',le="+Inf"')], 1, phase)
+                self.assertGreaterEqual(m['failover_store_failover_seconds_sum{phase="detect"}'], TIMEOUT_MS / 1000.0)
+                self.assertLess(m['failover_store_failover_seconds_sum{phase="total"}'], FAILOVER_BOUND_S)
+                self.assertEqual(m['failover_store_failover_seconds_bucket{phase="total",le="0.01"}'], 0)
+                self.assertGreater(m["failover_store_write_seconds_count"], 0)
                 c.nodes[p].start()
                 self.assertIsNotNone(c.wait_in_sync(2), "the old primary never rejoined\n" + self.logs())
         finally:

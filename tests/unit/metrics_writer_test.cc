@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace failover::core {
 namespace {
@@ -66,6 +67,71 @@ TEST(MetricsWriter, BadNamesAndConflictingFamiliesAreProgrammingErrors) {
   EXPECT_THROW(w.gauge("ok", "B.", {{"bad-label", "v"}}, 1), std::logic_error);
   w.gauge("ok", "B.", {}, 1);
   EXPECT_THROW(w.counter("ok", "B.", {}, 1), std::logic_error);
+}
+
+TEST(Histogram, CountsAValueInTheFirstBucketWhoseBoundIsAtLeastIt) {
+  Histogram h{0.1, 0.5, 1};
+  h.observe(0.05);
+  h.observe(0.1);  // on a bound: that bucket (le is "less than or equal")
+  h.observe(0.3);
+  h.observe(7);    // past every bound: +Inf only
+  EXPECT_EQ(h.cumulative_counts(), (std::vector<std::uint64_t>{2, 3, 3, 4}));
+  EXPECT_EQ(h.count(), 4u);
+  EXPECT_DOUBLE_EQ(h.sum(), 7.45);
+}
+
+TEST(Histogram, BoundsMustBeFiniteAndIncreaseStrictly) {
+  EXPECT_THROW(Histogram({0.1, 0.1}), std::logic_error);
+  EXPECT_THROW(Histogram({0.5, 0.1}), std::logic_error);
+  EXPECT_THROW(Histogram({0.1, std::numeric_limits<double>::infinity()}), std::logic_error);
+  Histogram none(std::vector<double>{});  // only +Inf: a plain count and sum
+  none.observe(3);
+  EXPECT_EQ(none.cumulative_counts(), (std::vector<std::uint64_t>{1}));
+}
+
+TEST(MetricsWriter, HistogramIsCumulativeBucketsThenSumAndCount) {
+  Histogram h{0.01, 0.25, 1};
+  h.observe(0.125);
+  h.observe(0.25);
+  h.observe(3);
+  MetricsWriter w;
+  w.histogram("x_seconds", "X.", {}, h);
+  EXPECT_EQ(w.text(),
+            "# HELP x_seconds X.\n# TYPE x_seconds histogram\n"
+            "x_seconds_bucket{le=\"0.01\"} 0\n"
+            "x_seconds_bucket{le=\"0.25\"} 2\n"
+            "x_seconds_bucket{le=\"1\"} 2\n"
+            "x_seconds_bucket{le=\"+Inf\"} 3\n"
+            "x_seconds_sum 3.375\n"
+            "x_seconds_count 3\n");
+}
+
+TEST(MetricsWriter, HistogramSeriesShareOneFamilyAndEscapeTheirLabels) {
+  Histogram a{1}, b{1};
+  a.observe(0.5);
+  MetricsWriter w;
+  w.histogram("p_seconds", "P.", {{"phase", "cas"}}, a);
+  w.gauge("other", "O.", {}, 1);
+  w.histogram("p_seconds", "P.", {{"phase", "we\"ird\n"}}, b);
+  const std::string t = w.text();
+  EXPECT_EQ(t,
+            "# HELP p_seconds P.\n# TYPE p_seconds histogram\n"
+            "p_seconds_bucket{phase=\"cas\",le=\"1\"} 1\n"
+            "p_seconds_bucket{phase=\"cas\",le=\"+Inf\"} 1\n"
+            "p_seconds_sum{phase=\"cas\"} 0.5\n"
+            "p_seconds_count{phase=\"cas\"} 1\n"
+            "p_seconds_bucket{phase=\"we\\\"ird\\n\",le=\"1\"} 0\n"
+            "p_seconds_bucket{phase=\"we\\\"ird\\n\",le=\"+Inf\"} 0\n"
+            "p_seconds_sum{phase=\"we\\\"ird\\n\"} 0\n"
+            "p_seconds_count{phase=\"we\\\"ird\\n\"} 0\n"
+            "# HELP other O.\n# TYPE other gauge\nother 1\n");
+}
+
+TEST(MetricsWriter, HistogramLabelNamedLeOrAFamilyOfAnotherTypeIsAProgrammingError) {
+  MetricsWriter w;
+  EXPECT_THROW(w.histogram("h", "H.", {{"le", "1"}}, Histogram{1}), std::logic_error);
+  w.gauge("g", "G.", {}, 1);
+  EXPECT_THROW(w.histogram("g", "G.", {}, Histogram{1}), std::logic_error);
 }
 
 }  // namespace
