@@ -38,9 +38,15 @@ void parse_arbiter(const YamlValue& v, StoreConfig& c) {
   c.arbiter_timeout = m.duration_or("timeout", c.arbiter_timeout, milliseconds(1), kHour);
 }
 
+void parse_log(const YamlValue& v, StoreConfig& c) {
+  YamlMap m(v, {"segment_bytes", "keep_entries"});
+  c.log_segment_bytes = m.size_or("segment_bytes", c.log_segment_bytes, 4096, 1ull << 40);
+  c.log_keep_entries = m.int_or<std::uint64_t>("keep_entries", c.log_keep_entries, 1, 1ull << 40);
+}
+
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "write_timeout"});
+                "lease", "strict", "preempt", "write_timeout", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -78,6 +84,7 @@ StoreConfig parse_store(const YamlValue& v) {
   if (m.bool_or("preempt", false))
     m.fail("preempt", "taking the role back (preempt: true) needs planned switchover, which is not available yet");
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
+  if (m.has("log")) parse_log(m.required("log"), c);
   return c;
 }
 

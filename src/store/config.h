@@ -24,6 +24,13 @@ struct StoreConfig {
   bool strict = false;
   std::chrono::milliseconds write_timeout{2000};     // how long a write may wait to be committed
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
+  // The log (`log:`): segment files of this size; once more than
+  // 2 x keep_entries applied entries are in it, the state is flushed and the
+  // oldest segments go, keeping at least keep_entries behind the applied
+  // seq for a backup that is a little behind (one further back gets a
+  // RocksDB checkpoint, as etcd's snapshot-count).
+  std::uint64_t log_segment_bytes = 64ull << 20;
+  std::uint64_t log_keep_entries = 100'000;
   std::string source;               // the file it came from
 };
 

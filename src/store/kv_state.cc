@@ -208,7 +208,22 @@ core::Result<void> KvState::flush() {
   return core::ok();
 }
 
-core::Result<void> KvState::checkpoint(const std::string& dir) { return make_checkpoint(*impl_->db, dir); }
+core::Result<std::uint64_t> KvState::checkpoint(const std::string& dir) {
+  if (auto made = make_checkpoint(*impl_->db, dir); !made) return made.error();
+  // apply() may have gone on while the copy was made: its own record says
+  // how far it holds, and nothing else does.
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, &raw);
+  if (!s.ok()) return rocks_error("open the checkpoint " + dir, s);
+  const std::unique_ptr<rocksdb::DB> copy(raw);
+  std::string stored;
+  const rocksdb::Status got = copy->Get(rocksdb::ReadOptions(), rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), &stored);
+  if (got.IsNotFound()) return std::uint64_t{0};
+  if (!got.ok()) return rocks_error("read the checkpoint's applied seq", got);
+  const auto seq = decode_u64(stored);
+  if (!seq) return core::Error::internal(dir + ": the applied seq record is damaged");
+  return *seq;
+}
 
 core::Result<std::unique_ptr<KvState>> KvState::install_checkpoint(const std::string& checkpoint_dir,
                                                                    const std::string& dir, KvStateOptions options) {

@@ -18,10 +18,12 @@
 // A user key maps to [u64 version, little-endian][value bytes]; its version
 // is the seq of the entry that wrote it, so versions only grow.
 //
-// Threads: apply(), flush() and checkpoint() are for one thread (the node's
-// applier); get(), idempotent(), list() and applied_seq() may be called from
-// any thread at the same time (RocksDB reads are thread-safe). A read sees
-// each apply() whole or not at all.
+// Threads: apply() is for one thread (the node's applier); flush(),
+// checkpoint(), get(), idempotent(), list() and applied_seq() may be called
+// from any thread at the same time as it (RocksDB's reads, flushes and
+// checkpoints are thread-safe). A read sees each apply() whole or not at
+// all; a flush or checkpoint holds at least every apply() that returned
+// before it began.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -145,8 +147,9 @@ class KvState {
 
   // A consistent copy of the state in `dir` (which must not exist), hard
   // links where possible (rocksdb::Checkpoint). It holds everything applied
-  // so far, applied seq included; the memtables are flushed first.
-  core::Result<void> checkpoint(const std::string& dir);
+  // so far, applied seq included; the memtables are flushed first. Returns
+  // the applied seq of the copy.
+  core::Result<std::uint64_t> checkpoint(const std::string& dir);
 
  private:
   struct Impl;

@@ -30,6 +30,16 @@ bool LogWriter::truncate_after(uint64_t seq, Path quarantine_dir) {
   return true;
 }
 
+bool LogWriter::with_log(std::function<core::Result<void>(Log&)> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || dead_) return false;
+    queue_.emplace_back(LogJob(std::move(job)));
+  }
+  wake_.notify_one();
+  return true;
+}
+
 void LogWriter::stop() {
   {
     std::lock_guard lock(mu_);
@@ -81,20 +91,31 @@ void LogWriter::run() {
         group.insert(group.end(), std::make_move_iterator(entries->begin()), std::make_move_iterator(entries->end()));
         continue;
       }
-      if (!commit(group)) return;
-      auto& cut = std::get<Truncate>(job);
-      auto result = log_.truncate_after(cut.seq, cut.quarantine_dir);
-      const bool fatal = !result && !result.is(core::ErrorCode::kInvalid);
-      std::optional<core::Error> error;
-      if (fatal) error = result.error();
-      if (callbacks_.on_truncated) callbacks_.on_truncated(std::move(result));
-      if (fatal) {
-        die(*error);
-        return;
-      }
+      if (!commit(group) || !run_job(job)) return;
     }
     if (!commit(group)) return;
   }
+}
+
+bool LogWriter::run_job(Job& job) {
+  if (auto* log_job = std::get_if<LogJob>(&job)) {
+    if (auto done = (*log_job)(log_); !done) {
+      die(done.error());
+      return false;
+    }
+    return true;
+  }
+  auto& cut = std::get<Truncate>(job);
+  auto result = log_.truncate_after(cut.seq, cut.quarantine_dir);
+  const bool fatal = !result && !result.is(core::ErrorCode::kInvalid);
+  std::optional<core::Error> error;
+  if (fatal) error = result.error();
+  if (callbacks_.on_truncated) callbacks_.on_truncated(std::move(result));
+  if (fatal) {
+    die(*error);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace failover::store

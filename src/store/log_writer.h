@@ -55,6 +55,12 @@ class LogWriter {
   // before it; its result goes to on_truncated. False once stopped. Any thread.
   bool truncate_after(uint64_t seq, Path quarantine_dir);
 
+  // Queues `job` to run on the writer thread with the log to itself, after
+  // every submit before it (discard_before, reset). A job that returns an
+  // error stops the writer through on_fatal, as a failed append does. False
+  // once stopped. Any thread.
+  bool with_log(std::function<core::Result<void>(Log&)> job);
+
   // Finishes what is queued (callbacks included), then joins the thread.
   // Idempotent. Not from a callback.
   void stop();
@@ -64,9 +70,12 @@ class LogWriter {
     uint64_t seq;
     Path quarantine_dir;
   };
-  using Job = std::variant<std::vector<Entry>, Truncate>;
+  using LogJob = std::function<core::Result<void>(Log&)>;
+  using Job = std::variant<std::vector<Entry>, Truncate, LogJob>;
 
   void run();
+  // Runs a truncation or a log job; false after a fatal error.
+  bool run_job(Job& job);
   // Appends and syncs `group` and reports it; false after a fatal error.
   bool commit(std::vector<Entry>& group);
   void die(core::Error error);

@@ -1,11 +1,12 @@
 #include "store/messages.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace failover::store {
 namespace {
 
-enum class Type : std::uint8_t { kAppend = 1, kAppendAck = 2, kEpochEnd = 3 };
+enum class Type : std::uint8_t { kAppend = 1, kAppendAck = 2, kEpochEnd = 3, kCheckpointOffer = 4 };
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
 void put_u32(std::string& out, std::uint32_t v) {
@@ -62,6 +63,10 @@ class Reader {
 };
 
 constexpr std::size_t kMaxName = 256;
+// An offer lists the files of one RocksDB checkpoint and the epochs before
+// it: a few dozen of each in practice; these bounds only refuse garbage.
+constexpr std::uint32_t kMaxOfferFiles = 100'000;
+constexpr std::uint32_t kMaxOfferEpochs = 1'000'000;
 
 void encode_body(std::string& out, const Append& m) {
   put_u8(out, static_cast<std::uint8_t>(Type::kAppend));
@@ -91,6 +96,25 @@ void encode_body(std::string& out, const EpochEnd& m) {
   put_string(out, m.from);
   put_u64(out, m.leader_epoch);
   put_u64(out, m.end);
+}
+
+void encode_body(std::string& out, const CheckpointOffer& m) {
+  put_u8(out, static_cast<std::uint8_t>(Type::kCheckpointOffer));
+  put_u64(out, m.epoch);
+  put_string(out, m.from);
+  put_string(out, m.id);
+  put_u64(out, m.seq);
+  put_u32(out, static_cast<std::uint32_t>(m.epochs.size()));
+  for (const EpochHistory::Start& e : m.epochs) {
+    put_u64(out, e.epoch);
+    put_u64(out, e.first_seq);
+  }
+  put_u32(out, static_cast<std::uint32_t>(m.files.size()));
+  for (const CheckpointFile& f : m.files) {
+    put_string(out, f.name);
+    put_u64(out, f.size);
+    put_u32(out, f.crc32c);
+  }
 }
 
 core::Result<Message> decode_append(Reader& r) {
@@ -143,7 +167,46 @@ core::Result<Message> decode_epoch_end(Reader& r) {
   return Message(std::move(m));
 }
 
+core::Result<Message> decode_checkpoint_offer(Reader& r) {
+  CheckpointOffer m;
+  m.epoch = r.u64();
+  m.from = r.string(kMaxName);
+  m.id = r.string(kMaxName);
+  m.seq = r.u64();
+  const std::uint32_t epochs = r.u32();
+  if (r.bad() || epochs > kMaxOfferEpochs) return core::Error::invalid("checkpoint offer: bad header");
+  if (!is_plain_file_name(m.id)) return core::Error::invalid("checkpoint offer: bad checkpoint id");
+  EpochHistory history;  // only to check the order
+  for (std::uint32_t i = 0; i < epochs && !r.bad(); ++i) {
+    EpochHistory::Start e{r.u64(), r.u64()};
+    if (r.bad() || e.first_seq > m.seq + 1 || !history.add(e.epoch, e.first_seq))
+      return core::Error::invalid("checkpoint offer: epochs out of order");
+    m.epochs.push_back(e);
+  }
+  const std::uint32_t files = r.u32();
+  if (r.bad() || files > kMaxOfferFiles) return core::Error::invalid("checkpoint offer: bad file count");
+  for (std::uint32_t i = 0; i < files; ++i) {
+    CheckpointFile f;
+    f.name = r.string(kMaxName);
+    f.size = r.u64();
+    f.crc32c = r.u32();
+    if (r.bad()) return core::Error::invalid("checkpoint offer: truncated file list");
+    if (!is_plain_file_name(f.name)) return core::Error::invalid("checkpoint offer: bad file name");
+    m.files.push_back(std::move(f));
+  }
+  if (!r.done()) return core::Error::invalid("checkpoint offer: bytes after the file list");
+  return Message(std::move(m));
+}
+
 }  // namespace
+
+bool is_plain_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
 
 std::uint64_t epoch_of(const Message& m) {
   return std::visit([](const auto& x) { return x.epoch; }, m);
@@ -174,6 +237,7 @@ core::Result<DecodedFrame> decode_frame(std::string_view bytes) {
     case Type::kAppend: m = decode_append(r); break;
     case Type::kAppendAck: m = decode_ack(r); break;
     case Type::kEpochEnd: m = decode_epoch_end(r); break;
+    case Type::kCheckpointOffer: m = decode_checkpoint_offer(r); break;
   }
   if (!m) return m.error();
   return DecodedFrame{std::move(*m), 4 + std::size_t{length}};

@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "store/entry.h"
+#include "store/epoch_history.h"
 
 namespace failover::store {
 
@@ -63,7 +64,34 @@ struct EpochEnd {
   bool operator==(const EpochEnd&) const = default;
 };
 
-using Message = std::variant<Append, AppendAck, EpochEnd>;
+// The primary's answer to a backup that needs entries it has discarded: a
+// RocksDB checkpoint holding every entry through `seq`, made in `id` on the
+// primary. The backup fetches each file from the primary's client port
+// (GET /_checkpoint/{id}/{name}?offset=N), checks its size and CRC-32C,
+// installs it and restarts its log after `seq`, with `epochs` (the
+// primary's epoch history through `seq`) as its base, so that KIP-101
+// questions about epochs before the checkpoint still get the right answer.
+struct CheckpointFile {
+  std::string name;  // a plain file name: no '/', never "." or ".."
+  std::uint64_t size = 0;
+  std::uint32_t crc32c = 0;
+  bool operator==(const CheckpointFile&) const = default;
+};
+struct CheckpointOffer {
+  std::uint64_t epoch = 0;
+  std::string from;
+  std::string id;  // the checkpoint's name on the primary (a plain file name too)
+  std::uint64_t seq = 0;
+  std::vector<EpochHistory::Start> epochs;
+  std::vector<CheckpointFile> files;
+  bool operator==(const CheckpointOffer&) const = default;
+};
+
+using Message = std::variant<Append, AppendAck, EpochEnd, CheckpointOffer>;
+
+// A name a checkpoint offer may carry: 1..255 bytes of [A-Za-z0-9._-], not
+// "." or "..", so that it never leaves the directory it is joined to.
+bool is_plain_file_name(std::string_view name);
 
 std::uint64_t epoch_of(const Message& m);
 const std::string& sender_of(const Message& m);

@@ -31,9 +31,10 @@ core::Result<void> StoreNode::open() {
   core::Result<NodeMeta> meta = load_or_create(fs_, dir);
   if (!meta) return meta.error();
   meta_ = *meta;
-  core::Result<Log> log = Log::open(fs_, dir / "log");
+  core::Result<Log> log = Log::open(fs_, dir / "log", LogOptions{config_.log_segment_bytes});
   if (!log) return log.error();
   log_.emplace(std::move(*log));
+  if (auto finished = finish_interrupted_install(); !finished) return finished.error();
   if (const auto damaged = log_->damaged_from()) {
     // The log lost entries it had acknowledged as durable: this copy is no
     // longer the one the record's in_sync names. A new storage_id makes
@@ -61,6 +62,7 @@ core::Result<void> StoreNode::open() {
   start.storage_id = meta_.storage_id;
   start.cluster_id = meta_.cluster_id;
   start.highest_epoch = meta_.highest_epoch;
+  start.first_seq = log_->first_seq();
   start.last_seq = log_->last_seq();
   start.applied_seq = applied_seq_;
   start.epochs = log_->epochs();
@@ -83,6 +85,7 @@ core::Result<void> StoreNode::open() {
              });
   std::map<std::string, std::string> addresses;
   for (const auto& [name, peer] : config_.peers) addresses[name] = peer.peer_listen;
+  http_ = std::make_unique<net::HttpClient>(io_.get_executor(), net::HttpClientOptions{}, clock_);
   links_ = std::make_unique<PeerLinks>(io_.get_executor(), clock_, addresses, config_.heartbeat_interval,
                                        [this](Message m) { run(replica_->receive(clock_.now(), m)); });
   spdlog::info("store: node {} storage {} log {}..{} applied {}", config_.node, meta_.storage_id, log_->first_seq(),
@@ -107,6 +110,7 @@ void StoreNode::stop() {
   if (stop_.stop_requested()) return;
   stop_.request_stop();
   if (links_) links_->stop();
+  background_.join();  // a flush or checkpoint under way ends; its report to io_ is never run
   if (writer_) writer_->stop();
 }
 
@@ -265,6 +269,7 @@ void StoreNode::act(act::Commit& a) {
   while (recent_.size() > kKeepApplied && recent_.front().seq <= applied_seq_ &&
          recent_.front().seq <= replica_->durable_seq())
     recent_.pop_front();
+  maybe_discard();
 }
 
 void StoreNode::act(act::FailWrites& a) {
@@ -292,11 +297,6 @@ void StoreNode::forget_pending(const Waiter& w) {
     if (auto it = pending_idempotency_.find(w.idempotency_key);
         it != pending_idempotency_.end() && it->second.get() == &w)
       pending_idempotency_.erase(it);
-}
-
-void StoreNode::act(act::SendCheckpoint& a) {
-  spdlog::warn("store: {} needs entries this node no longer has; it must be reseeded from a copy of {}", a.to,
-               config_.data_dir);
 }
 
 void StoreNode::act(act::RoleChanged& a) {

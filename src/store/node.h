@@ -4,10 +4,12 @@
 // the links to the peers, the arbiter — plus the HTTP API on top.
 //
 // Threads: everything here runs on the node's one io thread, except the
-// LogWriter's fsyncs, whose reports are posted back to it. The HTTP API,
-// /status and /metrics run there too, so none of the state needs a lock.
+// LogWriter's fsyncs and the background thread's RocksDB flushes and
+// checkpoints, whose reports are posted back to it. The HTTP API, /status
+// and /metrics run there too, so none of the state needs a lock.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <deque>
 #include <map>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "arbiter/arbiter.h"
 #include "core/clock.h"
 #include "core/metrics_writer.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "store/config.h"
 #include "store/failover_metrics.h"
@@ -91,6 +94,7 @@ class StoreNode {
   void act(act::Commit& a);
   void act(act::FailWrites& a);
   void act(act::SendCheckpoint& a);
+  void act(act::FetchCheckpoint& a);
   void act(act::RoleChanged& a);
   void act(act::Note& a);
   const Entry* cached(std::uint64_t seq) const;
@@ -100,6 +104,20 @@ class StoreNode {
   boost::asio::awaitable<void> probe_arbiter_loop();
   void arbiter_answered(bool reachable, const std::string& why);
   [[noreturn]] void die(core::Error error);
+
+  // node_checkpoint.cc: discarding the log, checkpoints for a peer that
+  // needs what was discarded (made and served here, fetched and installed
+  // there), and an install that a crash cut short.
+  void maybe_discard();
+  void checkpoint_made(const std::string& to, std::uint64_t epoch, core::Result<CheckpointOffer> made);
+  net::HttpResponse serve_checkpoint(const net::HttpRequest& request) const;
+  boost::asio::awaitable<void> fetch_checkpoint(CheckpointOffer offer);
+  boost::asio::awaitable<core::Result<void>> download(const CheckpointOffer& offer);
+  void install(const CheckpointOffer& offer);
+  void installed(const CheckpointOffer& offer);
+  core::Result<void> finish_interrupted_install();
+  Path incoming_dir() const;
+  Path checkpoints_dir() const;
 
   // node_http.cc: the client API.
   boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, KvRequest r);
@@ -142,6 +160,19 @@ class StoreNode {
   std::map<std::string, std::shared_ptr<Waiter>> pending_idempotency_;  // idempotency key -> its write
 
   std::uint64_t truncating_to_ = 0;
+
+  // Flushes and checkpoints run here so that heartbeats keep time; stop()
+  // joins it before the state it uses goes.
+  boost::asio::thread_pool background_{1};
+  std::unique_ptr<net::HttpClient> http_;  // fetches a peer's checkpoint
+  bool discarding_ = false;                // a flush and discard is under way
+  std::uint64_t next_discard_at_ = 0;      // applied seq at which to try again
+  bool checkpointing_ = false;             // a checkpoint for a peer is being made
+  std::deque<std::string> served_;         // checkpoints offered, newest last (data_dir/checkpoints/ID)
+  std::uint64_t checkpoints_made_ = 0;
+  struct CheckpointCounters {
+    std::uint64_t offered = 0, installed = 0, failed = 0, discards = 0;
+  } checkpoint_counters_;
   bool arbiter_reachable_ = true;  // as the last read or compare-and-set found it
   struct RoleChange {
     core::TimePoint at;

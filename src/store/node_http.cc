@@ -24,6 +24,7 @@ asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::H
                  : unavailable_reply(std::string("not an in-sync backup: this node is ") + role_name(replica_->role()) +
                                      (replica_->in_sync() ? "" : ", out of in_sync"));
   }
+  if (path.starts_with("/_checkpoint/")) co_return serve_checkpoint(request);
   if (!path.starts_with("/kv/")) co_return std::nullopt;
   KvParse parsed = parse_kv_request(request);
   if (auto* refused = std::get_if<net::HttpResponse>(&parsed)) co_return std::move(*refused);

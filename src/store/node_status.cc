@@ -65,7 +65,11 @@ std::string StoreNode::status_json() const {
                      {"lag", r.role() == Role::kPrimary && p.streaming ? r.last_seq() - p.match_seq : 0},
                      {"last_ack_ms_ago", p.last_ack == core::TimePoint{} ? -1 : core::millis_between(p.last_ack, now)},
                      {"in_sync", r.record() && r.record()->has_member(name, p.storage_id)},
-                     {"counted", p.counted}};
+                     {"counted", p.counted},
+                     {"needs_checkpoint", r.role() == Role::kPrimary && p.needs_checkpoint(r.first_seq())},
+                     {"checkpoint_offered_ms_ago", p.checkpoint_offered == core::TimePoint{}
+                                                       ? -1
+                                                       : core::millis_between(p.checkpoint_offered, now)}};
     peers.push_back(std::move(po));
   }
   o["peers"] = std::move(peers);
@@ -95,6 +99,13 @@ std::string StoreNode::status_json() const {
                                {"unavailable", counters_.unavailable},
                                {"waiting", waiting_.size()}};
   o["bad_frames"] = links_->bad_frames();
+  o["log"] = json::object{{"first_seq", r.first_seq()},
+                          {"keep_entries", config_.log_keep_entries},
+                          {"discards", checkpoint_counters_.discards}};
+  o["checkpoints"] = json::object{{"installing", r.installing_checkpoint()},
+                                  {"offered", checkpoint_counters_.offered},
+                                  {"installed", checkpoint_counters_.installed},
+                                  {"failed", checkpoint_counters_.failed}};
   return json::serialize(o);
 }
 
@@ -132,6 +143,13 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
   out.counter("failover_store_unavailable_total", "Requests answered 503", {}, counters_.unavailable);
   out.counter("failover_store_bad_frames_total", "Replication connections closed for garbage", {},
               links_->bad_frames());
+  out.gauge("failover_store_log_first_seq", "The oldest entry the log still holds", {}, r.first_seq());
+  out.counter("failover_store_checkpoints_offered_total", "Checkpoints made for a peer that needed discarded entries",
+              {}, checkpoint_counters_.offered);
+  out.counter("failover_store_checkpoints_installed_total", "Checkpoints fetched from the primary and installed", {},
+              checkpoint_counters_.installed);
+  out.counter("failover_store_checkpoints_failed_total", "Checkpoint fetches or installs that failed", {},
+              checkpoint_counters_.failed);
   out.counter("failover_store_failovers_total", "Promotions of this node", {}, r.failovers().size());
   if (!r.failovers().empty()) {
     const FailoverTiming& f = r.failovers().back();

@@ -20,6 +20,7 @@ const char* role_name(Role role) {
 Replica::Replica(ReplicaConfig config, ReplicaStart start, core::TimePoint now)
     : config_(std::move(config)), start_(std::move(start)) {
   epoch_ = start_.highest_epoch;
+  first_seq_ = start_.first_seq;
   last_seq_ = start_.last_seq;
   durable_seq_ = start_.last_seq;  // a recovered log holds only what was fsynced
   commit_seq_ = std::min(start_.applied_seq, start_.last_seq);

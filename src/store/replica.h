@@ -44,6 +44,7 @@ struct ReplicaConfig {
   core::Duration record_retry{50};        // how soon to ask an arbiter that did not answer again
   std::uint64_t max_batch = 512;          // entries per Append
   std::uint64_t max_in_flight = 8192;     // entries sent to a peer and not yet acknowledged
+  core::Duration checkpoint_retry{5000};  // offer a peer that still lacks discarded entries a checkpoint again
 };
 
 // What the node knows about itself when it starts: its log (already
@@ -52,6 +53,7 @@ struct ReplicaStart {
   std::string storage_id;
   std::string cluster_id;           // "" before the first record was seen
   std::uint64_t highest_epoch = 0;  // the highest epoch this node has persisted
+  std::uint64_t first_seq = 1;      // the oldest entry the log still holds (older ones are discarded)
   std::uint64_t last_seq = 0;       // log end (everything in the log is durable at start)
   std::uint64_t applied_seq = 0;    // what the state machine already holds
   EpochHistory epochs;
@@ -90,8 +92,11 @@ struct FailWrites {  // answer every write with seq > after_seq 503 (outcome unk
   std::uint64_t after_seq = 0;
   std::string reason;
 };
-struct SendCheckpoint {  // the peer needs entries this node no longer has
+struct SendCheckpoint {  // the peer needs entries this node no longer has: offer it a checkpoint
   std::string to;
+};
+struct FetchCheckpoint {  // fetch and install the primary's checkpoint; report checkpoint_installed or _failed
+  CheckpointOffer offer;
 };
 struct RoleChanged {
   Role from = Role::kBackup;
@@ -105,7 +110,7 @@ struct Note {  // something an operator should read in the log
 }  // namespace act
 
 using Action = std::variant<act::Send, act::SendAppend, act::AppendLocal, act::TruncateLog, act::ReadRecord,
-                            act::CasRecord, act::SaveMeta, act::Commit, act::FailWrites, act::SendCheckpoint,
+                            act::CasRecord, act::SaveMeta, act::Commit, act::FailWrites, act::SendCheckpoint, act::FetchCheckpoint,
                             act::RoleChanged, act::Note>;
 using Actions = std::vector<Action>;
 
@@ -151,6 +156,8 @@ struct PeerView {
   core::TimePoint last_ack{};
   bool counted = false;             // in the acknowledgement set though not (yet) in in_sync
   std::uint64_t count_point = 0;    // once durable here, it holds every acknowledged write
+  core::TimePoint checkpoint_offered{};  // when it was last offered a checkpoint (its next_seq was discarded)
+  bool needs_checkpoint(std::uint64_t first_seq) const { return streaming && next_seq < first_seq; }
 };
 
 class Replica {
@@ -183,12 +190,19 @@ class Replica {
   // (kUnavailable: never reached the arbiter; kTimeout: may have landed).
   Actions cas_done(core::TimePoint now, const core::Result<arbiter::Record>& result,
                    const std::optional<arbiter::Record>& current = std::nullopt);
-  // A peer's checkpoint was installed here: the log now starts after `seq`.
-  Actions checkpoint_installed(core::TimePoint now, std::uint64_t epoch, std::uint64_t seq);
+  // The log discarded the entries before `first_seq` (they are in a flushed
+  // state): a peer that needs them is offered a checkpoint.
+  Actions log_discarded(core::TimePoint now, std::uint64_t first_seq);
+  // The checkpoint of `offer` (FetchCheckpoint) was installed here: the
+  // state holds every entry through offer.seq, the log restarts after it.
+  Actions checkpoint_installed(core::TimePoint now, const CheckpointOffer& offer);
+  // It could not be fetched or installed; the state and log are unchanged.
+  Actions checkpoint_failed(core::TimePoint now, const std::string& why);
 
   // Queries (for the HTTP API and /status).
   Role role() const { return role_; }
   std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t first_seq() const { return first_seq_; }
   std::uint64_t last_seq() const { return last_seq_; }
   std::uint64_t durable_seq() const { return durable_seq_; }
   std::uint64_t commit_seq() const { return commit_seq_; }
@@ -203,6 +217,8 @@ class Replica {
   // This node is in in_sync: as the record says on a primary, as the
   // primary last said on a backup.
   bool in_sync() const;
+  const EpochHistory& epochs() const { return epochs_; }
+  bool installing_checkpoint() const { return installing_; }
   bool witness_refused() const { return !refusal_.empty(); }
   const std::string& why_not_promotable() const { return not_promotable_; }
   const std::map<std::string, PeerView>& peers() const { return peers_; }
@@ -226,6 +242,7 @@ class Replica {
   // replica_backup.cc
   void on_append(core::TimePoint now, const Append& m);
   void on_epoch_end(core::TimePoint now, const EpochEnd& m);
+  void on_checkpoint_offer(core::TimePoint now, const CheckpointOffer& m);
   void ack(const std::string& to, AppendAck::Status status);
   void advance_backup_commit(std::uint64_t primary_commit);
   void append_local(std::vector<Entry> entries);
@@ -252,11 +269,13 @@ class Replica {
   std::string not_promotable_;      // why this node may not be promoted ("" when it may)
 
   // The log as this machine has asked for it (the caller's log follows).
+  std::uint64_t first_seq_ = 1;
   std::uint64_t last_seq_ = 0;
   std::uint64_t durable_seq_ = 0;
   std::uint64_t commit_seq_ = 0;
   EpochHistory epochs_;
   bool truncating_ = false;
+  bool installing_ = false;  // fetching or installing a checkpoint: the log is about to be replaced
 
   // Backup.
   core::TimePoint heard_at_{};       // the last Append of the current epoch

@@ -16,6 +16,7 @@ Actions Replica::receive(core::TimePoint now, const Message& message) {
   if (const auto* m = std::get_if<Append>(&message)) on_append(now, *m);
   else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
   else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);
+  else if (const auto* m = std::get_if<CheckpointOffer>(&message)) on_checkpoint_offer(now, *m);
   return take();
 }
 
@@ -71,7 +72,7 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
   beacon_heard_at_ = now;
   last_beacon_ = m.beacon;
   told_in_sync_ = m.in_sync;
-  if (truncating_) {
+  if (truncating_ || installing_) {
     ack(m.from, AppendAck::Status::kNeedEpoch);  // a beacon's answer; no claim on the log yet
     return;
   }
@@ -99,7 +100,7 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
 }
 
 void Replica::on_epoch_end(core::TimePoint, const EpochEnd& m) {
-  if (m.epoch != epoch_ || m.from != primary_ || role_ != Role::kBackup || truncating_) return;
+  if (m.epoch != epoch_ || m.from != primary_ || role_ != Role::kBackup || truncating_ || installing_) return;
   if (synced_epoch_ == epoch_) return;  // an answer to a question already settled
   // KIP-279: keep what both logs hold of the primary's `leader_epoch` and
   // before it; cut the rest.
@@ -156,21 +157,47 @@ Actions Replica::local_durable(core::TimePoint now, std::uint64_t seq) {
   durable_seq_ = std::max(durable_seq_, std::min(seq, last_seq_));
   if (role_ == Role::kPrimary) {
     advance_commit(now);
-  } else if (role_ == Role::kBackup && synced_epoch_ == epoch_ && !primary_.empty() && !truncating_) {
+  } else if (role_ == Role::kBackup && synced_epoch_ == epoch_ && !primary_.empty() && !truncating_ && !installing_) {
     advance_backup_commit(primary_commit_);
     ack(primary_, AppendAck::Status::kOk);
   }
   return take();
 }
 
-Actions Replica::checkpoint_installed(core::TimePoint, std::uint64_t epoch, std::uint64_t seq) {
-  // The checkpoint came from the primary of this epoch: our log is now
-  // its prefix through `seq`, all of it committed and applied.
-  last_seq_ = durable_seq_ = commit_seq_ = verified_seq_ = seq;
+void Replica::on_checkpoint_offer(core::TimePoint, const CheckpointOffer& m) {
+  // Only the primary of our epoch, to a backup reconciled with it (so that
+  // everything our log holds is a prefix of the primary's), and only when
+  // the checkpoint covers the whole of our log: installing it then replaces
+  // entries the checkpoint also holds, and loses none.
+  if (m.epoch != epoch_ || m.from != primary_ || role_ != Role::kBackup) return;
+  if (truncating_ || installing_ || synced_epoch_ != epoch_) return;
+  if (m.seq <= last_seq_) return;  // an offer we no longer need: entries follow
+  installing_ = true;
+  note(false, "fetching a checkpoint through seq " + std::to_string(m.seq) + " from " + m.from +
+                  ": it no longer has the entries after our seq " + std::to_string(last_seq_));
+  out_.push_back(act::FetchCheckpoint{m});
+}
+
+Actions Replica::checkpoint_installed(core::TimePoint, const CheckpointOffer& offer) {
+  installing_ = false;
+  // The checkpoint holds what its primary had applied, so committed entries
+  // only: a prefix of the log of every later primary too.
+  first_seq_ = offer.seq + 1;
+  last_seq_ = durable_seq_ = commit_seq_ = verified_seq_ = offer.seq;
   epochs_ = EpochHistory();
-  epochs_.add(epoch, seq);
-  synced_epoch_ = epoch_;
-  if (!primary_.empty()) ack(primary_, AppendAck::Status::kOk);
+  for (const EpochHistory::Start& e : offer.epochs) epochs_.add(e.epoch, e.first_seq);
+  if (epochs_.empty()) epochs_.add(offer.epoch, offer.seq);
+  primary_commit_ = std::max(primary_commit_, offer.seq);
+  if (offer.epoch != epoch_) synced_epoch_ = 0;  // a newer primary: reconcile with it first (KIP-101)
+  note(false, "installed the checkpoint of " + offer.from + " through seq " + std::to_string(offer.seq));
+  if (role_ == Role::kBackup && !primary_.empty())
+    ack(primary_, synced_epoch_ == epoch_ ? AppendAck::Status::kOk : AppendAck::Status::kNeedEpoch);
+  return take();
+}
+
+Actions Replica::checkpoint_failed(core::TimePoint, const std::string& why) {
+  installing_ = false;
+  note(true, "could not install a checkpoint: " + why + "; the primary offers another");
   return take();
 }
 

@@ -75,6 +75,19 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
     }
     return;
   }
+  if (peer.needs_checkpoint(first_seq_)) {
+    // Entries cannot bring it back: offer a checkpoint (again only after
+    // checkpoint_retry, as making one is not free) and keep beating.
+    if (peer.checkpoint_offered == core::TimePoint{} || now >= peer.checkpoint_offered + config_.checkpoint_retry) {
+      peer.checkpoint_offered = now;
+      out_.push_back(act::SendCheckpoint{peer.name});
+    }
+    if (force_beacon) {
+      a.prev_seq = last_seq_;
+      out_.push_back(act::SendAppend{peer.name, a, last_seq_});
+    }
+    return;
+  }
   bool sent = false;
   while (peer.next_seq <= last_seq_ && peer.next_seq - peer.match_seq - 1 < config_.max_in_flight) {
     const std::uint64_t upto = std::min(last_seq_, peer.next_seq + config_.max_batch - 1);
@@ -87,6 +100,11 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
     a.prev_seq = peer.next_seq - 1;
     out_.push_back(act::SendAppend{peer.name, a, a.prev_seq});
   }
+}
+
+Actions Replica::log_discarded(core::TimePoint, std::uint64_t first_seq) {
+  first_seq_ = std::max(first_seq_, first_seq);
+  return take();
 }
 
 void Replica::on_ack(core::TimePoint now, const AppendAck& m) {

@@ -50,6 +50,28 @@ TEST(StoreConfig, LeaseMustBeSafelyShorterThanTheGrace) {
               HasSubstr("at least 2 x heartbeat.interval"));
 }
 
+TEST(StoreConfig, LogSegmentsAndKeptEntries) {
+  const store::StoreConfig d = store::parse_store_config(kGood, "s.yaml");
+  EXPECT_EQ(d.log_segment_bytes, 64u << 20);
+  EXPECT_EQ(d.log_keep_entries, 100'000u);
+  const store::StoreConfig c =
+      store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  log: {segment_bytes: 1MiB, keep_entries: 5000}"), "s.yaml");
+  EXPECT_EQ(c.log_segment_bytes, 1u << 20);
+  EXPECT_EQ(c.log_keep_entries, 5000u);
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  log: {keep_entries: 0}"), "s.yaml");
+              }),
+              StartsWith("s.yaml:11:"));
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  log: {segment_bytes: 10}"), "s.yaml");
+              }),
+              StartsWith("s.yaml:11:"));
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  log: {keep: 10}"), "s.yaml");
+              }),
+              HasSubstr("unknown key keep"));
+}
+
 TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
   EXPECT_THAT(error_of([] { store::parse_store_config(with("  node: a\n", ""), "s.yaml"); }),
               HasSubstr("missing key node"));

@@ -140,6 +140,27 @@ TEST(LogWriter, RefusedTruncateIsReportedAndTheWriterGoesOn) {
   EXPECT_EQ(log.last_seq(), 13u);
 }
 
+TEST(LogWriter, ALogJobRunsAfterThePendingAppendsAndItsErrorIsFatal) {
+  FaultyFileSystem fs;
+  Log log = open_log(fs);
+  Seen seen;
+  LogWriter writer(log, seen.callbacks());
+  ASSERT_TRUE(writer.submit(puts(1, 1, 40)));
+  std::atomic<uint64_t> last_seen_by_job{0};
+  ASSERT_TRUE(writer.with_log([&](Log& l) -> core::Result<void> {
+    last_seen_by_job = l.last_seq();
+    return l.discard_before(30);
+  }));
+  ASSERT_TRUE(writer.with_log([](Log&) -> core::Result<void> { return core::Error::internal("disk gone"); }));
+  ASSERT_TRUE(seen.wait([&] { return !seen.fatal.empty(); }));
+  EXPECT_EQ(last_seen_by_job.load(), 40u);
+  EXPECT_EQ(seen.fatal[0].message, "disk gone");
+  EXPECT_FALSE(writer.submit(puts(1, 41, 41)));
+  EXPECT_FALSE(writer.with_log([](Log&) { return core::ok(); }));
+  writer.stop();
+  EXPECT_GT(log.first_seq(), 1u);  // the discard ran (kSmallSegments: several segments)
+}
+
 TEST(LogWriter, AFailedFsyncIsFatalAndNeverRetried) {
   FaultyFileSystem fs;
   Log log = open_log(fs);

@@ -99,10 +99,20 @@ struct SimNode {
   std::vector<std::pair<Role, core::TimePoint>> roles;  // role changes, real time
 
   std::uint64_t last_seq() const { return log.empty() ? base_seq : log.back().seq; }
+  // Entries before base_seq+1 were discarded (they are in the applied state)
+  // or came in a checkpoint; `gone` keeps them for the checks only.
   std::uint64_t base_seq = 0;
+  store::EpochHistory base_epochs;
+  std::map<std::uint64_t, store::Entry> gone;
   const store::Entry* entry(std::uint64_t seq) const {
     if (seq <= base_seq || seq > last_seq()) return nullptr;
     return &log[seq - base_seq - 1];
+  }
+  // What the node holds at `seq`, in its log or in its state.
+  const store::Entry* held(std::uint64_t seq) const {
+    if (seq > base_seq) return entry(seq);
+    auto it = gone.find(seq);
+    return it == gone.end() ? nullptr : &it->second;
   }
 };
 
@@ -157,16 +167,31 @@ class Sim {
     s.storage_id = n.storage_id;
     s.cluster_id = n.cluster_id;
     s.highest_epoch = n.highest_epoch;
+    s.first_seq = n.base_seq + 1;
     s.last_seq = n.last_seq();
     s.applied_seq = n.applied;
-    if (n.base_seq > 0) s.epochs.add(base_epoch_of(n), n.base_seq);
+    s.epochs = n.base_epochs;
+    if (n.base_seq > 0 && s.epochs.empty()) s.epochs.add(1, n.base_seq);
     for (const auto& e : n.log) s.epochs.add(e.epoch, e.seq);
     n.replica = std::make_unique<store::Replica>(c, std::move(s), local(n));
     n.up = true;
     n.paused = false;
     run(n, n.replica->start(local(n)));
   }
-  std::uint64_t base_epoch_of(const SimNode&) const { return 1; }
+
+  // The node flushed its state and dropped the log before `before_seq`.
+  void discard(const std::string& name, std::uint64_t before_seq) {
+    SimNode& n = node(name);
+    ASSERT_LE(before_seq, n.applied + 1) << name << " discards entries it has not applied";
+    n.base_epochs = n.replica->epochs().up_to(before_seq - 1);
+    while (n.base_seq + 1 < before_seq && !n.log.empty()) {
+      n.gone[n.log.front().seq] = n.log.front();
+      n.log.erase(n.log.begin());
+      ++n.base_seq;
+    }
+    run(n, n.replica->log_discarded(local(n), n.base_seq + 1));
+  }
+  int checkpoints_made = 0, checkpoints_installed = 0;
 
   // SIGKILL: everything not fsynced is gone, waiting clients get no answer.
   void crash(const std::string& name) {
@@ -189,6 +214,8 @@ class Sim {
   void wipe(const std::string& name) {
     SimNode& n = node(name);
     n.log.clear();
+    n.gone.clear();
+    n.base_epochs = {};
     n.durable = n.applied = n.base_seq = 0;
     n.kv.clear();
     n.cluster_id.clear();
@@ -260,7 +287,7 @@ class Sim {
     if (!p) return acked;
     const SimNode& n = nodes.at(*p);
     for (const auto& w : acked) {
-      const store::Entry* e = n.entry(w.seq);
+      const store::Entry* e = n.held(w.seq);
       if (!e || e->epoch != w.epoch || e->key != w.key || e->value != w.value) out.push_back(w);
     }
     return out;
@@ -395,7 +422,44 @@ class Sim {
       return true;
     });
   }
-  void act(SimNode&, store::act::SendCheckpoint&) {}
+  // A checkpoint is the applied state and what it was built from, taken
+  // when it is made; the offer reaches the peer a little later.
+  struct Checkpoint {
+    std::map<std::string, std::string> kv;
+    std::map<std::uint64_t, store::Entry> entries;
+  };
+  std::map<std::string, Checkpoint> checkpoints;
+  void act(SimNode& n, store::act::SendCheckpoint& a) {
+    const std::string id = "ckpt-" + std::to_string(++checkpoints_made);
+    Checkpoint& c = checkpoints[id];
+    c.kv = n.kv;
+    c.entries = n.gone;
+    for (std::uint64_t s = n.base_seq + 1; s <= n.applied; ++s) c.entries[s] = *n.entry(s);
+    store::CheckpointOffer offer;
+    offer.epoch = n.replica->epoch();
+    offer.from = n.name;
+    offer.id = id;
+    offer.seq = n.applied;
+    offer.epochs = n.replica->epochs().up_to(n.applied).starts();
+    std::string frame;
+    store::encode(frame, store::Message(offer));
+    net.send(n.name, a.to, std::move(frame));
+  }
+  void act(SimNode& n, store::act::FetchCheckpoint& a) {
+    const std::string name = n.name;
+    later(n, 10ms, [this, name, offer = a.offer] {
+      SimNode& m = node(name);
+      const Checkpoint& c = checkpoints.at(offer.id);
+      m.log.clear();
+      m.gone = c.entries;
+      m.kv = c.kv;
+      m.base_seq = m.durable = m.applied = offer.seq;
+      m.base_epochs = {};
+      for (const auto& e : offer.epochs) m.base_epochs.add(e.epoch, e.first_seq);
+      ++checkpoints_installed;
+      run(m, m.replica->checkpoint_installed(local(m), offer));
+    });
+  }
   void act(SimNode& n, store::act::RoleChanged& a) { n.roles.emplace_back(a.to, now); }
   void act(SimNode& n, store::act::Note& a) { n.notes.push_back(a.text); }
 
