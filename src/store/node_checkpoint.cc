@@ -19,6 +19,11 @@
 // after its seq, and install.json goes. A crash anywhere in between is
 // finished by the next open() from install.json, before anything is
 // acknowledged on the new log.
+//
+// Checkpoint files are RocksDB's, and RocksDB reaches the real disk
+// through its own Env, never through the store's FileSystem seam: they are
+// read and written here on the real disk too (`disk()`), while install.json
+// is the node's own record and goes through the seam like meta.json.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -70,6 +75,8 @@ core::Result<std::vector<CheckpointFile>> list_files(FileSystem& fs, const Path&
   return files;
 }
 
+FileSystem& disk() { return posix_file_system(); }
+
 EpochHistory history_of(const CheckpointOffer& offer) {
   EpochHistory history;
   for (const EpochHistory::Start& e : offer.epochs) history.add(e.epoch, e.first_seq);
@@ -120,11 +127,11 @@ void StoreNode::act(act::SendCheckpoint& a) {
   spdlog::info("store: {} needs entries this node has discarded; making checkpoint {}", a.to, id);
   asio::post(background_, [this, to = a.to, epoch, id] {
     auto make = [&]() -> core::Result<CheckpointOffer> {
-      if (auto made = fs_.create_dirs(checkpoints_dir()); !made) return made.error();
+      if (auto made = disk().create_dirs(checkpoints_dir()); !made) return made.error();
       const Path dir = checkpoints_dir() / id;
       core::Result<std::uint64_t> seq = kv_->checkpoint(dir.string());
       if (!seq) return seq.error();
-      core::Result<std::vector<CheckpointFile>> files = list_files(fs_, dir);
+      core::Result<std::vector<CheckpointFile>> files = list_files(disk(), dir);
       if (!files) return files.error();
       CheckpointOffer offer;
       offer.id = id;
@@ -174,7 +181,7 @@ net::HttpResponse StoreNode::serve_checkpoint(const net::HttpRequest& request) c
   if (!query.starts_with("offset=") ||
       std::from_chars(query.data() + 7, query.data() + query.size(), offset).ptr != query.data() + query.size())
     return net::HttpResponse::error(400, "needs ?offset=N");
-  core::Result<std::string> piece = fs_.read_range(checkpoints_dir() / id / name, offset, kPieceBytes);
+  core::Result<std::string> piece = disk().read_range(checkpoints_dir() / id / name, offset, kPieceBytes);
   if (!piece) return net::HttpResponse::error(piece.is(core::ErrorCode::kNotFound) ? 404 : 500, piece.error().message);
   net::HttpResponse r;
   r.content_type = "application/octet-stream";
@@ -207,9 +214,9 @@ asio::awaitable<core::Result<void>> StoreNode::download(const CheckpointOffer& o
   if (peer == config_.peers.end()) co_return core::Error::invalid("a checkpoint from unknown node " + offer.from);
   const Path dir = incoming_dir();
   remove_tree(dir);
-  if (auto made = fs_.create_dirs(dir); !made) co_return made.error();
+  if (auto made = disk().create_dirs(dir); !made) co_return made.error();
   for (const CheckpointFile& f : offer.files) {
-    core::Result<std::unique_ptr<WritableFile>> file = fs_.open_for_append(dir / f.name);
+    core::Result<std::unique_ptr<WritableFile>> file = disk().open_for_append(dir / f.name);
     if (!file) co_return file.error();
     Crc32c crc;
     for (std::uint64_t offset = 0; offset < f.size;) {
@@ -230,7 +237,7 @@ asio::awaitable<core::Result<void>> StoreNode::download(const CheckpointOffer& o
     if (auto synced = (*file)->sync(); !synced) co_return synced.error();
     if (auto closed = (*file)->close(); !closed) co_return closed.error();
   }
-  co_return fs_.sync_dir(dir);
+  co_return disk().sync_dir(dir);
 }
 
 void StoreNode::install(const CheckpointOffer& offer) {
@@ -279,20 +286,25 @@ core::Result<void> StoreNode::finish_interrupted_install() {
   boost::system::error_code ec;
   const json::value marker = json::parse(*text, ec);
   const json::object* o = ec ? nullptr : marker.if_object();
-  const json::value* seq = o ? o->if_contains("seq") : nullptr;
-  const json::value* base_epoch = o ? o->if_contains("base_epoch") : nullptr;
+  auto number = [&](const char* key) -> std::optional<std::uint64_t> {
+    const json::value* v = o ? o->if_contains(key) : nullptr;
+    boost::system::error_code bad;
+    const std::uint64_t n = v ? v->to_number<std::uint64_t>(bad) : 0;
+    if (!v || bad) return std::nullopt;
+    return n;
+  };
+  const std::optional<std::uint64_t> seq = number("seq"), base_epoch = number("base_epoch");
   const json::value* epochs = o ? o->if_contains("epochs") : nullptr;
-  if (!seq || !seq->is_uint64() || !base_epoch || !base_epoch->is_uint64() || !epochs)
-    return core::Error::internal((dir / kInstallMarker).string() + ": unreadable");
+  if (!seq || !base_epoch || !epochs) return core::Error::internal((dir / kInstallMarker).string() + ": unreadable");
   core::Result<EpochHistory> history = EpochHistory::from_json(*epochs);
   if (!history) return history.error();
-  spdlog::warn("store: finishing the install of a checkpoint through seq {} that a stop cut short", seq->as_uint64());
-  if (fs_.exists(incoming_dir())) {
+  spdlog::warn("store: finishing the install of a checkpoint through seq {} that a stop cut short", *seq);
+  if (disk().exists(incoming_dir())) {
     core::Result<std::unique_ptr<KvState>> kv =
         KvState::install_checkpoint(incoming_dir().string(), (dir / "kv").string());
     if (!kv) return kv.error();
   }
-  if (auto reset = log_->reset(base_epoch->as_uint64(), seq->as_uint64(), *history); !reset) return reset;
+  if (auto reset = log_->reset(*base_epoch, *seq, *history); !reset) return reset;
   if (auto removed = fs_.remove(dir / kInstallMarker); !removed) return removed;
   return fs_.sync_dir(dir);
 }

@@ -30,7 +30,7 @@ FAILOVER_BOUND_S = (TIMEOUT_MS + INTERVAL_MS + 400) / 1000.0
 class Cluster:
     """A witness and two store nodes, a and b, each a tracked process."""
 
-    def __init__(self, binary, strict=False):
+    def __init__(self, binary, strict=False, extra=None):
         self.binary = binary
         self.dir = h.tempdir("failover-store-")
         p = {n: h.free_port() for n in ("wit", "a", "ra", "b", "rb")}
@@ -49,6 +49,7 @@ class Cluster:
                              "arbiter": {"type": "witness", "address": self.witness_addr},
                              "heartbeat": {"interval": "%dms" % INTERVAL_MS, "timeout": "%dms" % TIMEOUT_MS},
                              "lease": "%dms" % LEASE_MS, "strict": strict}}
+            cfg["store"].update(extra or {})
             self.nodes[n] = h.Node(binary, "store", cfg, wait_addr=self.listen[n])
 
     def data_dir(self, n):

@@ -21,6 +21,7 @@
 
 #include "arbiter/arbiter.h"
 #include "core/clock.h"
+#include "store/kv_state.h"
 #include "store/node.h"
 #include "support/faulty_file_system.h"
 #include "support/manual_time.h"
@@ -101,6 +102,8 @@ class Life {
     test::run_until(io_, [&] { return *status != 0; }, 2s);
     return *status == 200;
   }
+
+  std::string status() const { return node_->status_json(); }
 
   template <class Done>
   bool run_until(Done done) {
@@ -187,6 +190,71 @@ TEST_P(StoreNodeCrash, NoAcknowledgedWriteIsMissingAfterACrashAtARandomMoment) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, StoreNodeCrash, ::testing::Range(1, 9));
+
+// A node stopped in the middle of installing a peer's checkpoint (after
+// install.json was written): the next start finishes the install before it
+// serves, whether the state had been swapped yet (param true) or not.
+class StoreNodeInstall : public StoreNodeCrash {};
+
+TEST_P(StoreNodeInstall, AnInstallCutShortIsFinishedOnTheNextStart) {
+  const bool state_swapped = GetParam() == 1;
+  test::FaultyFileSystem fs;
+  SharedRecord record;
+  const std::filesystem::path data = dir_;
+  {
+    Life life(fs, record, data.string());
+    ASSERT_TRUE(life.open().ok());
+    life.start();
+    ASSERT_TRUE(life.run_until([&] { return life.serving(); }));
+    for (int i = 0; i < 5; ++i) {
+      auto status = std::make_shared<int>(0);
+      life.request("PUT", "old" + std::to_string(i), "before", status);
+      ASSERT_TRUE(life.run_until([&] { return *status == 200; }));
+    }
+  }
+  // The checkpoint the node was installing: a state through seq 50.
+  {
+    auto source = KvState::open((data / "source").string());
+    ASSERT_TRUE(source.ok());
+    std::vector<std::string> keys, values;
+    for (int i = 1; i <= 50; ++i) {
+      keys.push_back("key" + std::to_string(i));
+      values.push_back("from-checkpoint-" + std::to_string(i));
+    }
+    std::vector<KvEntry> entries;
+    for (int i = 0; i < 50; ++i) entries.push_back({1, std::uint64_t(i + 1), KvOp::kPut, keys[i], values[i], ""});
+    ASSERT_TRUE((*source)->apply(entries).ok());
+    auto seq = (*source)->checkpoint((data / "incoming").string());
+    ASSERT_TRUE(seq.ok());
+    ASSERT_EQ(*seq, 50u);
+  }
+  ASSERT_TRUE(write_file_atomically(fs, data / "install.json",
+                                    R"({"seq":50,"base_epoch":1,"epochs":[{"epoch":1,"first_seq":1}]})")
+                  .ok());
+  if (state_swapped) ASSERT_TRUE(KvState::install_checkpoint((data / "incoming").string(), (data / "kv").string()).ok());
+
+  Life again(fs, record, data.string());
+  const core::Result<void> opened = again.open();
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  EXPECT_FALSE(fs.exists(data / "install.json"));
+  EXPECT_FALSE(std::filesystem::exists(data / "incoming"));
+  EXPECT_NE(again.status().find(R"("applied_seq":50)"), std::string::npos) << again.status();
+  EXPECT_NE(again.status().find(R"("first_seq":51)"), std::string::npos) << again.status();
+  again.start();
+  ASSERT_TRUE(again.run_until([&] { return again.serving(); })) << again.status();
+  auto got = std::make_shared<int>(0);
+  auto body = std::make_shared<std::string>();
+  again.request("GET", "key7", "", got, body);
+  ASSERT_TRUE(again.run_until([&] { return *got != 0; }));
+  EXPECT_EQ(*got, 200);
+  EXPECT_EQ(*body, "from-checkpoint-7");
+  auto put = std::make_shared<int>(0);
+  again.request("PUT", "after", "x", put);
+  ASSERT_TRUE(again.run_until([&] { return *put != 0; }));
+  EXPECT_EQ(*put, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(StateSwapped, StoreNodeInstall, ::testing::Values(0, 1));
 
 }  // namespace
 }  // namespace failover::store
