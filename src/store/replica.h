@@ -218,6 +218,10 @@ class Replica {
   // primary last said on a backup.
   bool in_sync() const;
   const EpochHistory& epochs() const { return epochs_; }
+  // As a backup: the longest time between two beacons of the same primary
+  // in one epoch since this node started (a gap near heartbeat_timeout
+  // means a failover nearly fired on a live primary).
+  core::Duration worst_beacon_gap() const { return worst_beacon_gap_; }
   bool installing_checkpoint() const { return installing_; }
   bool witness_refused() const { return !refusal_.empty(); }
   const std::string& why_not_promotable() const { return not_promotable_; }
@@ -299,6 +303,8 @@ class Replica {
   core::TimePoint suspected_at_{};     // when this node began to doubt the primary
   core::TimePoint beacon_heard_at_{};  // the last Append from a primary (heard_at_ is also set without one)
   core::TimePoint beacon_before_suspicion_{};  // beacon_heard_at_ when suspected_at_ was set
+  std::uint64_t beacon_epoch_ = 0;             // the epoch of the beacon at beacon_heard_at_
+  core::Duration worst_beacon_gap_{0};
   std::vector<FailoverTiming> failovers_;
 };
 

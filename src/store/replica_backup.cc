@@ -64,6 +64,11 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
     case Role::kBackup:
       break;
   }
+  // The longest silence between two beacons of one primary: how close this
+  // backup came to suspecting a live primary (a busy machine, a long fsync).
+  if (primary_ == m.from && beacon_epoch_ == m.epoch && beacon_heard_at_ != core::TimePoint{})
+    worst_beacon_gap_ = std::max(worst_beacon_gap_, std::chrono::duration_cast<core::Duration>(now - beacon_heard_at_));
+  beacon_epoch_ = m.epoch;
   if (primary_ != m.from) {
     primary_ = m.from;
     primary_commit_ = 0;

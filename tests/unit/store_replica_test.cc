@@ -419,6 +419,25 @@ TEST(StoreReplica, TwentyKillsUnderLoadLoseNoAcknowledgedWrite) {
   EXPECT_GT(sim.acked.size(), 500u);
 }
 
+TEST(StoreReplica, BackupReportsTheWorstGapBetweenBeacons) {
+  Sim sim({"a", "b"});
+  settle(sim);
+  const std::string p = *sim.primary();
+  const std::string b = other(p);
+  sim.advance(500ms);
+  EXPECT_GE(sim.replica(b).worst_beacon_gap(), 40ms);
+  EXPECT_LE(sim.replica(b).worst_beacon_gap(), 60ms);
+  // A primary that stalls for less than the grace: no failover, and the
+  // backup says how close it came.
+  sim.node(p).paused = true;
+  sim.advance(180ms);
+  sim.node(p).paused = false;
+  sim.advance(100ms);
+  EXPECT_EQ(sim.primary(), p);
+  EXPECT_GE(sim.replica(b).worst_beacon_gap(), 180ms);
+  EXPECT_LT(sim.replica(b).worst_beacon_gap(), 250ms);
+}
+
 TEST(StoreMessages, RoundTripAndGarbage) {
   store::Append a;
   a.epoch = 3;
