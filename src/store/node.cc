@@ -61,7 +61,9 @@ core::Result<void> StoreNode::open() {
   ReplicaStart start;
   start.storage_id = meta_.storage_id;
   start.cluster_id = meta_.cluster_id;
-  start.highest_epoch = meta_.highest_epoch;
+  // The log's own epochs count too: meta.json is saved behind the log's
+  // writes, and a crash may have come between.
+  start.highest_epoch = std::max(meta_.highest_epoch, log_->last_epoch());
   start.first_seq = log_->first_seq();
   start.last_seq = log_->last_seq();
   start.applied_seq = applied_seq_;
@@ -231,8 +233,12 @@ asio::awaitable<void> StoreNode::compare_and_set(std::uint64_t expected, arbiter
 void StoreNode::act(act::SaveMeta& a) {
   meta_.cluster_id = a.cluster_id;
   meta_.highest_epoch = std::max(meta_.highest_epoch, a.highest_epoch);
-  // Small and rare (a change of epoch): written here, on the io thread.
-  if (auto saved = save(fs_, Path(config_.data_dir), meta_); !saved) die(saved.error());
+  // On the log writer's thread, so that its fsync never holds up a heartbeat
+  // (it comes with a change of epoch: in the middle of a failover), and in
+  // order with the log: it is durable before any entry queued after it.
+  const bool queued = writer_->with_log(
+      [this, meta = meta_](Log&) -> core::Result<void> { return save(fs_, Path(config_.data_dir), meta); });
+  if (!queued) die(core::Error::internal("the log writer has stopped"));
 }
 
 void StoreNode::act(act::Commit& a) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`failover store` and `failover witness` as a user sees them: a pair of
 nodes and a witness on loopback, the HTTP API, and faults with real
-processes — SIGKILL of the primary under write load (repeated), SIGSTOP of
+processes — SIGKILL of the primary 20 times under writes and reads from
+three clients (every operation recorded and checked), SIGSTOP of
 the primary, the witness killed, a backup whose data_dir was wiped, both
 nodes restarted at once. Every test asserts what a client saw: writes that
 failed, acknowledged writes lost (must be none), stale reads (none), and the
@@ -11,13 +12,13 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import store_history  # noqa: E402
 from harness import log  # noqa: E402
 
 INTERVAL_MS, TIMEOUT_MS, LEASE_MS = 50, 250, 200
@@ -25,6 +26,7 @@ INTERVAL_MS, TIMEOUT_MS, LEASE_MS = 50, 250, 200
 # at most one beat before it, the arbiter's compare-and-set and the fsync of
 # the entry that opens the epoch; the rest is this machine's scheduling.
 FAILOVER_BOUND_S = (TIMEOUT_MS + INTERVAL_MS + 400) / 1000.0
+KILLS = 20
 
 
 class Cluster:
@@ -114,72 +116,6 @@ def metric_samples(text):
 PHASES = ("detect", "cas", "reconcile", "first_write", "total")
 
 
-class Writer(threading.Thread):
-    """One client writing k0..k9 in turn through whichever node is primary
-    (following 307s, retrying elsewhere), recording every acknowledged write,
-    and reading each key back to catch stale reads. Bounded in count and time."""
-
-    def __init__(self, cluster, seconds=60.0, max_writes=100000):
-        super().__init__(daemon=True)
-        self.c, self.seconds, self.max_writes = cluster, seconds, max_writes
-        self.acked = {}           # key -> (value, seq) of its last acknowledged write
-        self.attempted = {}       # key -> every value sent (acknowledged or not)
-        self.failed = 0
-        self.ok = 0
-        self.stale = []
-        self.last_ack_at = None
-        self.stop_flag = threading.Event()
-        self.ack_times = []
-
-    def node_order(self):
-        p = self.c.primary() if self.ok % 50 == 0 else None
-        return [p] + [n for n in ("a", "b") if n != p] if p else ["a", "b"]
-
-    def run(self):
-        t_end = time.monotonic() + self.seconds
-        i = 0
-        nodes = ["a", "b"]
-        while not self.stop_flag.is_set() and time.monotonic() < t_end and i < self.max_writes:
-            key = "k%d" % (i % 10)
-            value = "v%d" % i
-            self.attempted.setdefault(key, set()).add(value)
-            done = False
-            for n in nodes:
-                try:
-                    r = self.c.kv(n, "PUT", key, body=value.encode(), timeout=1.0)
-                except OSError:
-                    continue
-                if r.status == 307:
-                    target = r.header("x-primary")
-                    if target in nodes:
-                        nodes = [target] + [x for x in nodes if x != target]
-                    continue
-                if r.status == 200:
-                    self.acked[key] = (value, int(r.header("x-seq")))
-                    self.ok += 1
-                    now = time.monotonic()
-                    self.ack_times.append(now)
-                    self.last_ack_at = now
-                    done = True
-                    nodes = [n] + [x for x in nodes if x != n]
-                    # Read it back: a read must never return an older value.
-                    try:
-                        g = self.c.kv(n, "GET", key, timeout=1.0)
-                        if g.status == 200 and g.body.decode() != value:
-                            self.stale.append((key, value, g.body.decode()))
-                    except OSError:
-                        pass
-                    break
-            if not done:
-                self.failed += 1
-                time.sleep(0.005)
-            i += 1
-
-    def stop(self):
-        self.stop_flag.set()
-        self.join(10)
-
-
 class StoreTest(unittest.TestCase):
     binary = None
 
@@ -194,94 +130,41 @@ class StoreTest(unittest.TestCase):
     def logs(self):
         return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
 
-    def check_no_acked_write_lost(self, writer):
+    def check_history(self, clients):
+        """No stale read in the history, and no acknowledged write lost at the
+        end (read from the primary then)."""
         p = self.c.wait_primary(10)
         self.assertIsNotNone(p)
-        for key, (value, seq) in writer.acked.items():
-            r = self.c.kv(p, "GET", key)
-            self.assertEqual(r.status, 200, (key, r))
-            got = r.body.decode()
-            # The last acknowledged value, or one written after it whose
-            # answer was lost (never an older one).
-            if got != value:
-                self.assertIn(got, writer.attempted[key], key)
-                self.assertGreater(int(got[1:]), int(value[1:]), "acknowledged %s=%s lost (seq %d); read %s"
-                                   % (key, value, seq, got))
+        ops = clients.ops()
 
-    def test_api(self):
-        c = self.c
-        p = c.primary()
-        b = "b" if p == "a" else "a"
-        r = c.kv(p, "PUT", "greeting", body=b"hello")
-        self.assertEqual(r.status, 200, r)
-        seq = int(r.header("x-seq"))
-        self.assertGreaterEqual(int(r.header("x-epoch")), 1)
-        self.assertEqual(r.header("etag"), '"%d"' % seq)
-        g = c.kv(p, "GET", "greeting")
-        self.assertEqual((g.status, g.body, g.header("etag")), (200, b"hello", '"%d"' % seq))
-        # Conditional writes.
-        self.assertEqual(c.kv(p, "PUT", "greeting", b"x", {"If-Match": str(seq + 100)}).status, 412)
-        self.assertEqual(c.kv(p, "PUT", "greeting", b"x", {"If-None-Match": "*"}).status, 412)
-        self.assertEqual(c.kv(p, "PUT", "greeting", b"hi", {"If-Match": '"%d"' % seq}).status, 200)
-        self.assertEqual(c.kv(p, "PUT", "fresh", b"1", {"If-None-Match": "*"}).status, 200)
-        # Idempotency: a retried write is applied once.
-        r1 = c.kv(p, "PUT", "once", b"1", {"Idempotency-Key": "req-42"})
-        r2 = c.kv(p, "PUT", "once", b"1", {"Idempotency-Key": "req-42"})
-        self.assertEqual((r1.status, r2.status), (200, 200))
-        self.assertEqual(r1.header("x-seq"), r2.header("x-seq"))
-        # Delete.
-        self.assertEqual(c.kv(p, "DELETE", "fresh").status, 200)
-        self.assertEqual(c.kv(p, "GET", "fresh").status, 404)
-        # Listing, paged.
-        for i in range(5):
-            self.assertEqual(c.kv(p, "PUT", "list/%d" % i, b"x").status, 200)
-        r = h.http_request(c.listen[p], "GET", "/kv/?prefix=list/&limit=3")
-        self.assertEqual(r.status, 200, r)
-        page = r.json()
-        self.assertEqual([i["key"] for i in page["items"]], ["list/0", "list/1", "list/2"])
-        self.assertTrue(page["more"])
-        # Too large a value: refused from its declared length, before the body.
-        raw, _, _ = h.raw_exchange(c.listen[p], b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\nxxxx"
-                                   % ((1 << 20) + 1), timeout=3)
-        self.assertEqual(h.status_line_code(bytes(raw)), 413, raw[:200])
-        # The backup sends clients to the primary, and reads locally on ?stale=1.
-        r = c.kv(b, "GET", "greeting")
-        self.assertEqual(r.status, 307, r)
-        self.assertEqual(r.header("x-primary"), p)
-        self.assertEqual(r.header("location"), "http://%s/kv/greeting" % c.listen[p])
-        self.assertTrue(h.wait_for(lambda: c.kv(b, "GET", "greeting", query="?stale=1").body == b"hi", 2))
-        # Role checks for HTTP health checks.
-        self.assertEqual(h.http_request(c.listen[p], "GET", "/primary").status, 200)
-        self.assertEqual(h.http_request(c.listen[b], "GET", "/primary").status, 503)
-        self.assertEqual(h.http_request(c.listen[b], "GET", "/replica").status, 200)
-        self.assertEqual(h.http_request(c.listen[p], "GET", "/replica").status, 503)
-        st = c.status(p)
-        for field in ("epoch", "commit_seq", "applied_seq", "in_sync", "lease_left_ms", "record", "peers",
-                      "failovers"):
-            self.assertIn(field, st)
-        m = h.http_request(c.listen[p], "GET", "/metrics").body.decode()
-        self.assertIn('failover_store_role{role="primary"} 1', m)
-        # The first primary of a new cluster replaced nobody: no failover yet.
-        self.assertIn("# TYPE failover_store_failover_seconds histogram", m)
-        self.assertIn('failover_store_failover_seconds_count{phase="total"} 0\n', m)
-        self.assertGreaterEqual(metric_samples(m)["failover_store_write_seconds_count"], 5)
+        def final(key):
+            r = self.c.kv(p, "GET", key)
+            self.assertIn(r.status, (200, 404), (key, r))
+            return r.body.decode() if r.status == 200 else None
+        self.assertEqual(store_history.check_reads(ops), [])
+        self.assertEqual(store_history.check_final(ops, final), [])
+        reads = sum(1 for op in ops if op.kind == "get" and op.status in (200, 404))
+        log("history: %d operations, %d writes acknowledged, %d reads checked"
+            % (len(ops), len(clients.acked_writes()), reads))
 
     def test_kill_primary_under_load_repeatedly(self):
         c = self.c
-        w = Writer(c, seconds=120)
-        w.start()
+        clients = store_history.Clients(c, count=3, seconds=240)
+        clients.start()
         times = []
         try:
-            for round_ in range(6):
-                self.assertTrue(h.wait_for(lambda: w.ok > 20 * (round_ + 1), 10), "no progress\n" + self.logs())
+            for round_ in range(KILLS):
+                acked = len(clients.acked_writes())
+                self.assertTrue(h.wait_for(lambda: len(clients.acked_writes()) > acked + 30, 10),
+                                "no progress\n" + self.logs())
                 p = c.primary()
                 self.assertIsNotNone(p)
                 killed_at = time.monotonic()
                 c.nodes[p].kill(signal.SIGKILL)
                 new = c.wait_primary(5, other_than=p)
                 self.assertIsNotNone(new, "no new primary\n" + self.logs())
-                self.assertTrue(h.wait_for(lambda: w.last_ack_at and w.last_ack_at > killed_at, 5))
-                took = w.last_ack_at - killed_at
+                self.assertTrue(h.wait_for(lambda: clients.first_ack_after(killed_at) is not None, 5))
+                took = clients.first_ack_after(killed_at) - killed_at
                 times.append(took)
                 log("round %d: %s killed, %s serving writes after %.0f ms" % (round_, p, new, took * 1000))
                 self.assertLess(took, FAILOVER_BOUND_S, self.logs())
@@ -305,17 +188,19 @@ class StoreTest(unittest.TestCase):
                 c.nodes[p].start()
                 self.assertIsNotNone(c.wait_in_sync(2), "the old primary never rejoined\n" + self.logs())
         finally:
-            w.stop()
-        log("writes acknowledged %d, failed %d; failover ms %s" % (w.ok, w.failed, [int(t * 1000) for t in times]))
-        self.assertEqual(w.stale, [])
-        self.check_no_acked_write_lost(w)
+            clients.stop()
+        ms = sorted(int(t * 1000) for t in times)
+        log("%d kills: kill to first acknowledged write p50 %d ms, p99 %d ms, max %d ms (bound %d ms); all: %s"
+            % (len(ms), store_history.percentile(ms, 50), store_history.percentile(ms, 99), ms[-1],
+               FAILOVER_BOUND_S * 1000, ms))
+        self.check_history(clients)
 
     def test_stopped_primary_never_serves_when_it_wakes(self):
         c = self.c
-        w = Writer(c, seconds=30)
-        w.start()
+        clients = store_history.Clients(c, count=3, seconds=30)
+        clients.start()
         try:
-            self.assertTrue(h.wait_for(lambda: w.ok > 20, 10))
+            self.assertTrue(h.wait_for(lambda: len(clients.acked_writes()) > 20, 10))
             p = c.primary()
             os.kill(c.nodes[p].pid, signal.SIGSTOP)
             new = c.wait_primary(5, other_than=p)
@@ -330,9 +215,8 @@ class StoreTest(unittest.TestCase):
             self.assertIsNotNone(c.wait_in_sync(2), self.logs())
             self.assertEqual(c.status(p)["role"], "backup")
         finally:
-            w.stop()
-        self.assertEqual(w.stale, [])
-        self.check_no_acked_write_lost(w)
+            clients.stop()
+        self.check_history(clients)
 
     def test_witness_down_changes_nothing_while_both_live(self):
         c = self.c

@@ -1,0 +1,169 @@
+"""Several clients of a store pair, every operation recorded, and the checks
+a user cares about run over the history afterwards:
+
+- no acknowledged write lost: the value of each key at the end is the last
+  acknowledged write's, or a write whose answer was lost that ran with or
+  after it;
+- no stale read: a read returns a value that was written, and that no
+  acknowledged write had overwritten before the read began (a register per
+  key, judged by the seq each acknowledged write got: X-Seq); a 404 after
+  an acknowledged write of the key had finished is a stale read too.
+
+Values are unique ("c<client>-<n>"), so a value names its write. Every
+loop is bounded in count and time."""
+import random
+import threading
+import time
+
+
+class Op:
+    __slots__ = ("kind", "key", "value", "start", "end", "status", "seq")
+
+    def __init__(self, kind, key, value, start):
+        self.kind, self.key, self.value, self.start = kind, key, value, start
+        self.end, self.status, self.seq = None, None, None
+
+    def __repr__(self):
+        return "%s %s=%s [%.3f, %.3f] %s seq=%s" % (self.kind, self.key, self.value, self.start,
+                                                    self.end or -1, self.status, self.seq)
+
+
+class Client(threading.Thread):
+    """Writes then reads random keys through whichever node answers: follows
+    a 307 to the primary it names, moves to the other node on an error or a
+    503, and records each operation as one attempt per node tried."""
+
+    def __init__(self, cluster, index, keys, seconds, max_ops, stop_flag, seed):
+        super().__init__(daemon=True)
+        self.c, self.index, self.keys = cluster, index, keys
+        self.seconds, self.max_ops, self.stop_flag = seconds, max_ops, stop_flag
+        self.random = random.Random(seed)
+        self.ops = []
+        self.nodes = ["a", "b"]
+
+    def call(self, kind, key, value=None):
+        """One operation: the attempts it takes, in order; the Op that
+        holds its outcome (status 200/404, or None when no node took it)."""
+        op = Op(kind, key, value, time.monotonic())
+        self.ops.append(op)
+        for n in list(self.nodes):
+            try:
+                if kind == "put":
+                    r = self.c.kv(n, "PUT", key, body=value.encode(), timeout=1.0)
+                else:
+                    r = self.c.kv(n, "GET", key, timeout=1.0)
+            except OSError:
+                continue
+            if r.status == 307:
+                target = r.header("x-primary")
+                if target in self.nodes:
+                    self.nodes = [target] + [x for x in self.nodes if x != target]
+                continue
+            if r.status in (200, 404):
+                op.end, op.status = time.monotonic(), r.status
+                if kind == "put":
+                    op.seq = int(r.header("x-seq"))
+                else:
+                    op.value = r.body.decode() if r.status == 200 else None
+                self.nodes = [n] + [x for x in self.nodes if x != n]
+                return op
+        op.end = time.monotonic()
+        return op
+
+    def run(self):
+        t_end = time.monotonic() + self.seconds
+        n = 0
+        while not self.stop_flag.is_set() and time.monotonic() < t_end and n < self.max_ops:
+            key = "k%d" % self.random.randrange(self.keys)
+            op = self.call("put", key, "c%d-%d" % (self.index, n))
+            self.call("get", "k%d" % self.random.randrange(self.keys))
+            if op.status is None:
+                time.sleep(0.005)
+            n += 1
+
+
+class Clients:
+    """N clients on `keys` shared keys."""
+
+    def __init__(self, cluster, count=3, keys=8, seconds=120.0, max_ops=200000, seed=1):
+        self.stop_flag = threading.Event()
+        self.clients = [Client(cluster, i, keys, seconds, max_ops, self.stop_flag, seed + i) for i in range(count)]
+
+    def start(self):
+        for t in self.clients:
+            t.start()
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.clients:
+            t.join(10)
+
+    def ops(self):
+        return [op for t in self.clients for op in list(t.ops)]
+
+    def acked_writes(self):
+        return [op for op in self.ops() if op.kind == "put" and op.status == 200]
+
+    def last_ack_at(self):
+        acked = self.acked_writes()
+        return max((op.end for op in acked), default=None)
+
+    def first_ack_after(self, t):
+        return min((op.end for op in self.acked_writes() if op.start > t), default=None)
+
+
+def check_reads(ops):
+    """Stale reads in the history: (read, why) for each."""
+    writes = {}  # value -> its write
+    acked_by_key = {}  # key -> acknowledged writes, by end time
+    for op in ops:
+        if op.kind == "put":
+            writes[op.value] = op
+            if op.status == 200:
+                acked_by_key.setdefault(op.key, []).append(op)
+    stale = []
+    for r in ops:
+        if r.kind != "get" or r.status not in (200, 404):
+            continue
+        # The highest seq of the key acknowledged before the read began.
+        before = [w for w in acked_by_key.get(r.key, []) if w.end < r.start]
+        newest = max(before, key=lambda w: w.seq) if before else None
+        if r.status == 404:
+            if newest:
+                stale.append((r, "404 after %r" % newest))
+            continue
+        w = writes.get(r.value)
+        if w is None:
+            stale.append((r, "a value never written"))
+        elif w.start > r.end:
+            stale.append((r, "a value written after the read ended"))
+        elif w.status == 200 and newest and newest.seq > w.seq:
+            stale.append((r, "overwritten before the read began by %r" % newest))
+    return stale
+
+
+def check_final(ops, read_final):
+    """Acknowledged writes lost: (key, why) for each key whose final value
+    (`read_final(key)`: the value or None) is not the last acknowledged one
+    or a later write whose answer was lost."""
+    writes = {op.value: op for op in ops if op.kind == "put"}
+    lost = []
+    keys = sorted({op.key for op in ops if op.kind == "put" and op.status == 200})
+    for key in keys:
+        last = max((op for op in ops if op.kind == "put" and op.key == key and op.status == 200), key=lambda w: w.seq)
+        got = read_final(key)
+        w = writes.get(got)
+        if got is None or w is None:
+            lost.append((key, "acknowledged %r, read %r" % (last, got)))
+        elif w.status == 200 and w.seq < last.seq:
+            lost.append((key, "acknowledged %r, read the older %r" % (last, w)))
+        elif w.status != 200 and w.end < last.start:
+            lost.append((key, "acknowledged %r, read %r that ended before it began" % (last, w)))
+    return lost
+
+
+def percentile(values, p):
+    s = sorted(values)
+    if not s:
+        return None
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
