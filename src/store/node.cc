@@ -89,7 +89,8 @@ core::Result<void> StoreNode::open() {
   for (const auto& [name, peer] : config_.peers) addresses[name] = peer.peer_listen;
   http_ = std::make_unique<net::HttpClient>(io_.get_executor(), net::HttpClientOptions{}, clock_);
   links_ = std::make_unique<PeerLinks>(io_.get_executor(), clock_, addresses, config_.heartbeat_interval,
-                                       [this](Message m) { run(replica_->receive(clock_.now(), m)); });
+                                       [this](Message m) { run(replica_->receive(clock_.now(), m)); },
+                                       [this](const std::string& peer) { run(replica_->link_up(clock_.now(), peer)); });
   spdlog::info("store: node {} storage {} log {}..{} applied {}", config_.node, meta_.storage_id, log_->first_seq(),
                log_->last_seq(), applied_seq_);
   return core::ok();

@@ -31,6 +31,7 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
     std::size_t queued_bytes = 0;
     std::unique_ptr<core::AsyncCondition> ready;
     std::shared_ptr<tcp::socket> socket;
+    std::stop_source wake;  // ends the wait before the next connect
     Stats stats;
   };
 
@@ -38,14 +39,15 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
   const core::Clock& clock;
   core::Duration reconnect_every;
   OnMessage on_message;
+  OnConnected on_connected;
   std::map<std::string, Link> links;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::weak_ptr<tcp::socket>> inbound;
   std::stop_source stop;
   std::uint64_t bad_frames = 0;
 
-  Impl(asio::any_io_executor ex, const core::Clock& c, core::Duration every, OnMessage m)
-      : executor(std::move(ex)), clock(c), reconnect_every(every), on_message(std::move(m)) {}
+  Impl(asio::any_io_executor ex, const core::Clock& c, core::Duration every, OnMessage m, OnConnected up)
+      : executor(std::move(ex)), clock(c), reconnect_every(every), on_message(std::move(m)), on_connected(std::move(up)) {}
 
   asio::awaitable<void> connect_loop(std::string name) {
     auto self = shared_from_this();
@@ -60,6 +62,7 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           link.socket = socket;
           link.stats.connected = true;
           ++link.stats.connects;
+          if (on_connected) on_connected(name);
           co_await write_loop(link, *socket);
           link.stats.connected = false;
           link.socket.reset();
@@ -68,7 +71,9 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           link.queued_bytes = 0;
         }
       }
-      co_await clock.sleep_for(reconnect_every, stop.get_token());
+      link.wake = std::stop_source();
+      std::stop_callback stopping(stop.get_token(), [&link] { link.wake.request_stop(); });
+      co_await clock.sleep_for(reconnect_every, link.wake.get_token());
     }
   }
 
@@ -106,6 +111,10 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
       std::erase_if(inbound, [](const std::weak_ptr<tcp::socket>& w) { return w.expired(); });
       inbound.push_back(s);
       asio::co_spawn(executor, read_loop(s), asio::detached);
+      // A peer connected: if our link to it is down, it has likely just
+      // come back, so try that link now.
+      for (auto& [name, link] : links)
+        if (!link.stats.connected) link.wake.request_stop();
     }
   }
 
@@ -142,8 +151,8 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
 };
 
 PeerLinks::PeerLinks(asio::any_io_executor executor, const core::Clock& clock, std::map<std::string, std::string> peers,
-                     core::Duration reconnect_every, OnMessage on_message)
-    : impl_(std::make_shared<Impl>(executor, clock, reconnect_every, std::move(on_message))) {
+                     core::Duration reconnect_every, OnMessage on_message, OnConnected on_connected)
+    : impl_(std::make_shared<Impl>(executor, clock, reconnect_every, std::move(on_message), std::move(on_connected))) {
   for (auto& [name, address] : peers) {
     Impl::Link& link = impl_->links[name];
     link.address = std::move(address);

@@ -21,6 +21,7 @@ namespace failover::store {
 class PeerLinks {
  public:
   using OnMessage = std::function<void(Message)>;
+  using OnConnected = std::function<void(const std::string& peer)>;
   struct Stats {
     bool connected = false;
     std::uint64_t frames_sent = 0, frames_dropped = 0, connects = 0;
@@ -28,12 +29,14 @@ class PeerLinks {
 
   // `peers`: name -> "host:port" of its peer_listen.
   PeerLinks(boost::asio::any_io_executor executor, const core::Clock& clock, std::map<std::string, std::string> peers,
-            core::Duration reconnect_every, OnMessage on_message);
+            core::Duration reconnect_every, OnMessage on_message, OnConnected on_connected = {});
   ~PeerLinks();
 
   // Opens the replication port; throws boost::system::system_error.
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
-  // Starts the outbound connections.
+  // Starts the outbound connections. A link that is down tries again every
+  // `reconnect_every`, and at once when a peer connects to this node (it may
+  // be that peer coming back).
   void start();
   // Queues `m` for `to`; dropped (and counted) when that link is down or its
   // queue is full.

@@ -182,6 +182,10 @@ class Replica {
   std::optional<Refusal> read_refusal(core::TimePoint now) const;
 
   Actions receive(core::TimePoint now, const Message& message);
+  // This node's link to `peer` has just connected. A primary beacons to it
+  // at once rather than at the next beacon: a node that came back starts to
+  // reconcile without waiting for a heartbeat interval (failback time).
+  Actions link_up(core::TimePoint now, const std::string& peer);
   Actions local_durable(core::TimePoint now, std::uint64_t seq);
   Actions truncated(core::TimePoint now, std::uint64_t after_seq);
   Actions record_read(core::TimePoint now, const core::Result<arbiter::Record>& record);

@@ -102,6 +102,12 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
   }
 }
 
+Actions Replica::link_up(core::TimePoint now, const std::string& name) {
+  auto it = peers_.find(name);
+  if (role_ == Role::kPrimary && it != peers_.end()) send_entries(now, it->second, true);
+  return take();
+}
+
 Actions Replica::log_discarded(core::TimePoint, std::uint64_t first_seq) {
   first_seq_ = std::max(first_seq_, first_seq);
   return take();

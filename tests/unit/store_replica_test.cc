@@ -163,6 +163,26 @@ TEST(StoreReplica, ReturningBackupRejoinsInSyncOnlyOnceCaughtUp) {
   EXPECT_LT(took, 1000ms);
 }
 
+TEST(StoreReplica, RestartedBackupIsBackInSyncWithoutWaitingForABeacon) {
+  // Failback of a small delta: the primary beacons as soon as its link to the
+  // returning node connects, so however the restart falls between two
+  // beacons, the node is back well within one heartbeat interval.
+  Sim sim({"a", "b"});
+  settle(sim);
+  const std::string p = *sim.primary();
+  const std::string b = other(p);
+  for (int offset_ms = 0; offset_ms < 50; offset_ms += 10) {
+    sim.crash(b);
+    sim.until([&] { return sim.arbiter.record.in_sync.size() == 1; });
+    for (int i = 0; i < 20; ++i) sim.write(p, "k" + std::to_string(i), "v" + std::to_string(offset_ms));
+    sim.advance(std::chrono::milliseconds(offset_ms));
+    sim.restart(b);
+    const auto took = sim.until([&] { return sim.arbiter.record.has_member(b, sim.node(b).storage_id); });
+    EXPECT_LT(took, 25ms) << "restarted " << offset_ms << " ms into the wait";
+    for (const auto& w : sim.acked) EXPECT_GE(sim.node(b).durable, w.seq);
+  }
+}
+
 TEST(StoreReplica, DeposedPrimaryQuarantinesItsUnacknowledgedTail) {
   Sim sim({"a", "b"});
   settle(sim);

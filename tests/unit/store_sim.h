@@ -209,6 +209,12 @@ class Sim {
     if (n.applied > n.durable) rebuild_kv(n, n.durable);
     net.rejoin(name);
     boot(n);
+    // Its links and the others' links to it connect.
+    for (auto& [other, o] : nodes) {
+      if (other == name || !o.up) continue;
+      run(o, o.replica->link_up(local(o), name));
+      run(n, n.replica->link_up(local(n), other));
+    }
   }
   // A wiped data_dir: a new disk identity and nothing on it.
   void wipe(const std::string& name) {
