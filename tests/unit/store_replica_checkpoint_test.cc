@@ -49,6 +49,8 @@ void backup_returns_after_discard(bool wiped) {
   EXPECT_EQ(sim.node(b).kv, sim.node(p).kv);
   // Writes after the checkpoint flow by entries.
   write_some(sim, p, 200, "after-");
+  // The backup learns the commit point with the next append or beacon.
+  sim.until([&] { return sim.node(b).applied == sim.node(p).applied; }, 100ms);
   EXPECT_EQ(sim.node(b).kv, sim.node(p).kv);
   // The node that came back by checkpoint takes over with every acknowledged write.
   sim.crash(p);

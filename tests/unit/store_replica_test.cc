@@ -339,11 +339,16 @@ TEST(StoreReplica, WipedNodeIsNeverPromotedWithItsNewDisk) {
   settle(sim);
   const std::string p = *sim.primary();
   const std::string b = other(p);
+  sim.write(p, "acked", "1");
+  sim.advance(5ms);
+  ASSERT_EQ(sim.acked.size(), 1u);
+  // b's disk is wiped while it is in in_sync; the primary dies before b is
+  // back (a returning node catches up within milliseconds, after which it
+  // would rightly be a member again with its new disk).
   sim.crash(b);
   sim.wipe(b);
+  sim.crash(p);
   sim.restart(b);
-  sim.advance(2ms);
-  sim.crash(p);  // before b could have caught up and grown back in
   sim.advance(2000ms);
   EXPECT_FALSE(sim.primary());
   EXPECT_FALSE(sim.replica(b).why_not_promotable().empty());
