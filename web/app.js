@@ -1,5 +1,5 @@
 // The one dashboard of every role: reads /status once a second and draws
-// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent" | "witness";
+// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent" | "witness" | "proxy";
 // a store node names its component, "store", and its role in the pair).
 'use strict';
 
@@ -106,6 +106,15 @@ const panels = {
       '<h2>in_sync</h2>' + table(['node', 'storage_id'], members) +
       `<p class="muted">${esc(c.reads)} reads, ${esc(c.changes)} changes, ${esc(c.conflicts)} conflicts, ` +
       `${esc(c.refused)} refused, ${esc(c.bad_requests)} bad requests</p>`;
+  },
+  proxy(s) {
+    const rows = Object.entries(s.proxies).map(([name, p]) => `<tr><td>${esc(name)}</td>
+      <td>${esc(p.listen)} → ${esc(p.upstream)}</td>
+      <td class="${okClass(p.fault === 'none')}">${esc(p.fault)}</td>
+      <td>${esc(p.connections.open)}</td><td>${esc(p.connections.accepted)}</td>
+      <td>${esc(p.connections.reset)}</td><td>${esc(p.connections.upstream_failures)}</td></tr>`);
+    return table(['proxy', 'link', 'fault', 'open', 'accepted', 'reset', 'upstream failed'], rows) +
+      '<p class="muted">PUT /faults/NAME with a fault (none, delay 100ms, drop 0.3, blackhole, half-open) sets it</p>';
   },
 };
 

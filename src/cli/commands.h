@@ -23,6 +23,7 @@ Run get_options(CLI::App& sub);       // resolve_command.cc
 Run store_options(CLI::App& sub);     // store_command.cc
 Run witness_options(CLI::App& sub);   // witness_command.cc
 Run kv_options(CLI::App& sub);        // kv_command.cc
+Run proxy_options(CLI::App& sub);     // proxy_command.cc
 
 // -t/--check-config, which every role has: with it, the run loads the
 // config with `check` (a bad one throws ConfigError: exit 2) and says

@@ -32,6 +32,8 @@ constexpr CommandEntry kCommands[] = {
      resolve_options},
     {"get", "GET an http:// URL through the resolver: random IP, retry the others; body to stdout", get_options},
     {"kv", "The store's keys: get, put, delete, list against its nodes, following the primary", kv_options},
+    {"proxy", "TCP proxy that puts a fault on a link: delay, drop, blackhole, half-open (set at run time)",
+     proxy_options},
 };
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 #include "core/units.h"
 
@@ -60,8 +59,9 @@ std::string to_string(const Fault& fault) {
       return "delay " + std::to_string(fault.delay.count()) + "ms";
     case Fault::Kind::kDrop: {
       char buf[32];
-      std::snprintf(buf, sizeof buf, "drop %g", fault.drop);
-      return buf;
+      // The shortest text that reads back as the same double.
+      const auto end = std::to_chars(buf, buf + sizeof buf, fault.drop).ptr;
+      return "drop " + std::string(buf, end);
     }
     case Fault::Kind::kBlackhole:
       return "blackhole";

@@ -9,7 +9,7 @@ using namespace std::chrono_literals;
 using Kind = Fault::Kind;
 
 TEST(DrillFault, ParsesEveryFaultAndGivesTheSameTextBack) {
-  for (const char* text : {"none", "delay 100ms", "drop 0.3", "drop 1", "blackhole", "half-open"}) {
+  for (const char* text : {"none", "delay 100ms", "drop 0.3", "drop 1", "drop 0.123456789", "blackhole", "half-open"}) {
     auto f = parse_fault(text);
     ASSERT_TRUE(f) << text << ": " << f.error().message;
     EXPECT_EQ(to_string(*f), text);
