@@ -99,6 +99,7 @@ std::string StoreNode::status_json() const {
                                {"unavailable", counters_.unavailable},
                                {"waiting", waiting_.size()}};
   o["bad_frames"] = links_->bad_frames();
+  o["stale_epoch_messages"] = r.stale_epoch_messages();
   o["worst_beacon_gap_ms"] = ms(r.worst_beacon_gap());
   o["log"] = json::object{{"first_seq", r.first_seq()},
                           {"keep_entries", config_.log_keep_entries},
@@ -144,6 +145,9 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
   out.counter("failover_store_unavailable_total", "Requests answered 503", {}, counters_.unavailable);
   out.counter("failover_store_bad_frames_total", "Replication connections closed for garbage", {},
               links_->bad_frames());
+  out.counter("failover_store_stale_epoch_messages_total",
+              "Replication messages from an epoch below this node's, refused at the door", {},
+              replica_->stale_epoch_messages());
   out.gauge("failover_store_worst_beacon_gap_seconds",
             "As a backup, the longest time between two beacons of one primary since the start", {},
             static_cast<double>(r.worst_beacon_gap().count()) / 1000.0);

@@ -228,6 +228,8 @@ class Replica {
   core::Duration worst_beacon_gap() const { return worst_beacon_gap_; }
   bool installing_checkpoint() const { return installing_; }
   bool witness_refused() const { return !refusal_.empty(); }
+  // Replication messages from an epoch below ours, refused at the door.
+  std::uint64_t stale_epoch_messages() const { return stale_epoch_messages_; }
   const std::string& why_not_promotable() const { return not_promotable_; }
   const std::map<std::string, PeerView>& peers() const { return peers_; }
   const std::vector<FailoverTiming>& failovers() const { return failovers_; }
@@ -273,6 +275,7 @@ class Replica {
   std::uint64_t epoch_ = 0;         // the highest epoch known (from the record or a message)
   std::string primary_;             // the primary of epoch_, when known
   std::optional<arbiter::Record> record_;  // as last seen
+  std::uint64_t stale_epoch_messages_ = 0;
   std::string refusal_;             // why the arbiter's record is refused ("" when it is not)
   std::string not_promotable_;      // why this node may not be promoted ("" when it may)
 

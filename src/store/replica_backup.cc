@@ -13,6 +13,9 @@ Actions Replica::receive(core::TimePoint now, const Message& message) {
     note(true, "a replication message from unknown node '" + sender_of(message) + "' ignored");
     return take();
   }
+  // Counted here, refused by each handler (an ack from a lower epoch is
+  // simply stale; an append gets our epoch back, which fences its sender).
+  if (std::visit([](const auto& m) { return m.epoch; }, message) < epoch_) ++stale_epoch_messages_;
   if (const auto* m = std::get_if<Append>(&message)) on_append(now, *m);
   else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
   else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);

@@ -420,6 +420,7 @@ TEST(StoreReplica, AppendFromAnOlderEpochIsRefusedAtTheDoor) {
   EXPECT_EQ(ack.status, store::AppendAck::Status::kStaleEpoch);
   EXPECT_EQ(ack.epoch, 2u);
   EXPECT_EQ(sim.replica(other(p)).last_seq(), before);
+  EXPECT_EQ(sim.replica(other(p)).stale_epoch_messages(), 1u);
 }
 
 TEST(StoreReplica, TwentyKillsUnderLoadLoseNoAcknowledgedWrite) {
