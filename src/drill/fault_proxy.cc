@@ -124,7 +124,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
     boost::system::error_code ec = asio::error::host_not_found;
     if (endpoint) std::tie(ec) = co_await c->upstream.async_connect(*endpoint, kTuple);
     if (ec) {
-      ++stats.upstream_failures;
+      if (!c->stop.stop_requested()) ++stats.upstream_failures;  // not a connect that stop() cut short
       end(*c, true);
       forget(c, 4);
       co_return;

@@ -92,6 +92,7 @@ class StoreNode {
   void act(act::CasRecord& a);
   void act(act::SaveMeta& a);
   void act(act::Commit& a);
+  void apply_committed();
   void act(act::FailWrites& a);
   void act(act::SendCheckpoint& a);
   void act(act::FetchCheckpoint& a);
@@ -148,6 +149,8 @@ class StoreNode {
   // reading the log back (older ones are read from the log).
   std::deque<Entry> recent_;
   std::uint64_t applied_seq_ = 0;
+  std::uint64_t apply_target_ = 0;  // committed: applied_seq_ catches up to it, a chunk at a time
+  bool apply_posted_ = false;
 
   // Writes waiting for their commit, by seq; writes queued for the next
   // group (one propose, one fsync, one replication round trip).

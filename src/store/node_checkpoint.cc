@@ -252,7 +252,7 @@ void StoreNode::install(const CheckpointOffer& offer) {
   core::Result<std::unique_ptr<KvState>> kv = KvState::install_checkpoint(incoming_dir().string(), (dir / "kv").string());
   if (!kv) die(kv.error());
   kv_ = std::move(*kv);
-  applied_seq_ = offer.seq;
+  applied_seq_ = apply_target_ = offer.seq;
   recent_.clear();
   const bool queued = writer_->with_log([this, offer](Log& log) -> core::Result<void> {
     if (auto reset = log.reset(base_epoch_of(offer), offer.seq, history_of(offer)); !reset) return reset;
