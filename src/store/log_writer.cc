@@ -69,6 +69,8 @@ bool LogWriter::commit(std::vector<Entry>& group) {
     return false;
   }
   const uint64_t last = group.back().seq;
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  synced_entries_.fetch_add(group.size(), std::memory_order_relaxed);
   group.clear();
   if (callbacks_.on_durable) callbacks_.on_durable(last);
   return true;

@@ -17,6 +17,7 @@
 // and recover from its log. A truncation refused for a bad argument
 // (kInvalid) is reported to on_truncated only; any other truncation error
 // goes to on_truncated and then on_fatal.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -65,6 +66,12 @@ class LogWriter {
   // Idempotent. Not from a callback.
   void stop();
 
+  // Groups appended and fsynced so far (each one write and one fsync), and
+  // the entries in them: their ratio is how well group commit batches. Any
+  // thread.
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t synced_entries() const { return synced_entries_.load(std::memory_order_relaxed); }
+
  private:
   struct Truncate {
     uint64_t seq;
@@ -78,6 +85,8 @@ class LogWriter {
   bool run_job(Job& job);
   // Appends and syncs `group` and reports it; false after a fatal error.
   bool commit(std::vector<Entry>& group);
+
+  std::atomic<uint64_t> syncs_{0}, synced_entries_{0};
   void die(core::Error error);
 
   Log& log_;

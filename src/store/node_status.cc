@@ -103,7 +103,9 @@ std::string StoreNode::status_json() const {
   o["worst_beacon_gap_ms"] = ms(r.worst_beacon_gap());
   o["log"] = json::object{{"first_seq", r.first_seq()},
                           {"keep_entries", config_.log_keep_entries},
-                          {"discards", checkpoint_counters_.discards}};
+                          {"discards", checkpoint_counters_.discards},
+                          {"fsyncs", writer_->syncs()},
+                          {"fsynced_entries", writer_->synced_entries()}};
   o["checkpoints"] = json::object{{"installing", r.installing_checkpoint()},
                                   {"offered", checkpoint_counters_.offered},
                                   {"installed", checkpoint_counters_.installed},
@@ -152,6 +154,9 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
             "As a backup, the longest time between two beacons of one primary since the start", {},
             static_cast<double>(r.worst_beacon_gap().count()) / 1000.0);
   out.gauge("failover_store_log_first_seq", "The oldest entry the log still holds", {}, r.first_seq());
+  out.counter("failover_store_log_fsyncs_total", "Groups of entries appended to the log, one fsync each", {},
+              writer_->syncs());
+  out.counter("failover_store_log_fsynced_entries_total", "Entries in those groups", {}, writer_->synced_entries());
   out.counter("failover_store_checkpoints_offered_total", "Checkpoints made for a peer that needed discarded entries",
               {}, checkpoint_counters_.offered);
   out.counter("failover_store_checkpoints_installed_total", "Checkpoints fetched from the primary and installed", {},

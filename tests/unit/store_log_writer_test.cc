@@ -99,6 +99,8 @@ TEST(LogWriter, GroupsWhatArrivesDuringAnFsync) {
   ASSERT_TRUE(seen.wait([&] { return !seen.durable.empty() && seen.durable.back() == 5; }));
   EXPECT_EQ(seen.durable, (std::vector<uint64_t>{1, 5}));
   EXPECT_EQ(fs.file_syncs(), 2);
+  EXPECT_EQ(writer.syncs(), 2u);  // what /status and /metrics report
+  EXPECT_EQ(writer.synced_entries(), 5u);
   writer.stop();
   EXPECT_EQ(all_entries(log), puts(1, 1, 5));
 }
