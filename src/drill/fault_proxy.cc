@@ -21,6 +21,9 @@ using asio::ip::tcp;
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kChunk = 64 * 1024;
+// What one direction holds while a delay runs; past it the proxy stops
+// reading, so a fast sender behind a long delay is slowed, not buffered.
+constexpr std::size_t kMaxHeldBytes = 4u << 20;
 
 // Closes with an RST rather than a FIN, as a refusing or rebooted host does.
 void reset(tcp::socket& socket) {
@@ -35,6 +38,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
   struct Pipe {
     explicit Pipe(const asio::any_io_executor& ex) : ready(ex) {}
     std::deque<std::pair<core::TimePoint, std::string>> queue;
+    std::size_t bytes = 0;  // in `queue`
     bool eof = false;  // the reading side ended cleanly: half-close after the queue
     core::AsyncCondition ready;
   };
@@ -86,8 +90,11 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
         // The far end vanished: the client is told nothing until it writes.
         boost::system::error_code ec;
         c->upstream.close(ec);
-        c->up.queue.clear();
-        c->down.queue.clear();
+        for (Pipe* pipe : {&c->up, &c->down}) {
+          pipe->queue.clear();
+          pipe->bytes = 0;
+          pipe->ready.notify_all();
+        }
       }
     }
     changed.notify_all();
@@ -150,6 +157,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
     while (!c->stop.stop_requested()) {
       // A blackhole stops reading, so the sender's window fills and it hangs.
       while (fault.kind == Fault::Kind::kBlackhole && !c->stop.stop_requested()) co_await changed.wait();
+      while (pipe.bytes >= kMaxHeldBytes && !c->stop.stop_requested()) co_await pipe.ready.wait();
       if (c->stop.stop_requested()) break;
       auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), kTuple);
       if (c->stop.stop_requested()) break;
@@ -177,6 +185,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
       }
       const core::Duration delay = fault.kind == Fault::Kind::kDelay ? fault.delay : core::Duration{0};
       pipe.queue.emplace_back(clock.now() + delay, buffer.substr(0, n));
+      pipe.bytes += n;
       pipe.ready.notify_all();
     }
     forget(c, 1);
@@ -201,6 +210,8 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
       }
       std::string bytes = std::move(pipe.queue.front().second);
       pipe.queue.pop_front();
+      pipe.bytes -= bytes.size();
+      pipe.ready.notify_all();  // a reader held back by kMaxHeldBytes
       auto [ec, n] = co_await asio::async_write(to, asio::buffer(bytes), kTuple);
       if (c->stop.stop_requested()) break;
       if (ec) {

@@ -138,6 +138,23 @@ TEST_F(FaultProxyTest, DelayHoldsEachChunkEachWayForTheDelay) {
   EXPECT_TRUE(settle([&] { return c->got == "<ping<!"; }));
 }
 
+TEST_F(FaultProxyTest, AFastSenderBehindALongDelayIsHeldBackNotBuffered) {
+  fault("delay 10m");
+  auto c = connect(io, port());
+  c->socket.non_blocking(true);
+  const std::string chunk(1 << 20, 'x');
+  std::size_t sent = 0;
+  for (int round = 0; round < 64; ++round) {
+    boost::system::error_code ec;
+    while (!ec && sent < (64u << 20)) sent += c->socket.write_some(asio::buffer(chunk), ec);
+    settle([] { return false; }, 20ms);  // the proxy reads what it will take
+  }
+  // The proxy holds at most 4 MiB; the rest is what the kernel buffers on
+  // the way (a few MiB on loopback), far from the 64 MiB offered.
+  EXPECT_LT(sent, 24u << 20) << "the proxy kept reading behind the delay";
+  EXPECT_TRUE(upstream.received.empty());
+}
+
 TEST_F(FaultProxyTest, BlackholeLooksLikeAHangAndResumesWhenLifted) {
   auto old = connect(io, port());
   old->write("a");
