@@ -53,11 +53,15 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
   };
 
   Impl(asio::any_io_executor ex, const core::Clock& c, std::string up, std::uint64_t seed)
-      : executor(std::move(ex)), clock(c), upstream(std::move(up)), rng(seed), changed(executor) {}
+      : executor(std::move(ex)), clock(c), upstream(std::move(up)), upstream_endpoint(net::resolve_endpoint(upstream)),
+        rng(seed), changed(executor) {}
 
   asio::any_io_executor executor;
   const core::Clock& clock;
   std::string upstream;
+  // Resolved once: a name would otherwise cost a blocking lookup on the io
+  // thread for every connection. None: every connect fails (and resets).
+  std::optional<tcp::endpoint> upstream_endpoint;
   std::mt19937_64 rng;
   std::optional<tcp::acceptor> acceptor;
   Fault fault;
@@ -127,9 +131,8 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
       forget(c, 4);
       co_return;
     }
-    const auto endpoint = net::resolve_endpoint(upstream);
     boost::system::error_code ec = asio::error::host_not_found;
-    if (endpoint) std::tie(ec) = co_await c->upstream.async_connect(*endpoint, kTuple);
+    if (upstream_endpoint) std::tie(ec) = co_await c->upstream.async_connect(*upstream_endpoint, kTuple);
     if (ec) {
       if (!c->stop.stop_requested()) ++stats.upstream_failures;  // not a connect that stop() cut short
       end(*c, true);

@@ -28,7 +28,7 @@ class FaultProxy {
     std::uint64_t bytes_to_upstream = 0, bytes_to_client = 0;
   };
 
-  // `upstream`: host:port, resolved at each connect. `seed` makes drop's
+  // `upstream`: host:port, resolved here, once. `seed` makes drop's
   // draws repeatable.
   FaultProxy(boost::asio::any_io_executor executor, const core::Clock& clock, std::string upstream,
              std::uint64_t seed = 1);

@@ -102,6 +102,18 @@ struct FaultProxyTest : ::testing::Test {
     return test::run_until(io, done, limit);
   }
   void fault(const char* text) { proxy.set(*parse_fault(text)); }
+  // A connection that has carried "a" there and "<a" back.
+  std::shared_ptr<Client> working_connection() {
+    auto c = connect(io, port());
+    c->write("a");
+    EXPECT_TRUE(settle([&] { return c->got == "<a"; })) << "no echo through the proxy";
+    return c;
+  }
+  // `c` ends with a reset (not a FIN, not a hang).
+  void expect_reset(const std::shared_ptr<Client>& c) {
+    EXPECT_TRUE(settle([&] { return c->error.failed(); })) << "no answer at all";
+    EXPECT_EQ(c->error, asio::error::connection_reset);
+  }
 
   core::ManualClock clock;  // outlives the io_context whose coroutines sleep on it
   asio::io_context io;
@@ -156,9 +168,7 @@ TEST_F(FaultProxyTest, AFastSenderBehindALongDelayIsHeldBackNotBuffered) {
 }
 
 TEST_F(FaultProxyTest, BlackholeLooksLikeAHangAndResumesWhenLifted) {
-  auto old = connect(io, port());
-  old->write("a");
-  ASSERT_TRUE(settle([&] { return old->got == "<a"; }));
+  auto old = working_connection();
   fault("blackhole");
   auto fresh = connect(io, port());  // the kernel accepts it; nothing more happens
   old->write("b");
@@ -173,41 +183,29 @@ TEST_F(FaultProxyTest, BlackholeLooksLikeAHangAndResumesWhenLifted) {
 }
 
 TEST_F(FaultProxyTest, HalfOpenLooksOpenUntilTheClientWritesThenResets) {
-  auto c = connect(io, port());
-  c->write("a");
-  ASSERT_TRUE(settle([&] { return c->got == "<a"; }));
+  auto c = working_connection();
   fault("half-open");
   // Waiting for an answer: nothing comes, not even a FIN.
   EXPECT_FALSE(settle([&] { return c->error.failed(); }, 300ms)) << c->error.message();
   c->write("b");
-  ASSERT_TRUE(settle([&] { return c->error.failed(); }));
-  EXPECT_EQ(c->error, asio::error::connection_reset);
+  expect_reset(c);
   EXPECT_EQ(upstream.received, "a");
   // A new connection is reset at once.
-  auto fresh = connect(io, port());
-  ASSERT_TRUE(settle([&] { return fresh->error.failed(); }));
-  EXPECT_EQ(fresh->error, asio::error::connection_reset);
+  expect_reset(connect(io, port()));
   EXPECT_EQ(proxy.stats().reset, 2u);
 }
 
 TEST_F(FaultProxyTest, DropOneCutsOpenAndNewConnections) {
-  auto c = connect(io, port());
-  c->write("a");
-  ASSERT_TRUE(settle([&] { return c->got == "<a"; }));
+  auto c = working_connection();
   fault("drop 1");
-  ASSERT_TRUE(settle([&] { return c->error.failed(); }));
-  EXPECT_EQ(c->error, asio::error::connection_reset);
-  auto fresh = connect(io, port());
-  ASSERT_TRUE(settle([&] { return fresh->error.failed(); }));
-  EXPECT_EQ(fresh->error, asio::error::connection_reset);
+  expect_reset(c);
+  expect_reset(connect(io, port()));
   ASSERT_TRUE(settle([&] { return upstream.closed == 1; }));
   EXPECT_EQ(upstream.connections, 1);
 }
 
 TEST_F(FaultProxyTest, DropAShareResetsThatShareOfNewConnectionsOnly) {
-  auto open = connect(io, port());
-  open->write("a");
-  ASSERT_TRUE(settle([&] { return open->got == "<a"; }));
+  auto open = working_connection();
   fault("drop 0.5");
   std::vector<std::shared_ptr<Client>> clients;
   for (int i = 0; i < 40; ++i) {
