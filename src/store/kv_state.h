@@ -35,10 +35,6 @@
 #include "core/result.h"
 #include "store/entry.h"  // kMaxKeyBytes
 
-namespace rocksdb {
-class DB;
-}
-
 namespace failover::store {
 
 inline constexpr std::size_t kMaxListPageBytes = 8 * 1024 * 1024;  // the client reads up to 16 MiB
@@ -94,11 +90,14 @@ struct KvStateOptions {
   std::uint64_t idempotency_window = 100'000;
 };
 
+// The interface; the one implementation, on RocksDB, lives in a module that
+// only a process which opens a state loads (kv_module.h says why).
 class KvState {
  public:
   // Opens (creating when absent) the state in directory `dir`. If a crash cut
   // install_checkpoint() short after it moved the old state aside, the old
-  // state is moved back first. kInternal with RocksDB's message on failure.
+  // state is moved back first. kInternal with RocksDB's message on failure,
+  // or when the RocksDB module cannot be loaded.
   static core::Result<std::unique_ptr<KvState>> open(const std::string& dir, KvStateOptions options = {});
 
   // Replaces the state in `dir` by the checkpoint in `checkpoint_dir` (made
@@ -108,9 +107,7 @@ class KvState {
                                                                    const std::string& dir,
                                                                    KvStateOptions options = {});
 
-  ~KvState();  // closes RocksDB, which flushes what is still in memory
-  KvState(const KvState&) = delete;
-  KvState& operator=(const KvState&) = delete;
+  virtual ~KvState() = default;  // closes RocksDB, which flushes what is still in memory
 
   // Applies committed entries, in seq order, in one atomic write. Entries at
   // or below applied_seq() are skipped, so a replay after a crash is safe.
@@ -119,45 +116,47 @@ class KvState {
   // record was applied before under that key (a client's retry that got into
   // the log twice) and only advances the applied seq, on every node alike.
   // A delete of an absent key only advances the applied seq.
-  core::Result<void> apply(std::span<const KvEntry> entries);
+  virtual core::Result<void> apply(std::span<const KvEntry> entries) = 0;
 
   // The last applied seq (0 for an empty state). After a crash it is what
   // RocksDB had flushed, which may be below what was applied before.
-  std::uint64_t applied_seq() const;
+  virtual std::uint64_t applied_seq() const = 0;
 
   // The key's value and version; nullopt when it is absent. kInvalid for a
   // key outside the user key space.
-  core::Result<std::optional<VersionedValue>> get(std::string_view key) const;
+  virtual core::Result<std::optional<VersionedValue>> get(std::string_view key) const = 0;
 
   // The record of the write that carried `idempotency_key`, if it is still
   // within the window.
-  core::Result<std::optional<IdempotencyRecord>> idempotent(std::string_view idempotency_key) const;
+  virtual core::Result<std::optional<IdempotencyRecord>> idempotent(std::string_view idempotency_key) const = 0;
 
   // Up to `limit` keys that start with `prefix` and sort after `after`
   // (bytewise), in order, with their values. `more` says whether another
   // such key follows; page on with after = the last key. The page also ends
   // once its keys and values pass `max_bytes` (it always holds at least one
   // item), so that a page of 1000 values of 1 MiB stays a sane reply.
-  core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit,
-                            std::size_t max_bytes = kMaxListPageBytes) const;
+  virtual core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit,
+                                    std::size_t max_bytes = kMaxListPageBytes) const = 0;
 
   // Writes RocksDB's memtables to SST files and waits: once it returns ok,
   // applied_seq() survives a crash and the log may discard up to it.
-  core::Result<void> flush();
+  virtual core::Result<void> flush() = 0;
 
   // A consistent copy of the state in `dir` (which must not exist), hard
   // links where possible (rocksdb::Checkpoint). It holds everything applied
   // so far, applied seq included; the memtables are flushed first. Returns
   // the applied seq of the copy.
-  core::Result<std::uint64_t> checkpoint(const std::string& dir);
+  virtual core::Result<std::uint64_t> checkpoint(const std::string& dir) = 0;
 
- private:
-  struct Impl;
-  explicit KvState(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+ protected:
+  KvState() = default;
+  KvState(const KvState&) = delete;
+  KvState& operator=(const KvState&) = delete;
 };
 
 // A key the state accepts: 1..kMaxKeyBytes bytes, not starting with "\x00".
-bool is_user_key(std::string_view key);
+inline bool is_user_key(std::string_view key) {
+  return !key.empty() && key.size() <= kMaxKeyBytes && key.front() != '\0';
+}
 
 }  // namespace failover::store

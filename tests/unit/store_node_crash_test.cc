@@ -231,7 +231,9 @@ TEST_P(StoreNodeInstall, AnInstallCutShortIsFinishedOnTheNextStart) {
   ASSERT_TRUE(write_file_atomically(fs, data / "install.json",
                                     R"({"seq":50,"base_epoch":1,"epochs":[{"epoch":1,"first_seq":1}]})")
                   .ok());
-  if (state_swapped) ASSERT_TRUE(KvState::install_checkpoint((data / "incoming").string(), (data / "kv").string()).ok());
+  if (state_swapped) {
+    ASSERT_TRUE(KvState::install_checkpoint((data / "incoming").string(), (data / "kv").string()).ok());
+  }
 
   Life again(fs, record, data.string());
   const core::Result<void> opened = again.open();

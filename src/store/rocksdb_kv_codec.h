@@ -1,5 +1,5 @@
 #pragma once
-// Internal to kv_state: how the applied state lays out its records in
+// Internal to the RocksDB module (rocksdb_kv_state.cc): how the applied state lays out its records in
 // RocksDB (the layout is described in kv_state.h), and the file moves of a
 // checkpoint install. Plain functions, no RocksDB handle kept.
 #include <rocksdb/status.h>

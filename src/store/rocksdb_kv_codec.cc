@@ -1,4 +1,4 @@
-#include "store/kv_codec.h"
+#include "store/rocksdb_kv_codec.h"
 
 #include <fcntl.h>
 #include <rocksdb/db.h>

@@ -1,0 +1,252 @@
+// The applied state on RocksDB: built into the module that kv_module.h
+// describes, never linked into the binary itself.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/kv_module.h"
+#include "store/kv_state.h"
+#include "store/rocksdb_kv_codec.h"
+
+namespace failover::store {
+
+namespace {
+
+class RocksKvState final : public KvState {
+ public:
+  static core::Result<std::unique_ptr<KvState>> open(const std::string& dir, KvStateOptions options);
+  static core::Result<std::unique_ptr<KvState>> install_checkpoint(const std::string& checkpoint_dir,
+                                                                   const std::string& dir, KvStateOptions options);
+
+  core::Result<void> apply(std::span<const KvEntry> entries) override;
+  std::uint64_t applied_seq() const override { return applied_.load(std::memory_order_acquire); }
+  core::Result<std::optional<VersionedValue>> get(std::string_view key) const override;
+  core::Result<std::optional<IdempotencyRecord>> idempotent(std::string_view idempotency_key) const override;
+  core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit,
+                            std::size_t max_bytes) const override;
+  core::Result<void> flush() override;
+  core::Result<std::uint64_t> checkpoint(const std::string& dir) override;
+
+ private:
+  RocksKvState(std::unique_ptr<rocksdb::DB> db, KvStateOptions options) : db_(std::move(db)), options_(options) {}
+
+  core::Result<std::optional<std::string>> read(std::string_view key) const {
+    std::string out;
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &out);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return rocks_error("read", s);
+    return std::optional<std::string>(std::move(out));
+  }
+
+  // The oldest seq whose idempotency record still counts when the state
+  // stands at `applied`: records at or below the cutoff are expired.
+  std::uint64_t idempotency_cutoff(std::uint64_t applied_seq) const {
+    return applied_seq > options_.idempotency_window ? applied_seq - options_.idempotency_window : 0;
+  }
+
+  const std::unique_ptr<rocksdb::DB> db_;
+  const KvStateOptions options_;
+  std::atomic<std::uint64_t> applied_{0};
+};
+
+core::Result<std::unique_ptr<KvState>> RocksKvState::open(const std::string& dir, KvStateOptions options) {
+  if (auto restored = recover_interrupted_install(dir); !restored) return restored.error();
+  rocksdb::Options rocks;
+  rocks.create_if_missing = true;
+  // With the WAL off, closing must flush the memtables, or a clean stop
+  // would lose the applied state as a crash does (RocksDB's default, kept
+  // explicit because the restart time depends on it).
+  rocks.avoid_flush_during_shutdown = false;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(rocks, dir, &raw);
+  if (!s.ok()) return rocks_error("open " + dir, s);
+  std::unique_ptr<RocksKvState> state(new RocksKvState(std::unique_ptr<rocksdb::DB>(raw), options));
+  auto applied = state->read(kAppliedSeqKey);
+  if (!applied) return applied.error();
+  if (*applied) {
+    auto seq = decode_u64(**applied);
+    if (!seq) return core::Error::internal(dir + ": the applied seq record is damaged");
+    state->applied_ = *seq;
+  }
+  return std::unique_ptr<KvState>(std::move(state));
+}
+
+core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
+  const std::uint64_t applied = applied_seq();
+  // First pass: the entries to apply must continue the state without a gap.
+  std::uint64_t last = applied;
+  for (const KvEntry& e : entries) {
+    if (e.seq <= applied) continue;  // a replay of what RocksDB already holds
+    if (e.seq != last + 1)
+      return core::Error::invalid("entry seq " + std::to_string(e.seq) + " does not follow " + std::to_string(last));
+    if (e.op != KvOp::kNoop && !is_user_key(e.key))
+      return core::Error::invalid("entry seq " + std::to_string(e.seq) + " has a key outside the user key space");
+    if (e.op != KvOp::kNoop && e.op != KvOp::kPut && e.op != KvOp::kDelete)
+      return core::Error::invalid("entry seq " + std::to_string(e.seq) + " has an unknown op");
+    last = e.seq;
+  }
+  if (last == applied) return core::ok();
+
+  rocksdb::WriteBatch batch;
+  // Prune first, so that a record this batch writes again (its key expired
+  // and came back) is not deleted by the prune behind it.
+  const std::uint64_t cutoff = idempotency_cutoff(last);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(kIdemSeqPrefix); it->Valid() && it->key().starts_with(kIdemSeqPrefix); it->Next()) {
+      const auto seq = decode_be64(std::string_view(it->key().data(), it->key().size()).substr(kIdemSeqPrefix.size()));
+      if (!seq || *seq > cutoff) break;
+      batch.Delete(it->key());
+      batch.Delete(idem_key(it->value().ToStringView()));
+    }
+    if (!it->status().ok()) return rocks_error("prune idempotency records", it->status());
+  }
+
+  // Versions as earlier entries of this batch left them (nullopt: deleted).
+  std::unordered_map<std::string, std::optional<std::uint64_t>> written;
+  std::unordered_set<std::string> idempotency_keys;  // recorded by this batch
+  auto current_version = [&](std::string_view key) -> core::Result<std::optional<std::uint64_t>> {
+    if (auto w = written.find(std::string(key)); w != written.end()) return w->second;
+    auto stored = read(key);
+    if (!stored) return stored.error();
+    if (!*stored) return std::optional<std::uint64_t>();
+    auto v = decode_versioned(**stored);
+    if (!v) return core::Error::internal("the value of a key is damaged");
+    return std::optional<std::uint64_t>(v->version);
+  };
+  auto seen_before = [&](std::string_view ikey) -> core::Result<bool> {
+    if (idempotency_keys.contains(std::string(ikey))) return true;
+    auto stored = read(idem_key(ikey));
+    if (!stored) return stored.error();
+    if (!*stored) return false;
+    auto rec = decode_idempotency(**stored);
+    return rec && rec->seq > cutoff;
+  };
+
+  for (const KvEntry& e : entries) {
+    if (e.seq <= applied || e.op == KvOp::kNoop) continue;
+    if (!e.idempotency_key.empty()) {
+      auto dup = seen_before(e.idempotency_key);
+      if (!dup) return dup.error();
+      if (*dup) continue;  // applied before: the retry only advances the seq
+    }
+    IdempotencyRecord record{e.epoch, e.seq, e.seq, e.op};
+    if (e.op == KvOp::kPut) {
+      batch.Put(rocksdb::Slice(e.key.data(), e.key.size()), encode_versioned(e.seq, e.value));
+      written[std::string(e.key)] = e.seq;
+    } else {
+      auto version = current_version(e.key);
+      if (!version) return version.error();
+      record.version = version->value_or(0);
+      if (*version) {
+        batch.Delete(rocksdb::Slice(e.key.data(), e.key.size()));
+        written[std::string(e.key)] = std::nullopt;
+      }
+    }
+    if (!e.idempotency_key.empty() && e.seq > cutoff) {
+      batch.Put(idem_key(e.idempotency_key), encode_idempotency(record));
+      batch.Put(idem_seq_key(e.seq), rocksdb::Slice(e.idempotency_key.data(), e.idempotency_key.size()));
+      idempotency_keys.insert(std::string(e.idempotency_key));
+    }
+  }
+  batch.Put(kAppliedSeqKey, encode_u64(last));
+
+  rocksdb::WriteOptions write;
+  write.disableWAL = true;  // the replicated log is the WAL
+  const rocksdb::Status s = db_->Write(write, &batch);
+  if (!s.ok()) return rocks_error("apply", s);
+  applied_.store(last, std::memory_order_release);
+  return core::ok();
+}
+
+core::Result<std::optional<VersionedValue>> RocksKvState::get(std::string_view key) const {
+  if (!is_user_key(key)) return core::Error::invalid("not a user key");
+  auto stored = read(key);
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<VersionedValue>();
+  auto v = decode_versioned(**stored);
+  if (!v) return core::Error::internal("the value of a key is damaged");
+  return std::optional<VersionedValue>(std::move(*v));
+}
+
+core::Result<std::optional<IdempotencyRecord>> RocksKvState::idempotent(std::string_view idempotency_key) const {
+  if (idempotency_key.empty()) return std::optional<IdempotencyRecord>();
+  auto stored = read(idem_key(idempotency_key));
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<IdempotencyRecord>();
+  auto rec = decode_idempotency(**stored);
+  if (!rec) return core::Error::internal("an idempotency record is damaged");
+  // Expired records linger until the next apply prunes them.
+  if (rec->seq <= idempotency_cutoff(applied_seq())) return std::optional<IdempotencyRecord>();
+  return std::optional<IdempotencyRecord>(*rec);
+}
+
+core::Result<KvPage> RocksKvState::list(std::string_view prefix, std::string_view after, std::size_t limit,
+                                        std::size_t max_bytes) const {
+  // Start at the first key that could qualify; "\x01" skips the reserved
+  // "\x00" records when the prefix is empty.
+  std::string_view start = std::max({prefix, after, std::string_view("\x01", 1)});
+  KvPage page;
+  std::size_t bytes = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(prefix)) break;  // keys with the prefix are contiguous
+    if (key == after) continue;
+    if (page.items.size() == limit || (!page.items.empty() && bytes >= max_bytes)) {
+      page.more = true;
+      break;
+    }
+    auto v = decode_versioned(it->value().ToStringView());
+    if (!v) return core::Error::internal("the value of a key is damaged");
+    bytes += key.size() + v->value.size();
+    page.items.push_back({std::string(key), std::move(v->value), v->version});
+  }
+  if (!it->status().ok()) return rocks_error("list", it->status());
+  return page;
+}
+
+core::Result<void> RocksKvState::flush() {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  const rocksdb::Status s = db_->Flush(options);
+  if (!s.ok()) return rocks_error("flush", s);
+  return core::ok();
+}
+
+core::Result<std::uint64_t> RocksKvState::checkpoint(const std::string& dir) {
+  if (auto made = make_checkpoint(*db_, dir); !made) return made.error();
+  // apply() may have gone on while the copy was made: its own record says
+  // how far it holds, and nothing else does.
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, &raw);
+  if (!s.ok()) return rocks_error("open the checkpoint " + dir, s);
+  const std::unique_ptr<rocksdb::DB> copy(raw);
+  std::string stored;
+  const rocksdb::Status got = copy->Get(rocksdb::ReadOptions(), rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), &stored);
+  if (got.IsNotFound()) return std::uint64_t{0};
+  if (!got.ok()) return rocks_error("read the checkpoint's applied seq", got);
+  const auto seq = decode_u64(stored);
+  if (!seq) return core::Error::internal(dir + ": the applied seq record is damaged");
+  return *seq;
+}
+
+core::Result<std::unique_ptr<KvState>> RocksKvState::install_checkpoint(const std::string& checkpoint_dir,
+                                                                        const std::string& dir,
+                                                                        KvStateOptions options) {
+  if (auto moved = move_checkpoint_into_place(checkpoint_dir, dir); !moved) return moved.error();
+  return open(dir, options);
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const KvModule* failover_kv_module() {
+  static const KvModule module{kKvModuleAbi, &RocksKvState::open, &RocksKvState::install_checkpoint};
+  return &module;
+}
+
+}  // namespace failover::store
