@@ -1,6 +1,7 @@
 // The one dashboard of every role: reads /status once a second and draws
-// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent" | "witness" | "proxy";
-// a store node names its component, "store", and its role in the pair).
+// the panels of the role it names ("role": "lb" | "dns" | "registry" | "agent" | "witness" | "proxy" |
+// "demo-service" | "up", the whole stack; a store node names its component, "store", and its role
+// in the pair).
 'use strict';
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g,
@@ -115,6 +116,36 @@ const panels = {
       <td>${esc(p.connections.reset)}</td><td>${esc(p.connections.upstream_failures)}</td></tr>`);
     return table(['proxy', 'link', 'fault', 'open', 'accepted', 'reset', 'upstream failed'], rows) +
       '<p class="muted">PUT /faults/NAME with a fault (none, delay 100ms, drop 0.3, blackhole, half-open) sets it</p>';
+  },
+
+  'demo-service'(s) {
+    const q = s.requests;
+    return `<p>instance <b>${esc(s.name)}</b>; store ${esc(s.store.join(', '))}, ` +
+      `last answered by ${esc(s.store_current)}</p>` +
+      table(['GET ok', 'GET not found', 'GET failed', 'PUT ok', 'PUT failed'],
+        [`<tr><td>${esc(q.get_ok)}</td><td>${esc(q.get_not_found)}</td><td>${esc(q.get_failed)}</td>` +
+          `<td>${esc(q.put_ok)}</td><td>${esc(q.put_failed)}</td></tr>`]);
+  },
+
+  // The whole stack (failover up): every component, its process and what
+  // its own /status says, and the latest changes.
+  up(s) {
+    const health = (c) => {
+      if (!c.running) return ['down', c.last_exit === null ? 'not started' : `down (exit ${c.last_exit})`];
+      if (c.hung) return ['down', 'hung (SIGSTOP)'];
+      return c.answering ? ['up', 'up'] : ['down', 'not answering'];
+    };
+    const rows = s.components.map((c) => {
+      const [cls, text] = health(c);
+      return `<tr data-component="${esc(c.name)}"><td><a href="http://${esc(c.admin)}/">${esc(c.name)}</a></td>
+        <td>${esc(c.kind)}</td><td class="${cls}">${esc(text)}</td><td>${esc(c.state)}</td>
+        <td>${esc(c.pid || '')}</td><td>${esc(c.listens.join(' '))}</td><td>${esc(c.starts)}</td></tr>`;
+    });
+    const events = s.events.slice(-40).reverse().map((e) => `<tr>
+      <td>${esc((e.t_ms / 1000).toFixed(1))} s</td><td>${esc(e.component)}</td><td>${esc(e.event)}</td></tr>`);
+    return `<p class="muted">${esc(s.cluster)}, up ${esc(Math.round(s.uptime_ms / 1000))} s</p>` +
+      table(['component', 'kind', 'health', 'state', 'pid', 'listens', 'starts'], rows) +
+      '<h2>latest changes</h2>' + table(['when', 'component', 'what'], events);
   },
 };
 

@@ -24,6 +24,8 @@ Run store_options(CLI::App& sub);     // store_command.cc
 Run witness_options(CLI::App& sub);   // witness_command.cc
 Run kv_options(CLI::App& sub);        // kv_command.cc
 Run proxy_options(CLI::App& sub);     // proxy_command.cc
+Run up_options(CLI::App& sub);        // up_command.cc
+Run demo_service_options(CLI::App& sub);  // demo_command.cc
 
 // -t/--check-config, which every role has: with it, the run loads the
 // config with `check` (a bad one throws ConfigError: exit 2) and says

@@ -34,6 +34,10 @@ constexpr CommandEntry kCommands[] = {
     {"kv", "The store's keys: get, put, delete, list against its nodes, following the primary", kv_options},
     {"proxy", "TCP proxy that puts a fault on a link: delay, drop, blackhole, half-open (set at run time)",
      proxy_options},
+    {"up", "The whole stack from one cluster file: every component as a child process, and its dashboard",
+     up_options},
+    {"demo-service", "The example service of `up`: GET and PUT /kv/KEY through the store, saying who served",
+     demo_service_options},
 };
 
 }  // namespace

@@ -261,7 +261,8 @@ struct StoreClient::Impl {
 
   asio::awaitable<core::Result<StoreWrite>> write(net::ClientRequest req, const StoreCondition& c) {
     add_condition(req, c);
-    req.headers.emplace_back("Idempotency-Key", new_idempotency_key());  // the same on every retry
+    // The same on every retry.
+    req.headers.emplace_back("Idempotency-Key", c.idempotency_key.empty() ? new_idempotency_key() : c.idempotency_key);
     auto res = co_await call(std::move(req));
     if (!res) co_return res.error();
     if (auto e = error_of("store", *res)) co_return *e;

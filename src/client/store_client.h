@@ -64,6 +64,10 @@ struct StoreWrite {
 struct StoreCondition {
   std::optional<std::uint64_t> if_match{};  // only over this version
   bool if_none_match = false;             // only when the key is absent (create)
+  // The write's Idempotency-Key; "" has the client make one. A service that
+  // writes for its own caller passes the caller's key on, so that the
+  // caller's retry through another instance is applied once too.
+  std::string idempotency_key{};
 };
 
 struct StoreItem {

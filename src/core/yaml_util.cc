@@ -16,6 +16,16 @@
 namespace failover::core {
 namespace {
 
+// "lb.upstreams" + "check": the path of a key in messages. A whole file's
+// map (a cluster file, where the sections are the keys) has the empty path.
+std::string join_path(std::string_view path, std::string_view key) {
+  return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+}
+
+std::string prefixed(const std::string& path, const std::string& what) {
+  return path.empty() ? what : path + ": " + what;
+}
+
 // Values are echoed in messages; a fuzzer's megabyte-long scalar should not be.
 std::string clip(std::string_view s) {
   constexpr std::size_t kMax = 40;
@@ -137,7 +147,7 @@ const char* yaml_kind(const YAML::Node& node) {
   return "a scalar";
 }
 
-void YamlValue::fail(const std::string& what) const { fail_config(file, line, path + ": " + what); }
+void YamlValue::fail(const std::string& what) const { fail_config(file, line, prefixed(path, what)); }
 
 std::string YamlValue::as_string() const {
   if (!node.IsScalar()) fail(std::string("expected a value, got ") + yaml_kind(node));
@@ -219,7 +229,7 @@ std::vector<std::pair<std::string, YamlValue>> YamlValue::as_entries() const {
     }
     const int value_line = kv.second.IsNull() ? 0 : yaml_line(kv.second);
     out.emplace_back(
-        key, YamlValue(kv.second, file, path + "." + key, value_line ? value_line : key_line));
+        key, YamlValue(kv.second, file, join_path(path, key), value_line ? value_line : key_line));
   }
   return out;
 }
@@ -261,7 +271,7 @@ const YamlMap::Entry* YamlMap::find(std::string_view key) const {
 }
 
 YamlValue YamlMap::value(const Entry& e) const {
-  return YamlValue(e.value, file_, path_ + "." + e.key, e.line);
+  return YamlValue(e.value, file_, join_path(path_, e.key), e.line);
 }
 
 YamlValue YamlMap::required(std::string_view key) const {
@@ -272,11 +282,11 @@ YamlValue YamlMap::required(std::string_view key) const {
 
 void YamlMap::fail(std::string_view key, const std::string& what) const {
   const Entry* e = find(key);
-  fail_config(file_, e ? e->line : line_, path_ + "." + std::string(key) + ": " + what);
+  fail_config(file_, e ? e->line : line_, join_path(path_, key) + ": " + what);
 }
 
 void YamlMap::fail(const std::string& what) const {
-  fail_config(file_, line_, path_ + ": " + what);
+  fail_config(file_, line_, prefixed(path_, what));
 }
 
 std::string YamlMap::string_or(std::string_view key, std::string fallback) const {
