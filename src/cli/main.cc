@@ -36,6 +36,8 @@ constexpr CommandEntry kCommands[] = {
      proxy_options},
     {"up", "The whole stack from one cluster file: every component as a child process, and its dashboard",
      up_options},
+    {"drill", "Start the stack, drive load through it, kill and hang one part of each layer; report and judge",
+     drill_options},
     {"demo-service", "The example service of `up`: GET and PUT /kv/KEY through the store, saying who served",
      demo_service_options},
 };

@@ -50,6 +50,7 @@ class Stack {
   const Launcher& launcher() const { return launcher_; }
   const ComponentView& view(const std::string& name) const;
   const std::deque<StackEvent>& events() const { return events_; }
+  core::TimePoint made() const { return made_; }  // events count from here
 
   // Writes the configs and starts every component in the plan's order, each
   // after the one before answers ready, then waits until the stack serves

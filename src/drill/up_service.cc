@@ -37,6 +37,19 @@ void print_table(const Stack& stack, std::chrono::milliseconds took) {
 
 }  // namespace
 
+bool serve_stack_dashboard(asio::io_context& io, role::Runner& runner, Stack& stack) {
+  const auto address = net::resolve_endpoint(stack.config().dashboard);
+  // The handler outlives this call: it keeps what it needs by value.
+  auto endpoints = std::make_shared<role::Endpoints>(
+      role::Endpoints{.status = [&stack] { return stack.status_json(); },
+                      .metrics = [&stack](core::MetricsWriter& w) { stack.metrics(w); }});
+  auto handler = [endpoints](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+    if (auto r = role::serve_endpoints(req, *endpoints)) co_return std::move(*r);
+    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /");
+  };
+  return runner.listen(stack.config().dashboard, [&] { net::serve_http(io, *address, handler); });
+}
+
 std::string this_binary() {
   std::error_code ec;
   const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -45,18 +58,10 @@ std::string this_binary() {
 
 int run_up(const UpOptions& o) {
   ClusterConfig config = load_cluster_config(o.config);
-  const auto dashboard = net::resolve_endpoint(config.dashboard);
   asio::io_context io{1};
   role::Runner runner(io, "up");
   Stack stack(io.get_executor(), std::move(config), o.binary.empty() ? this_binary() : o.binary);
-  const role::Endpoints endpoints{.status = [&] { return stack.status_json(); },
-                                  .metrics = [&](core::MetricsWriter& w) { stack.metrics(w); }};
-  auto handler = [&](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
-    if (auto r = role::serve_endpoints(req, endpoints)) co_return std::move(*r);
-    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /");
-  };
-  if (!runner.listen(stack.config().dashboard, [&] { net::serve_http(io, *dashboard, handler); }))
-    return role::kExitListenError;
+  if (!serve_stack_dashboard(io, runner, stack)) return role::kExitListenError;
   runner.on_stop([&]() -> asio::awaitable<void> { co_await stack.stop_all(); },
                  [&] { return Stack::kStopGrace * static_cast<int>(stack.launcher().plan().size() + 1); });
 

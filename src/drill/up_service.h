@@ -4,7 +4,11 @@
 // dashboard and /status on the cluster's dashboard address, restarts
 // nothing by itself, and stops every component, in order, on SIGTERM or
 // Ctrl-C.
+#include <boost/asio/io_context.hpp>
 #include <string>
+
+#include "drill/stack.h"
+#include "role/runner.h"
 
 namespace failover::drill {
 
@@ -17,6 +21,10 @@ struct UpOptions {
 // (what was started is stopped first). Throws core::ConfigError for a bad
 // cluster file.
 int run_up(const UpOptions& options);
+
+// Serves the stack's /status, /metrics and dashboard on its dashboard
+// address (up and the drill); false, logged, when it cannot listen.
+bool serve_stack_dashboard(boost::asio::io_context& io, role::Runner& runner, Stack& stack);
 
 // The binary this process runs (/proc/self/exe).
 std::string this_binary();

@@ -13,6 +13,7 @@ import harness as h
 def cluster_file(dir_, instances=3, check=(200, 2, 2, 200)):
     """Writes DIR/cluster.yaml; returns (path, addresses by component)."""
     p = lambda: h.free_port()  # noqa: E731
+    lb_port = p()
     a = {
         "dashboard": "127.0.0.1:%d" % p(),
         "witness": "127.0.0.1:%d" % p(),
@@ -20,8 +21,9 @@ def cluster_file(dir_, instances=3, check=(200, 2, 2, 200)):
         "store-b": ("127.0.0.1:%d" % p(), "127.0.0.1:%d" % p()),
         "registry-1": "127.0.0.1:%d" % p(),
         "registry-2": "127.0.0.1:%d" % p(),
-        "lb-a": ("127.0.0.11:%d" % p(), "127.0.0.11:%d" % p()),
-        "lb-b": ("127.0.0.12:%d" % p(), "127.0.0.12:%d" % p()),
+        # One port on two IPs: DNS names IPs, so every LB serves one port.
+        "lb-a": ("127.0.0.11:%d" % lb_port, "127.0.0.11:%d" % p()),
+        "lb-b": ("127.0.0.12:%d" % lb_port, "127.0.0.12:%d" % p()),
         "dns-1": "127.0.0.21:%d" % p(),
         "dns-2": "127.0.0.22:%d" % p(),
     }

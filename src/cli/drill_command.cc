@@ -1,0 +1,26 @@
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "cli/commands.h"
+#include "drill/cluster_config.h"
+#include "drill/drill.h"
+
+namespace failover::cli {
+
+// failover drill --config cluster.yaml [--faults LIST] [--seed N] [--clients N] [--json FILE] [--report FILE]
+Run drill_options(CLI::App& sub) {
+  auto o = std::make_shared<drill::DrillOptions>();
+  sub.add_option("-c,--config", o->config, "the cluster file (see examples/cluster.yaml)")->required();
+  sub.add_option("--faults", o->faults,
+                 "ACTION:TARGET,... with ACTION kill or stop and TARGET a component or 'primary' "
+                 "(default: one per layer)");
+  sub.add_option("--seed", o->seed, "makes the load and the choices repeatable")->capture_default_str();
+  sub.add_option("--clients", o->clients, "concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
+  sub.add_option("--json", o->json_path, "write the result as JSON to FILE ('-': stdout)");
+  sub.add_option("--report", o->report_path, "write a self-contained HTML report to FILE");
+  sub.add_option("--history", o->history_path, "write every read and write, one JSON object a line, to FILE");
+  return check_or_run(
+      sub, o->config, [o] { drill::load_cluster_config(o->config); }, [o] { return drill::run_drill(*o); });
+}
+
+}  // namespace failover::cli

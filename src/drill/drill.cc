@@ -1,0 +1,467 @@
+#include "drill/drill.h"
+
+#include <signal.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+
+#include "core/config_error.h"
+#include "drill/drill_report.h"
+#include "drill/drill_result.h"
+#include "drill/up_service.h"
+#include "role/runner.h"
+
+namespace failover::drill {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr Millis kWatchPoll{50};
+constexpr Millis kStatusTimeout{300};
+// The drill sees a change one poll and one /status round trip late.
+constexpr Millis kPollSlack{250};
+
+const json::value& at(const json::value& v, std::string_view key) {
+  static const json::value null;
+  const json::value* found = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  return found ? *found : null;
+}
+
+bool is(const json::value& v, std::string_view text) { return v.is_string() && v.as_string() == text; }
+bool is_true(const json::value& v) { return v.is_bool() && v.as_bool(); }
+
+// Who notices a fault of a component, and how their /status shows it.
+struct Watch {
+  std::vector<std::string> observers;  // whose /status shows the fault; empty: only clients notice
+  std::function<bool(const json::value&)> noticed;
+  std::vector<std::string> back_observers;  // whose /status shows it taken back
+  std::function<bool(const json::value&)> back;
+  std::string watched_by;
+};
+
+// Every server entry with `address` in an LB's /status.
+bool lb_server_in_state(const json::value& status, const std::string& address, std::string_view state) {
+  const json::value& ups = at(status, "upstreams");
+  if (!ups.is_array()) return false;
+  for (const json::value& u : ups.as_array()) {
+    const json::value& servers = at(u, "servers");
+    if (!servers.is_array()) continue;
+    for (const json::value& s : servers.as_array())
+      if (is(at(s, "address"), address) && is(at(s, "state"), state)) return true;
+  }
+  return false;
+}
+
+bool dns_target_in_state(const json::value& status, const std::string& target, std::string_view state) {
+  const json::value& names = at(status, "names");
+  if (!names.is_array()) return false;
+  for (const json::value& n : names.as_array()) {
+    const json::value& targets = at(n, "targets");
+    if (!targets.is_array()) continue;
+    for (const json::value& t : targets.as_array())
+      if (is(at(t, "target"), target) && is(at(t, "state"), state)) return true;
+  }
+  return false;
+}
+
+bool registry_peer_reachable(const json::value& status, const std::string& url, bool reachable) {
+  const json::value& peers = at(status, "peers");
+  if (!peers.is_array()) return false;
+  for (const json::value& p : peers.as_array())
+    if (is(at(p, "url"), url) && at(p, "reachable").is_bool() && at(p, "reachable").as_bool() == reachable)
+      return true;
+  return false;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// One JSON object a line, times in ms since the load started.
+std::string history_lines(const std::vector<Operation>& history, core::TimePoint t0) {
+  std::string out;
+  for (const Operation& op : history) {
+    const json::object o{{"client", op.client},
+                         {"op", op.kind == Operation::Kind::kRead ? "read" : "write"},
+                         {"key", op.key},
+                         {"value", op.value ? json::value(*op.value) : json::value(nullptr)},
+                         {"start_ms", std::chrono::duration<double, std::milli>(op.start - t0).count()},
+                         {"end_ms", std::chrono::duration<double, std::milli>(op.end - t0).count()},
+                         {"outcome", op.outcome == Operation::Outcome::kOk       ? "ok"
+                                     : op.outcome == Operation::Outcome::kFailed ? "failed"
+                                                                                 : "unknown"}};
+    out += json::serialize(o) + "\n";
+  }
+  return out;
+}
+
+class Drill {
+ public:
+  Drill(asio::io_context& io, const DrillOptions& o, ClusterConfig config)
+      : io_(io),
+        o_(o),
+        stack_(io.get_executor(), std::move(config), o.binary.empty() ? this_binary() : o.binary),
+        http_(std::make_shared<net::HttpClient>(io.get_executor())) {}
+
+  Stack& stack() { return stack_; }
+
+  asio::awaitable<int> run() {
+    const ClusterConfig& c = stack_.config();
+    auto steps = o_.faults.empty() ? core::Result<std::vector<FaultStep>>(default_fault_steps(c))
+                                   : parse_fault_steps(o_.faults, c);
+    if (!steps) {
+      std::cerr << "drill: --faults: " << steps.error().message << "\n";
+      co_return core::kExitConfigError;
+    }
+    const std::string port = c.lbs.front().listen.substr(c.lbs.front().listen.rfind(':') + 1);
+    for (const LbSpec& l : c.lbs)
+      if (l.listen.substr(l.listen.rfind(':') + 1) != port) {
+        std::cerr << "drill: every LB must listen on one port (DNS names IPs, not ports): " << l.name << " listens on "
+                  << l.listen << ", " << c.lbs.front().name << " on " << c.lbs.front().listen << "\n";
+        co_return core::kExitConfigError;
+      }
+    progress("starting the stack of " + c.source + " (" + std::to_string(stack_.launcher().plan().size()) +
+             " components)");
+    auto started = co_await stack_.start_all();
+    if (!started) {
+      std::cerr << "drill: the stack did not start: " << started.error().message << "\n";
+      co_return 1;
+    }
+    asio::co_spawn(io_, stack_.watch(), asio::detached);
+
+    LoadOptions lo;
+    for (const DnsSpec& d : c.dns_nodes) lo.httpdns.push_back(d.http_listen);
+    lo.host = c.dns_name;
+    lo.port = static_cast<std::uint16_t>(std::stoi(port));
+    lo.clients = o_.clients;
+    lo.seed = o_.seed;
+    lo.key_prefix = "drill-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count()) +
+                    "-";
+    load_ = std::make_unique<Load>(io_.get_executor(), lo);
+    load_->start();
+    progress("load: " + std::to_string(o_.clients) + " clients, reads and writes of " + std::to_string(lo.keys) +
+             " keys through HTTPDNS -> LB -> instance -> store");
+    co_await core::SteadyClock::instance().sleep_for(o_.warmup);
+
+    DrillResult result;
+    for (std::size_t i = 0; i < steps->size(); ++i) {
+      step_ = i + 1;
+      steps_ = steps->size();
+      result.faults.push_back(co_await one((*steps)[i]));
+    }
+    progress("stopping the load and reading every key once more");
+    co_await load_->stop();
+    finish(result);
+    progress("stopping the stack");
+    co_await stack_.stop_all();
+    std::cout << "\n" << drill_table(result) << std::flush;
+    if (!o_.json_path.empty()) write_out(o_.json_path, drill_json(result));
+    if (!o_.report_path.empty()) write_out(o_.report_path, drill_report_html(result));
+    if (!o_.history_path.empty()) write_out(o_.history_path, history_lines(load_->history(), load_->started()));
+    co_return result.passed() ? 0 : 1;
+  }
+
+ private:
+  void progress(const std::string& what) {
+    std::string bar;
+    if (steps_ > 0) {
+      bar = "[";
+      for (std::size_t i = 1; i <= steps_; ++i) bar += i < step_ ? '#' : i == step_ ? '>' : '.';
+      bar += "] " + std::to_string(step_) + "/" + std::to_string(steps_) + " ";
+    }
+    std::cerr << "drill: " << bar << what << "\n" << std::flush;
+  }
+
+  void write_out(const std::string& path, const std::string& text) {
+    if (path == "-") {
+      std::cout << text << std::flush;
+      return;
+    }
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+    if (!out) std::cerr << "drill: cannot write " << path << "\n";
+  }
+
+  Millis since_load(core::TimePoint t) const {
+    return std::chrono::duration_cast<Millis>(t - load_->started());
+  }
+
+  asio::awaitable<json::value> status(const std::string& name) {
+    net::ClientRequest req;
+    req.target = "/status";
+    auto http = http_;
+    auto res = co_await http->request(stack_.launcher().find(name)->admin, std::move(req), kStatusTimeout);
+    if (!res || res->status != 200) co_return json::value();
+    boost::system::error_code ec;
+    json::value v = json::parse(res->body, ec);
+    co_return ec ? json::value() : v;
+  }
+
+  // The first time every observer's /status satisfies `pred`, or nullopt
+  // once `deadline` has passed.
+  asio::awaitable<std::optional<core::TimePoint>> wait_until(const std::vector<std::string>& observers,
+                                                             const std::function<bool(const json::value&)>& pred,
+                                                             core::TimePoint deadline) {
+    const core::Clock& clock = core::SteadyClock::instance();
+    while (true) {  // at least one look, even at a deadline already passed
+      bool all = true;
+      for (const std::string& o : observers) {
+        const json::value s = co_await status(o);
+        if (!pred(s)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) co_return clock.now();
+      if (clock.now() >= deadline) co_return std::nullopt;
+      co_await clock.sleep_for(kWatchPoll);
+    }
+  }
+
+  asio::awaitable<std::string> current_primary() {
+    for (const StoreNodeSpec& n : stack_.config().store_nodes) {
+      const json::value s = co_await status(n.name);
+      if (is(at(s, "role"), "primary") && is_true(at(s, "serving"))) co_return n.name;
+    }
+    co_return "";
+  }
+
+  Watch watch_for(const ComponentPlan& target, bool was_primary) {
+    const ClusterConfig& c = stack_.config();
+    Watch w;
+    auto names = [](const auto& specs) {
+      std::vector<std::string> out;
+      for (const auto& s : specs) out.push_back(s.name);
+      return out;
+    };
+    switch (target.kind) {
+      case ComponentKind::kLb: {
+        const std::string listen = target.listens.front();
+        w.observers = w.back_observers = names(c.dns_nodes);
+        w.noticed = [listen](const json::value& s) { return dns_target_in_state(s, listen, "down"); };
+        w.back = [listen](const json::value& s) { return dns_target_in_state(s, listen, "up"); };
+        break;
+      }
+      case ComponentKind::kService:
+      case ComponentKind::kAgent: {
+        std::string instance = target.name;
+        if (target.kind == ComponentKind::kAgent) instance.resize(instance.size() - std::string("-agent").size());
+        const std::string listen = stack_.launcher().find(instance)->listens.front();
+        w.observers = w.back_observers = names(c.lbs);
+        w.noticed = [listen](const json::value& s) { return !lb_server_in_state(s, listen, "up") && s.is_object(); };
+        w.back = [listen](const json::value& s) { return lb_server_in_state(s, listen, "up"); };
+        break;
+      }
+      case ComponentKind::kRegistry: {
+        // The agents notice (they move to another peer); the other peers
+        // take it back once they replicate to it again.
+        const std::string url = "http://" + target.listens.front();
+        for (const InstanceSpec& i : c.instances) w.observers.push_back(i.name + "-agent");
+        for (const NamedAddress& r : c.registry_nodes)
+          if (r.name != target.name) w.back_observers.push_back(r.name);
+        w.noticed = [url](const json::value& s) { return at(s, "registry").is_string() && !is(at(s, "registry"), url); };
+        w.back = [url](const json::value& s) { return registry_peer_reachable(s, url, true); };
+        break;
+      }
+      case ComponentKind::kStore: {
+        for (const StoreNodeSpec& n : c.store_nodes)
+          if (n.name != target.name) w.observers.push_back(n.name);
+        const std::string node = target.name;
+        if (was_primary) {
+          w.noticed = [](const json::value& s) { return is(at(s, "role"), "primary") && is_true(at(s, "serving")); };
+        } else {
+          w.noticed = [node](const json::value& s) {
+            const json::value& peers = at(s, "peers");
+            if (!peers.is_array()) return false;
+            for (const json::value& p : peers.as_array())
+              if (is(at(p, "node"), node)) return !is_true(at(p, "in_sync"));
+            return false;
+          };
+        }
+        w.back_observers = {node};
+        w.back = [](const json::value& s) { return is(at(s, "role"), "backup") && is_true(at(s, "in_sync")); };
+        break;
+      }
+      case ComponentKind::kWitness:
+        w.observers = w.back_observers = names(c.store_nodes);
+        w.noticed = [](const json::value& s) { return at(at(s, "arbiter"), "reachable").is_bool() && !is_true(at(at(s, "arbiter"), "reachable")); };
+        w.back = [](const json::value& s) { return is_true(at(at(s, "arbiter"), "reachable")); };
+        break;
+      case ComponentKind::kDns:
+        w.back_observers = {target.name};  // only clients notice a DNS server go: it answers again
+        w.back = [](const json::value& s) { return is(at(s, "role"), "dns"); };
+        break;
+    }
+    w.watched_by = w.observers.empty() ? "clients"
+                   : w.observers.size() > 2 ? std::to_string(w.observers.size()) + " " + kind_name(stack_.launcher().find(w.observers.front())->kind) + "s"
+                                            : joined(w.observers);
+    return w;
+  }
+
+  asio::awaitable<FaultResult> one(const FaultStep& step) {
+    const core::Clock& clock = core::SteadyClock::instance();
+    FaultResult f;
+    f.step = step;
+    f.component = step.target;
+    const bool primary = step.target == kPrimaryTarget;
+    if (primary) f.component = co_await current_primary();
+    const ComponentPlan* target = f.component.empty() ? nullptr : stack_.launcher().find(f.component);
+    if (target == nullptr) {
+      f.note = "no store node was primary: fault skipped";
+      progress(f.note);
+      co_return f;
+    }
+    f.kind = target->kind;
+    bool was_primary = primary;
+    if (target->kind == ComponentKind::kStore && !primary) {
+      const json::value s = co_await status(f.component);
+      was_primary = is(at(s, "role"), "primary");
+    }
+    f.bounds = bounds_for(target->kind, stack_.config(), kPollSlack);
+    if (target->kind == ComponentKind::kStore && !was_primary) f.bounds.detect.reset();
+    const Watch w = watch_for(*target, was_primary);
+    f.watched_by = w.watched_by;
+    const std::string what = std::string(action_name(step.action)) + " " + f.component;
+
+    // A watcher that shows the fault before it comes cannot time it.
+    bool measurable = !w.observers.empty();
+    if (measurable) {
+      const auto before = co_await wait_until(w.observers, w.noticed, clock.now());
+      if (before) {
+        measurable = false;
+        f.note = f.watched_by + " showed it before the fault: not timed";
+      }
+    }
+
+    const core::TimePoint t0 = clock.now();
+    f.at = since_load(t0);
+    stack_.launcher().signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
+    stack_.note(f.component, std::string("drill: ") + (step.action == FaultAction::kKill ? "SIGKILL" : "SIGSTOP"));
+    progress(what + ": done, waiting for " + f.watched_by + " to notice");
+    if (measurable) {
+      const auto seen = co_await wait_until(w.observers, w.noticed, t0 + o_.max_wait);
+      if (seen) {
+        f.failed_over = f.detected = std::chrono::duration_cast<Millis>(*seen - t0);
+        if (was_primary) f.detected = co_await store_detection(*f.failed_over);
+        progress(what + ": noticed after " + std::to_string(f.detected->count()) + " ms");
+      } else {
+        f.note = "not noticed within " + std::to_string(o_.max_wait.count()) + " ms";
+        progress(what + ": " + f.note);
+      }
+    }
+    co_await clock.sleep_for(o_.hold);
+
+    if (step.action == FaultAction::kKill) {
+      auto again = co_await stack_.restart(f.component);
+      if (!again) f.note += (f.note.empty() ? "" : "; ") + ("restart failed: " + again.error().message);
+    } else {
+      stack_.launcher().signal(f.component, SIGCONT);
+      stack_.note(f.component, "drill: SIGCONT");
+    }
+    const core::TimePoint restored = clock.now();
+    f.restored = std::chrono::duration_cast<Millis>(restored - t0);
+    progress(what + ": restored, waiting for it to be taken back");
+    const auto back = co_await wait_until(w.back_observers, w.back, restored + o_.max_wait);
+    if (back) {
+      f.failed_back = std::chrono::duration_cast<Millis>(*back - restored);
+      progress(what + ": taken back after " + std::to_string(f.failed_back->count()) + " ms");
+    } else {
+      f.note += (f.note.empty() ? "" : "; ") + std::string("not taken back within ") +
+                std::to_string(o_.max_wait.count()) + " ms";
+    }
+    co_await clock.sleep_for(o_.settle);
+
+    const core::TimePoint t1 = clock.now();
+    for (const FailedRequest& r : load_->failures())
+      if (r.at >= t0 && r.at < t1) ++(r.write ? f.writes_failed : f.reads_failed);
+    f.outage = failed_time(load_->failures(), t0, t1);
+    co_return f;
+  }
+
+  // For a store failover: the new primary's own timing says when it first
+  // suspected the old one; detection is the failover minus what came after.
+  asio::awaitable<Millis> store_detection(Millis failed_over) {
+    const std::string now_primary = co_await current_primary();
+    if (now_primary.empty()) co_return failed_over;
+    const json::value s = co_await status(now_primary);
+    const json::value& failovers = at(s, "failovers");
+    if (!failovers.is_array() || failovers.as_array().empty()) co_return failed_over;
+    const json::value& to_serving = at(failovers.as_array().back(), "total_to_serving_ms");
+    if (!to_serving.is_int64() && !to_serving.is_uint64()) co_return failed_over;
+    const Millis after(to_serving.to_number<long long>());
+    co_return after < failed_over ? failed_over - after : Millis{0};
+  }
+
+  void finish(DrillResult& r) {
+    const Load& l = *load_;
+    r.cluster = stack_.config().source;
+    r.seed = o_.seed;
+    r.clients = o_.clients;
+    r.duration = since_load(core::SteadyClock::instance().now());
+    r.reads = l.reads();
+    r.writes = l.writes();
+    r.reads_failed = l.read_failures();
+    r.writes_failed = l.write_failures();
+    r.retried = l.retried();
+    r.operations = l.history().size();
+    r.violations = check_history(l.history());
+    r.lost_writes = count_lost_writes(l.history());
+    for (const Violation& v : r.violations)
+      if (v.kind == Violation::Kind::kStaleRead) ++r.stale_reads;
+    r.timeline = l.timeline();
+    // The stack counts from its own start; the result from the load's.
+    const Millis offset = std::chrono::duration_cast<Millis>(l.started() - stack_.made());
+    for (StackEvent e : stack_.events()) {
+      e.at -= offset;
+      r.events.push_back(std::move(e));
+    }
+    for (const FailedRequest& f : l.failures()) {
+      if (r.failures.size() == 10) break;
+      r.failures.push_back(std::to_string(since_load(f.at).count()) + " ms: " + (f.write ? "PUT " : "GET ") + f.key +
+                           ": " + f.why);
+    }
+  }
+
+  asio::io_context& io_;
+  const DrillOptions& o_;
+  Stack stack_;
+  std::shared_ptr<net::HttpClient> http_;
+  std::unique_ptr<Load> load_;
+  std::size_t step_ = 0, steps_ = 0;
+};
+
+}  // namespace
+
+int run_drill(const DrillOptions& o) {
+  ClusterConfig config = load_cluster_config(o.config);
+  asio::io_context io{1};
+  role::Runner runner(io, "drill");
+  Drill drill(io, o, std::move(config));
+  if (!serve_stack_dashboard(io, runner, drill.stack())) return role::kExitListenError;
+  runner.on_stop([&]() -> asio::awaitable<void> { co_await drill.stack().stop_all(); },
+                 [&] { return Stack::kStopGrace * static_cast<int>(drill.stack().launcher().plan().size() + 1); });
+  int status = 1;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        status = co_await drill.run();
+        co_await drill.stack().stop_all();
+        runner.stop();
+      },
+      asio::detached);
+  runner.run();
+  return status;
+}
+
+}  // namespace failover::drill
