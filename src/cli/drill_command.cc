@@ -1,7 +1,10 @@
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/config_error.h"
+#include "core/units.h"
 #include "drill/cluster_config.h"
 #include "drill/drill.h"
 
@@ -16,11 +19,24 @@ Run drill_options(CLI::App& sub) {
                  "(default: one per layer)");
   sub.add_option("--seed", o->seed, "makes the load and the choices repeatable")->capture_default_str();
   sub.add_option("--clients", o->clients, "concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
+  auto deadline = std::make_shared<std::string>("5s");
+  sub.add_option("--deadline", *deadline,
+                 "a client request not answered within this (retries included) counts as failed")
+      ->capture_default_str();
   sub.add_option("--json", o->json_path, "write the result as JSON to FILE ('-': stdout)");
   sub.add_option("--report", o->report_path, "write a self-contained HTML report to FILE");
   sub.add_option("--history", o->history_path, "write every read and write, one JSON object a line, to FILE");
   return check_or_run(
-      sub, o->config, [o] { drill::load_cluster_config(o->config); }, [o] { return drill::run_drill(*o); });
+      sub, o->config, [o] { drill::load_cluster_config(o->config); },
+      [o, deadline] {
+        const auto d = core::parse_duration(*deadline);
+        if (!d || d->count() == 0) {
+          std::cerr << "failover drill: bad --deadline \"" << *deadline << "\" (e.g. 500ms, 5s)\n";
+          return core::kExitConfigError;
+        }
+        o->deadline = *d;
+        return drill::run_drill(*o);
+      });
 }
 
 }  // namespace failover::cli

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -143,6 +144,8 @@ class Drill {
     lo.host = c.dns_name;
     lo.port = static_cast<std::uint16_t>(std::stoi(port));
     lo.clients = o_.clients;
+    lo.deadline = o_.deadline;
+    lo.attempt_timeout = std::min(lo.attempt_timeout, o_.deadline);
     lo.seed = o_.seed;
     lo.key_prefix = "drill-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   std::chrono::system_clock::now().time_since_epoch())
@@ -414,6 +417,15 @@ class Drill {
     r.reads_failed = l.read_failures();
     r.writes_failed = l.write_failures();
     r.retried = l.retried();
+    std::vector<Millis> latencies;
+    for (const Operation& op : l.history())
+      if (op.outcome == Operation::Outcome::kOk) latencies.push_back(std::chrono::duration_cast<Millis>(op.end - op.start));
+    std::sort(latencies.begin(), latencies.end());
+    if (!latencies.empty()) {
+      r.latency_p50 = latencies[latencies.size() / 2];
+      r.latency_p99 = latencies[latencies.size() * 99 / 100];
+      r.latency_max = latencies.back();
+    }
     r.operations = l.history().size();
     r.violations = check_history(l.history());
     r.lost_writes = count_lost_writes(l.history());

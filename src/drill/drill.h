@@ -16,6 +16,9 @@ struct DrillOptions {
   std::string faults;   // "kill:lb-a,stop:primary"; "" for one per layer
   std::uint64_t seed = 1;
   int clients = 4;
+  // A client request that has no answer within this, retries included,
+  // counts as failed: the users' patience.
+  std::chrono::milliseconds deadline{5'000};
   std::string json_path;    // "" none, "-" stdout
   std::string report_path;  // the HTML report; "" none
   std::string history_path; // every operation as a JSON line; "" none

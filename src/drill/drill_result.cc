@@ -113,6 +113,10 @@ std::string drill_table(const DrillResult& r) {
                 static_cast<unsigned long long>(r.reads_failed), static_cast<unsigned long long>(r.writes_failed),
                 static_cast<unsigned long long>(r.retried));
   out += line;
+  std::snprintf(line, sizeof line, "latency    p50 %lld ms, p99 %lld ms, max %lld ms (a request's every try)\n",
+                static_cast<long long>(r.latency_p50.count()), static_cast<long long>(r.latency_p99.count()),
+                static_cast<long long>(r.latency_max.count()));
+  out += line;
   std::snprintf(line, sizeof line, "history    %zu operations checked: %llu acknowledged writes lost, %zu stale or impossible reads\n",
                 r.operations, static_cast<unsigned long long>(r.lost_writes), r.violations.size());
   out += line;
@@ -171,7 +175,8 @@ std::string drill_json(const DrillResult& r) {
       {"clients", r.clients},
       {"duration_ms", r.duration.count()},
       {"requests", {{"reads", r.reads}, {"writes", r.writes}, {"reads_failed", r.reads_failed},
-                    {"writes_failed", r.writes_failed}, {"retried", r.retried}}},
+                    {"writes_failed", r.writes_failed}, {"retried", r.retried}, {"latency_p50_ms", r.latency_p50.count()},
+                    {"latency_p99_ms", r.latency_p99.count()}, {"latency_max_ms", r.latency_max.count()}}},
       {"faults", std::move(faults)},
       {"history", {{"operations", r.operations}, {"lost_writes", r.lost_writes}, {"stale_reads", r.stale_reads},
                    {"violations", std::move(violations)}}},

@@ -42,6 +42,7 @@ struct DrillResult {
   int clients = 0;
   Millis duration{0};  // of the load
   std::uint64_t reads = 0, writes = 0, reads_failed = 0, writes_failed = 0, retried = 0;
+  Millis latency_p50{0}, latency_p99{0}, latency_max{0};  // of the requests answered, retries included
   std::vector<FaultResult> faults;
   std::size_t operations = 0;
   std::uint64_t lost_writes = 0;  // acknowledged, then missing from the final reads

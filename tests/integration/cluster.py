@@ -10,7 +10,7 @@ import time
 import harness as h
 
 
-def cluster_file(dir_, instances=3, check=(200, 2, 2, 200)):
+def cluster_file(dir_, instances=3, check=(200, 2, 2, 200), lbs=2):
     """Writes DIR/cluster.yaml; returns (path, addresses by component)."""
     p = lambda: h.free_port()  # noqa: E731
     lb_port = p()
@@ -52,8 +52,7 @@ service:
 %(instances)s
 lb:
   nodes:
-    lb-a: {listen: %(la0)s, admin: %(la1)s}
-    lb-b: {listen: %(lb0)s, admin: %(lb1)s}
+%(lbs)s
 dns:
   name: web.failover.test
   ttl: 1
@@ -66,7 +65,7 @@ dns:
        "r1": a["registry-1"], "r2": a["registry-2"],
        "instances": "\n".join("    web-%d: {listen: %s, agent: %s}" % (i, a["web-%d" % i][0], a["web-%d" % i][1])
                               for i in range(1, instances + 1)),
-       "la0": a["lb-a"][0], "la1": a["lb-a"][1], "lb0": a["lb-b"][0], "lb1": a["lb-b"][1],
+       "lbs": "\n".join("    %s: {listen: %s, admin: %s}" % (n, a[n][0], a[n][1]) for n in ("lb-a", "lb-b")[:lbs]),
        "d1": a["dns-1"], "d2": a["dns-2"]}
     path = os.path.join(dir_, "cluster.yaml")
     with open(path, "w") as f:

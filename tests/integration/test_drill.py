@@ -1,0 +1,90 @@
+"""`failover drill` as a user (or a CI job) runs it: a short drill over a
+cluster like examples/cluster.yaml kills or hangs one component of every
+layer under load and must lose nothing: no failed request, no lost
+acknowledged write, no stale read, every fault noticed and taken back
+within the bounds the cluster's config implies; it writes JSON and an HTML
+report. The exit status guards a CI: a cluster with one LB fails when that
+LB dies. A bad --faults exits 2."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import harness as h
+from cluster import cluster_file
+
+
+def drill(dir_, path, *args, timeout=150):
+    out = os.path.join(dir_, "drill.json")
+    report = os.path.join(dir_, "report.html")
+    t0 = time.monotonic()
+    r = subprocess.run([h.BINARY, "drill", "--config", path, "--json", out, "--report", report] + list(args),
+                       capture_output=True, text=True, timeout=timeout)
+    took = time.monotonic() - t0
+    result = json.load(open(out)) if os.path.exists(out) else None
+    return r, result, report, took
+
+
+class DrillTest(unittest.TestCase):
+    def test_every_layer_fails_over_and_back_with_nothing_lost(self):
+        d = h.tempdir("failover-drill-")
+        path, _ = cluster_file(d)
+        r, res, report, took = drill(d, path)
+        h.log("drill took %.1f s; its table:\n%s" % (took, r.stdout))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-5000:])
+        self.assertLess(took, 90)
+        q = res["requests"]
+        self.assertGreater(q["reads"], 500)
+        self.assertGreater(q["writes"], 200)
+        self.assertEqual((q["reads_failed"], q["writes_failed"]), (0, 0))
+        self.assertEqual(res["history"]["lost_writes"], 0)
+        self.assertEqual(res["history"]["violations"], [])
+        self.assertEqual([f["fault"] for f in res["faults"]][:3], ["kill lb-a", "kill web-1", "kill registry-1"])
+        self.assertEqual(len(res["faults"]), 8)
+        for f in res["faults"]:
+            self.assertTrue(f["within_bounds"], f)
+            self.assertIsNotNone(f["failed_back_ms"], f)
+            if f["detect_bound_ms"] is not None:
+                self.assertIsNotNone(f["detected_ms"], f)
+                self.assertLessEqual(f["detected_ms"], f["detect_bound_ms"], f)
+        store = [f for f in res["faults"] if f["kind"] == "store"]
+        self.assertEqual(len(store), 2)
+        for f in store:  # a new primary serves after the grace and the arbiter's round trip
+            self.assertGreaterEqual(f["failed_over_ms"], 200, f)
+        self.assertEqual(res["sla"]["availability"], 1.0)
+        self.assertTrue(res["passed"])
+        self.assertIn("RESULT: PASS", r.stdout)
+        html = open(report).read()
+        self.assertIn("<svg", html)
+        self.assertIn("kill store-", html)
+        self.assertGreater(len(res["timeline"]), 10)
+        self.assertTrue(any("SIGKILL" in e["event"] for e in res["events"]))
+        # Nothing the drill started is left.
+        left = subprocess.run(["pgrep", "-f", d], capture_output=True, text=True).stdout.split()
+        self.assertEqual(left, [])
+
+    def test_the_exit_status_fails_a_run_where_requests_failed(self):
+        d = h.tempdir("failover-drill-")
+        path, _ = cluster_file(d, lbs=1)
+        # Clients give up after 300 ms; the only LB is down longer than that.
+        r, res, _, _ = drill(d, path, "--faults", "kill:lb-a", "--deadline", "300ms")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr[-3000:])
+        self.assertGreater(res["requests"]["reads_failed"] + res["requests"]["writes_failed"], 0)
+        self.assertFalse(res["passed"])
+        self.assertIn("RESULT: FAIL", r.stdout)
+        f = res["faults"][0]
+        self.assertGreater(f["outage_ms"], 0)
+        self.assertLess(res["sla"]["availability"], 1.0)
+
+    def test_bad_faults_exit_2(self):
+        d = h.tempdir("failover-drill-")
+        path, _ = cluster_file(d)
+        r = subprocess.run([h.BINARY, "drill", "--config", path, "--faults", "kill:nobody"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("nobody is no component", r.stderr)
+
+
+if __name__ == "__main__":
+    h.main()
