@@ -1,5 +1,6 @@
 # The two commands of the README, and the build around them.
-#   make demo   install what is missing, build, run the load-balancer demo
+#   make demo   install what is missing, build, drill the whole stack of examples/cluster.yaml
+#   make demo-lb  the load-balancer demo alone (one backend killed under load)
 #   make test   install, build, run every test (unit, integration, fuzz)
 #   make bench  the benchmarks against nginx, HAProxy, etcd, unbound and Redis
 # SAN=address,undefined or SAN=thread builds with sanitizers into build-san-*.
@@ -16,7 +17,7 @@ comma := ,
 FUZZ_DIR ?= build-fuzz
 CTEST_ARGS ?=
 
-.PHONY: all deps build test unit integration fuzz demo bench clean
+.PHONY: all deps build test unit integration fuzz demo demo-lb bench clean
 
 all: build
 
@@ -45,7 +46,14 @@ unit: build
 integration: build
 	@cd $(BUILD_DIR) && ctest -L integration --output-on-failure
 
+# The whole stack from examples/cluster.yaml, one fault per layer under load
+# (about 30 s); the table on the terminal, the HTML report in the build dir.
 demo: build
+	@$(BUILD_DIR)/failover drill --config examples/cluster.yaml --report $(BUILD_DIR)/drill-report.html \
+	  --json $(BUILD_DIR)/drill.json
+	@echo "report: $(BUILD_DIR)/drill-report.html"
+
+demo-lb: build
 	@python3 scripts/demo.py --binary $(BUILD_DIR)/failover
 
 bench: build
