@@ -130,6 +130,8 @@ const panels = {
   // The whole stack (failover up): every component, its process and what
   // its own /status says, and the latest changes.
   up(s) {
+    const rate = (c) => (c.requests_per_s === null ? '' : `${esc(c.requests_per_s)}/s` +
+      (c.failures_per_s ? ` <span class="bad">${esc(c.failures_per_s)} failed/s</span>` : ''));
     const health = (c) => {
       if (!c.running) return ['down', c.last_exit === null ? 'not started' : `down (exit ${c.last_exit})`];
       if (c.hung) return ['down', 'hung (SIGSTOP)'];
@@ -139,12 +141,16 @@ const panels = {
       const [cls, text] = health(c);
       return `<tr data-component="${esc(c.name)}"><td><a href="http://${esc(c.admin)}/">${esc(c.name)}</a></td>
         <td>${esc(c.kind)}</td><td class="${cls}">${esc(text)}</td><td>${esc(c.state)}</td>
-        <td>${esc(c.pid || '')}</td><td>${esc(c.listens.join(' '))}</td><td>${esc(c.starts)}</td></tr>`;
+        <td>${rate(c)}</td><td>${esc(c.pid || '')}</td><td>${esc(c.listens.join(' '))}</td>
+        <td>${esc(c.starts)}</td></tr>`;
     });
+    const total = (k) => s.components.filter((c) => c.kind === 'lb').reduce((a, c) => a + (c[k] ?? 0), 0);
     const events = s.events.slice(-40).reverse().map((e) => `<tr>
       <td>${esc((e.t_ms / 1000).toFixed(1))} s</td><td>${esc(e.component)}</td><td>${esc(e.event)}</td></tr>`);
     return `<p class="muted">${esc(s.cluster)}, up ${esc(Math.round(s.uptime_ms / 1000))} s</p>` +
-      table(['component', 'kind', 'health', 'state', 'pid', 'listens', 'starts'], rows) +
+      `<p>load balancers: ${esc(total('requests_per_s'))} requests/s, ` +
+      `<span class="${okClass(!total('failures_per_s'))}">${esc(total('failures_per_s'))} failed/s</span></p>` +
+      table(['component', 'kind', 'health', 'state', 'requests', 'pid', 'listens', 'starts'], rows) +
       '<h2>latest changes</h2>' + table(['when', 'component', 'what'], events);
   },
 };

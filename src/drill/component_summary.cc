@@ -82,7 +82,38 @@ std::string service(const json::value& s) {
   return current.empty() ? "" : "store " + current.substr(current.find("//") == std::string::npos ? 0 : current.find("//") + 2);
 }
 
+std::uint64_t count(const json::value& v) {
+  if (v.is_uint64()) return v.as_uint64();
+  if (v.is_int64() && v.as_int64() > 0) return static_cast<std::uint64_t>(v.as_int64());
+  return 0;
+}
+
 }  // namespace
+
+std::optional<RequestCounts> request_counts(ComponentKind kind, const json::value& s) {
+  RequestCounts c;
+  if (kind == ComponentKind::kLb) {
+    const json::value& ups = at(s, "upstreams");
+    if (!ups.is_array()) return std::nullopt;
+    for (const json::value& u : ups.as_array()) {
+      const json::value& servers = at(u, "servers");
+      if (!servers.is_array()) continue;
+      for (const json::value& server : servers.as_array()) {
+        c.total += count(at(at(server, "requests"), "total"));
+        c.failed += count(at(at(server, "requests"), "failures"));
+      }
+    }
+    return c;
+  }
+  if (kind == ComponentKind::kService) {
+    const json::value& r = at(s, "requests");
+    if (!r.is_object()) return std::nullopt;
+    c.failed = count(at(r, "get_failed")) + count(at(r, "put_failed"));
+    c.total = c.failed + count(at(r, "get_ok")) + count(at(r, "get_not_found")) + count(at(r, "put_ok"));
+    return c;
+  }
+  return std::nullopt;
+}
 
 std::string summarize_status(ComponentKind kind, const json::value& status) {
   switch (kind) {

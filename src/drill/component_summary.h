@@ -11,6 +11,8 @@
 //   agent     "healthy, registered" | "unhealthy: failed 2 times in a row"
 //   service   "store 127.0.0.1:7001"
 #include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "drill/cluster_plan.h"
@@ -19,5 +21,14 @@ namespace failover::drill {
 
 // "" when the document is not what the kind's /status gives.
 std::string summarize_status(ComponentKind kind, const boost::json::value& status);
+
+// Requests a component has served since it started, and how many failed,
+// from its /status: an LB's attempts to its servers, an instance's
+// requests. nullopt for the other kinds. Two polls give the rates.
+struct RequestCounts {
+  std::uint64_t total = 0;
+  std::uint64_t failed = 0;
+};
+std::optional<RequestCounts> request_counts(ComponentKind kind, const boost::json::value& status);
 
 }  // namespace failover::drill

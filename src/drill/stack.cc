@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
+#include <cmath>
 #include <stdexcept>
 
 #include "drill/component_summary.h"
@@ -151,6 +152,20 @@ asio::awaitable<core::Result<void>> Stack::restart(const std::string& name) {
   co_return ready;
 }
 
+void Stack::count_requests(ComponentView& v, std::optional<RequestCounts> now_counts) {
+  const core::TimePoint now = clock_.now();
+  if (now_counts && v.last_counts && now > v.last_counted && now_counts->total >= v.last_counts->total) {
+    const double seconds = std::chrono::duration<double>(now - v.last_counted).count();
+    v.requests_per_s = static_cast<double>(now_counts->total - v.last_counts->total) / seconds;
+    v.failures_per_s = static_cast<double>(now_counts->failed - std::min(now_counts->failed, v.last_counts->failed)) / seconds;
+  } else {
+    v.requests_per_s.reset();  // the first poll, or the component restarted and counts from 0
+    v.failures_per_s.reset();
+  }
+  v.last_counts = now_counts;
+  v.last_counted = now;
+}
+
 asio::awaitable<void> Stack::poll(std::size_t i) {
   const ComponentPlan& p = launcher_.plan()[i];
   net::ClientRequest req;
@@ -164,7 +179,10 @@ asio::awaitable<void> Stack::poll(std::size_t i) {
   if (answering) {
     boost::system::error_code ec;
     const json::value doc = json::parse(res->body, ec);
-    if (!ec) state = summarize_status(p.kind, doc);
+    if (!ec) {
+      state = summarize_status(p.kind, doc);
+      count_requests(v, request_counts(p.kind, doc));
+    }
   }
   if (answering != v.answering) note(p.name, answering ? "answering again" : "not answering");
   if (answering && state != v.state && !v.state.empty()) note(p.name, v.state + " -> " + state);
@@ -251,6 +269,9 @@ std::string Stack::status_json() const {
                    {"log", p.log_path},
                    {"starts", s.starts}};
     c["last_exit"] = s.last_exit ? json::value(*s.last_exit) : json::value(nullptr);
+    const ComponentView& v = views_[i];
+    c["requests_per_s"] = v.requests_per_s ? json::value(std::round(*v.requests_per_s)) : json::value(nullptr);
+    c["failures_per_s"] = v.failures_per_s ? json::value(std::round(*v.failures_per_s)) : json::value(nullptr);
     components.push_back(std::move(c));
   }
   json::array events;

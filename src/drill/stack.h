@@ -10,6 +10,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "core/metrics_writer.h"
 #include "core/result.h"
 #include "drill/cluster_config.h"
+#include "drill/component_summary.h"
 #include "drill/launcher.h"
 #include "net/http_client.h"
 
@@ -27,6 +29,11 @@ struct ComponentView {
   bool answering = false;  // its /status answered the last poll
   std::string state;       // summarize_status() of that answer; "" before one
   std::chrono::milliseconds ready_after{0};  // from its start to its first ready answer
+  // Requests and failed requests per second between the last two polls
+  // (LBs and instances; nullopt for the others and before two polls).
+  std::optional<double> requests_per_s, failures_per_s;
+  std::optional<RequestCounts> last_counts;
+  core::TimePoint last_counted;
 };
 
 struct StackEvent {
@@ -83,6 +90,7 @@ class Stack {
   boost::asio::awaitable<bool> get_ok(const std::string& host_port, const std::string& target);
   boost::asio::awaitable<void> poll(std::size_t index);
   void reap();
+  void count_requests(ComponentView& v, std::optional<RequestCounts> now_counts);
   std::size_t index_of(const std::string& name) const;
   std::chrono::milliseconds since_start() const;
 

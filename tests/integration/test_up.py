@@ -69,6 +69,8 @@ class UpTest(unittest.TestCase):
         self.assertEqual((g.status, g.body), (200, b"hello"))
         self.assertTrue(g.header("X-Store-Node", "").startswith("http://127.0.0.1:"))
         self.assertEqual(h.http_request(lb_b, path="/kv/absent").status, 404)
+        # The LBs' request rate shows on up's /status.
+        self.assertTrue(h.wait_for(lambda: up.component("lb-a")["requests_per_s"] is not None, 3.0))
         # The store has a primary and a backup; up's summary says so.
         states = sorted(up.component(n)["state"].split()[0] for n in ("store-a", "store-b"))
         self.assertEqual(states, ["backup", "primary"])

@@ -169,5 +169,20 @@ TEST(ComponentSummary, SaysEachRoleInOneLine) {
   EXPECT_EQ(sum(ComponentKind::kLb, R"([1,2])"), "");  // not a status document
 }
 
+TEST(ComponentSummary, CountsTheRequestsOfLbsAndInstances) {
+  auto counts = [](ComponentKind k, const char* doc) { return drill::request_counts(k, boost::json::parse(doc)); };
+  const auto lb = counts(ComponentKind::kLb, R"({"upstreams":[{"servers":[{"requests":{"total":10,"failures":1}},
+                                                                {"requests":{"total":5,"failures":0}}]}]})");
+  ASSERT_TRUE(lb);
+  EXPECT_EQ(lb->total, 15u);
+  EXPECT_EQ(lb->failed, 1u);
+  const auto svc = counts(ComponentKind::kService, R"({"requests":{"get_ok":4,"get_not_found":1,"get_failed":2,
+                                                                   "put_ok":3,"put_failed":1}})");
+  ASSERT_TRUE(svc);
+  EXPECT_EQ(svc->total, 11u);
+  EXPECT_EQ(svc->failed, 3u);
+  EXPECT_FALSE(counts(ComponentKind::kStore, R"({"role":"primary"})"));
+}
+
 }  // namespace
 }  // namespace failover::test
