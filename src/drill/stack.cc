@@ -133,6 +133,7 @@ asio::awaitable<core::Result<void>> Stack::wait_serving() {
 asio::awaitable<core::Result<void>> Stack::start_all() {
   if (auto w = launcher_.write_configs(); !w) co_return w.error();
   for (const ComponentPlan& p : launcher_.plan()) {
+    if (stopping_) co_return core::Error::cancelled("stopped while starting");
     auto pid = launcher_.start(p.name);
     if (!pid) co_return pid.error();
     note(p.name, "started (pid " + std::to_string(*pid) + ")");
@@ -144,6 +145,7 @@ asio::awaitable<core::Result<void>> Stack::start_all() {
 }
 
 asio::awaitable<core::Result<void>> Stack::restart(const std::string& name) {
+  if (stopping_) co_return core::Error::cancelled("the stack is stopping");
   reap();
   auto pid = launcher_.start(name);
   if (!pid) co_return pid.error();

@@ -67,6 +67,7 @@ class Stack {
   boost::asio::awaitable<core::Result<void>> start_all();
 
   // Starts one component again (after a kill) and waits until it is ready.
+  // Once stop_all() has begun, neither this nor start_all() starts anything.
   boost::asio::awaitable<core::Result<void>> restart(const std::string& name);
 
   // Polls every kPollInterval until stop_all() (run it co_spawned).
