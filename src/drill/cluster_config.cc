@@ -16,6 +16,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kHour{3'600'000};
 
+std::string port_of(const std::string& address) { return address.substr(address.rfind(':') + 1); }
+
 // Names and addresses seen so far: every component needs a name of its own
 // and no two components may listen on the same address.
 class Registry {
@@ -80,11 +82,12 @@ void parse_store(const YamlValue& v, ClusterConfig& c, Registry& reg) {
                         std::to_string(store::max_safe_lease(c.heartbeat_timeout).count()) + "ms");
   const YamlValue nodes = m.required("nodes");
   for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen", "peer_listen"});
+    YamlMap n(spec, {"listen", "peer_listen", "proxy"});
     StoreNodeSpec s;
     s.name = reg.name(spec, name);
     s.listen = reg.address(n, "listen", name);
     s.peer_listen = reg.address(n, "peer_listen", name);
+    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
     c.store_nodes.push_back(std::move(s));
   }
   if (c.store_nodes.size() != 2) nodes.fail("must name two nodes, a primary and a backup");
@@ -93,8 +96,9 @@ void parse_store(const YamlValue& v, ClusterConfig& c, Registry& reg) {
 std::vector<NamedAddress> parse_listeners(const YamlValue& nodes, Registry& reg) {
   std::vector<NamedAddress> out;
   for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen"});
-    out.push_back({reg.name(spec, name), reg.address(n, "listen", name)});
+    YamlMap n(spec, {"listen", "proxy"});
+    out.push_back({reg.name(spec, name), reg.address(n, "listen", name),
+                   reg.address(n, "proxy", name + "'s proxy", /*required=*/false)});
   }
   if (out.empty()) nodes.fail("must name at least one node");
   return out;
@@ -107,11 +111,12 @@ void parse_service(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   c.service_ttl = m.duration_or("ttl", c.service_ttl, milliseconds(100), kHour);
   const YamlValue instances = m.required("instances");
   for (const auto& [name, spec] : instances.as_entries()) {
-    YamlMap n(spec, {"listen", "agent"});
+    YamlMap n(spec, {"listen", "agent", "proxy"});
     InstanceSpec s;
     s.name = reg.name(spec, name);
     s.listen = reg.address(n, "listen", name);
     s.agent = reg.address(n, "agent", name + "'s agent");
+    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
     c.instances.push_back(std::move(s));
   }
   if (c.instances.empty()) instances.fail("must name at least one instance");
@@ -121,11 +126,15 @@ void parse_lb(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   YamlMap m(v, {"nodes"});
   const YamlValue nodes = m.required("nodes");
   for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen", "admin"});
+    YamlMap n(spec, {"listen", "admin", "proxy"});
     LbSpec s;
     s.name = reg.name(spec, name);
     s.listen = reg.address(n, "listen", name);
     s.admin = reg.address(n, "admin", name);
+    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
+    // DNS answers IPs; clients bring the LBs' one port.
+    if (!s.proxy.empty() && port_of(s.proxy) != port_of(s.listen))
+      n.fail("proxy", "must use the LB's own port (" + port_of(s.listen) + "): DNS names the proxy's IP, not its port");
     c.lbs.push_back(std::move(s));
   }
   if (c.lbs.empty()) nodes.fail("must name at least one load balancer");
@@ -138,11 +147,12 @@ void parse_dns(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   c.dns_ttl = m.int_or("ttl", c.dns_ttl, 0, 86'400);
   const YamlValue nodes = m.required("nodes");
   for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"http_listen", "dns_listen"});
+    YamlMap n(spec, {"http_listen", "dns_listen", "proxy"});
     DnsSpec s;
     s.name = reg.name(spec, name);
     s.http_listen = reg.address(n, "http_listen", name);
     s.dns_listen = reg.address(n, "dns_listen", name, /*required=*/false);
+    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
     c.dns_nodes.push_back(std::move(s));
   }
   if (c.dns_nodes.empty()) nodes.fail("must name at least one DNS server");
@@ -158,8 +168,9 @@ ClusterConfig parse(const std::string& text, const std::string& file) {
   parse_cluster(top.required("cluster"), c, reg);
   {
     const YamlValue w = top.required("witness");
-    YamlMap m(w, {"listen"});
+    YamlMap m(w, {"listen", "proxy"});
     c.witness.listen = reg.address(m, "listen", "the witness");
+    c.witness.proxy = reg.address(m, "proxy", "the witness's proxy", /*required=*/false);
     reg.name(w, c.witness.name);
   }
   parse_store(top.required("store"), c, reg);

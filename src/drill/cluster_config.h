@@ -14,6 +14,12 @@
 // Every component has a name unique in the file (the drill's faults and the
 // dashboard use it) and addresses no other component uses. A mistake is a
 // core::ConfigError, "file:line: what is wrong".
+//
+// Any component may take `proxy: HOST:PORT`: up then runs a fault proxy
+// (fault_proxy.h) there, in front of the component's address (a store
+// node's: its replication port), and every other component reaches it
+// through the proxy, so that the drill can delay, drop, blackhole or
+// half-open that link.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -33,29 +39,34 @@ struct StoreNodeSpec {
   std::string name;
   std::string listen;       // client API
   std::string peer_listen;  // replication
+  std::string proxy;        // "": none; else the fault proxy in front of peer_listen
 };
 
 struct NamedAddress {
   std::string name;
   std::string listen;
+  std::string proxy;  // "": none; else the fault proxy in front of listen
 };
 
 struct InstanceSpec {
   std::string name;
   std::string listen;  // the demo service
   std::string agent;   // its agent's admin address
+  std::string proxy;   // "": none; else the fault proxy in front of listen
 };
 
 struct LbSpec {
   std::string name;
   std::string listen;  // client traffic
   std::string admin;
+  std::string proxy;  // "": none; else the fault proxy in front of listen, on the same port
 };
 
 struct DnsSpec {
   std::string name;
   std::string http_listen;  // HTTPDNS
   std::string dns_listen;   // "" for HTTPDNS only
+  std::string proxy;        // "": none; else the fault proxy in front of http_listen
 };
 
 struct ClusterConfig {
@@ -84,6 +95,11 @@ struct ClusterConfig {
   int dns_ttl = 5;  // seconds
   std::vector<DnsSpec> dns_nodes;
 };
+
+// The address others use to reach a component: its proxy, if it has one.
+inline const std::string& reach(const std::string& address, const std::string& proxy) {
+  return proxy.empty() ? address : proxy;
+}
 
 // Throws core::ConfigError.
 ClusterConfig parse_cluster_config(const std::string& yaml_text, const std::string& file_name);

@@ -24,7 +24,7 @@ YAML::Node check_node(const ClusterCheck& c) {
 
 YAML::Node registry_urls(const ClusterConfig& c) {
   YAML::Node urls;
-  for (const NamedAddress& r : c.registry_nodes) urls.push_back(http(r.listen));
+  for (const NamedAddress& r : c.registry_nodes) urls.push_back(http(reach(r.listen, r.proxy)));
   return urls;
 }
 
@@ -97,10 +97,10 @@ class Planner {
     for (const StoreNodeSpec& peer : c_.store_nodes) {
       if (peer.name == n.name) continue;
       s["peers"][peer.name]["listen"] = peer.listen;
-      s["peers"][peer.name]["peer_listen"] = peer.peer_listen;
+      s["peers"][peer.name]["peer_listen"] = reach(peer.peer_listen, peer.proxy);
     }
     s["arbiter"]["type"] = "witness";
-    s["arbiter"]["address"] = c_.witness.listen;
+    s["arbiter"]["address"] = reach(c_.witness.listen, c_.witness.proxy);
     s["heartbeat"]["interval"] = ms(c_.heartbeat_interval);
     s["heartbeat"]["timeout"] = ms(c_.heartbeat_timeout);
     s["lease"] = ms(c_.lease);
@@ -114,7 +114,7 @@ class Planner {
     g["listen"] = r.listen;
     YAML::Node peers = YAML::Node(YAML::NodeType::Sequence);
     for (const NamedAddress& other : c_.registry_nodes)
-      if (other.name != r.name) peers.push_back(http(other.listen));
+      if (other.name != r.name) peers.push_back(http(reach(other.listen, other.proxy)));
     g["peers"] = peers;
     with_config(p, "registry", g);
     p.listens = {r.listen};
@@ -131,7 +131,8 @@ class Planner {
 
   void agent(const InstanceSpec& i) {
     ComponentPlan& p = add(i.name + "-agent", ComponentKind::kAgent, i.agent);
-    const auto [host, port] = split_address(i.listen);
+    // Registered as others reach it: the LBs and the agent's check alike.
+    const auto [host, port] = split_address(reach(i.listen, i.proxy));
     YAML::Node a;
     a["registry"] = registry_urls(c_);
     a["admin"] = i.agent;
@@ -177,7 +178,7 @@ class Planner {
     n["ttl"] = c_.dns_ttl;
     n["threads"] = 1;
     YAML::Node domain;
-    for (const LbSpec& l : c_.lbs) domain["targets"].push_back(l.listen);
+    for (const LbSpec& l : c_.lbs) domain["targets"].push_back(reach(l.listen, l.proxy));
     domain["check"] = check_node(c_.check);
     n["domains"][c_.dns_name] = domain;
     with_config(p, "dns", n);
@@ -206,5 +207,19 @@ const char* kind_name(ComponentKind kind) {
 }
 
 std::vector<ComponentPlan> plan_cluster(const ClusterConfig& cluster) { return Planner(cluster).plan(); }
+
+std::vector<ProxyPlan> plan_proxies(const ClusterConfig& c) {
+  std::vector<ProxyPlan> out;
+  auto add = [&](const std::string& name, const std::string& proxy, const std::string& upstream) {
+    if (!proxy.empty()) out.push_back({name, proxy, upstream});
+  };
+  add(c.witness.name, c.witness.proxy, c.witness.listen);
+  for (const StoreNodeSpec& n : c.store_nodes) add(n.name, n.proxy, n.peer_listen);
+  for (const NamedAddress& r : c.registry_nodes) add(r.name, r.proxy, r.listen);
+  for (const InstanceSpec& i : c.instances) add(i.name, i.proxy, i.listen);
+  for (const LbSpec& l : c.lbs) add(l.name, l.proxy, l.listen);
+  for (const DnsSpec& d : c.dns_nodes) add(d.name, d.proxy, d.http_listen);
+  return out;
+}
 
 }  // namespace failover::drill

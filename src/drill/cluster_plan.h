@@ -31,4 +31,12 @@ struct ComponentPlan {
 // In start order; up stops them in the reverse order.
 std::vector<ComponentPlan> plan_cluster(const ClusterConfig& cluster);
 
+// A fault proxy up runs in its own process, in front of a component.
+struct ProxyPlan {
+  std::string component;  // the component behind it; also the proxy's name
+  std::string listen;
+  std::string upstream;   // the component's address (a store node's peer_listen)
+};
+std::vector<ProxyPlan> plan_proxies(const ClusterConfig& cluster);
+
 }  // namespace failover::drill

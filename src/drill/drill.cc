@@ -140,7 +140,7 @@ class Drill {
     asio::co_spawn(io_, stack_.watch(), asio::detached);
 
     LoadOptions lo;
-    for (const DnsSpec& d : c.dns_nodes) lo.httpdns.push_back(d.http_listen);
+    for (const DnsSpec& d : c.dns_nodes) lo.httpdns.push_back(reach(d.http_listen, d.proxy));
     lo.host = c.dns_name;
     lo.port = static_cast<std::uint16_t>(std::stoi(port));
     lo.clients = o_.clients;
@@ -250,7 +250,9 @@ class Drill {
     };
     switch (target.kind) {
       case ComponentKind::kLb: {
-        const std::string listen = target.listens.front();
+        std::string listen;  // as the DNS servers check it: through its proxy, if any
+        for (const LbSpec& l : c.lbs)
+          if (l.name == target.name) listen = reach(l.listen, l.proxy);
         w.observers = w.back_observers = names(c.dns_nodes);
         w.noticed = [listen](const json::value& s) { return dns_target_in_state(s, listen, "down"); };
         w.back = [listen](const json::value& s) { return dns_target_in_state(s, listen, "up"); };
@@ -260,7 +262,9 @@ class Drill {
       case ComponentKind::kAgent: {
         std::string instance = target.name;
         if (target.kind == ComponentKind::kAgent) instance.resize(instance.size() - std::string("-agent").size());
-        const std::string listen = stack_.launcher().find(instance)->listens.front();
+        std::string listen;  // as registered, so as the LBs know it
+        for (const InstanceSpec& i : c.instances)
+          if (i.name == instance) listen = reach(i.listen, i.proxy);
         w.observers = w.back_observers = names(c.lbs);
         w.noticed = [listen](const json::value& s) { return !lb_server_in_state(s, listen, "up") && s.is_object(); };
         w.back = [listen](const json::value& s) { return lb_server_in_state(s, listen, "up"); };
@@ -269,7 +273,9 @@ class Drill {
       case ComponentKind::kRegistry: {
         // The agents notice (they move to another peer); the other peers
         // take it back once they replicate to it again.
-        const std::string url = "http://" + target.listens.front();
+        std::string url;  // as the agents and peers call it
+        for (const NamedAddress& r : c.registry_nodes)
+          if (r.name == target.name) url = "http://" + reach(r.listen, r.proxy);
         for (const InstanceSpec& i : c.instances) w.observers.push_back(i.name + "-agent");
         for (const NamedAddress& r : c.registry_nodes)
           if (r.name != target.name) w.back_observers.push_back(r.name);

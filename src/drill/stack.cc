@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "drill/component_summary.h"
+#include "net/endpoint.h"
 
 namespace failover::drill {
 namespace asio = boost::asio;
@@ -30,7 +31,12 @@ Stack::Stack(asio::any_io_executor executor, ClusterConfig config, std::string b
       launcher_(std::move(binary), plan_cluster(config_)),
       views_(launcher_.plan().size()),
       polling_(launcher_.plan().size(), false),
-      http_(std::make_shared<net::HttpClient>(executor, net::HttpClientOptions{}, clock)) {}
+      http_(std::make_shared<net::HttpClient>(executor, net::HttpClientOptions{}, clock)) {
+  for (const ProxyPlan& p : plan_proxies(config_)) {
+    proxies_.push_back(std::make_unique<FaultProxy>(executor, clock, p.upstream));
+    proxy_admin_.add(p.component, *proxies_.back());
+  }
+}
 
 Stack::~Stack() = default;
 
@@ -131,6 +137,17 @@ asio::awaitable<core::Result<void>> Stack::wait_serving() {
 }
 
 asio::awaitable<core::Result<void>> Stack::start_all() {
+  // The proxies first: components reach each other through them.
+  for (const ProxyPlan& p : plan_proxies(config_)) {
+    FaultProxy& proxy = *proxy_admin_.find(p.component);
+    try {
+      proxy.listen(*net::resolve_endpoint(p.listen));
+    } catch (const std::exception& e) {
+      co_return core::Error::unavailable("the proxy of " + p.component + " cannot listen on " + p.listen + ": " +
+                                         e.what());
+    }
+    proxy.start();
+  }
   if (auto w = launcher_.write_configs(); !w) co_return w.error();
   for (const ComponentPlan& p : launcher_.plan()) {
     if (stopping_) co_return core::Error::cancelled("stopped while starting");
@@ -232,6 +249,7 @@ asio::awaitable<void> Stack::stop_all() {
       }
     }
   }
+  for (auto& p : proxies_) p->stop();
 }
 
 void Stack::metrics(core::MetricsWriter& w) const {
@@ -284,6 +302,7 @@ std::string Stack::status_json() const {
                           {"cluster", config_.source},
                           {"uptime_ms", since_start().count()},
                           {"components", std::move(components)},
+                          {"proxies", json::parse(proxy_admin_.faults_json())},
                           {"events", std::move(events)}};
   return json::serialize(root) + "\n";
 }

@@ -19,7 +19,9 @@
 #include "core/result.h"
 #include "drill/cluster_config.h"
 #include "drill/component_summary.h"
+#include "drill/fault_proxy.h"
 #include "drill/launcher.h"
+#include "drill/proxy_admin.h"
 #include "net/http_client.h"
 
 namespace failover::drill {
@@ -57,9 +59,14 @@ class Stack {
   const Launcher& launcher() const { return launcher_; }
   const ComponentView& view(const std::string& name) const;
   const std::deque<StackEvent>& events() const { return events_; }
+  // The fault proxy in front of `component` (the cluster file's `proxy:`),
+  // or null; and all of them, by component, for GET/PUT /faults.
+  FaultProxy* proxy(const std::string& component) const { return proxy_admin_.find(component); }
+  ProxyAdmin& proxy_admin() { return proxy_admin_; }
   core::TimePoint made() const { return made_; }  // events count from here
 
-  // Writes the configs and starts every component in the plan's order, each
+  // Opens the fault proxies, writes the configs and starts every component
+  // in the plan's order, each
   // after the one before answers ready, then waits until the stack serves
   // (the store has a primary, every LB passes a request to an instance,
   // every DNS server answers the name). An error names the component and
@@ -77,7 +84,7 @@ class Stack {
   // one, SIGTERM, SIGKILL after kStopGrace.
   boost::asio::awaitable<void> stop_all();
 
-  // {"role":"up", "components":[...], "events":[...]}: the stack's /status.
+  // {"role":"up", "components":[...], "proxies":{...}, "events":[...]}: the stack's /status.
   std::string status_json() const;
   // failover_up_component_* gauges and counters, per component.
   void metrics(core::MetricsWriter& w) const;
@@ -104,6 +111,8 @@ class Stack {
   std::vector<bool> polling_;  // a poll of that component is in flight
   std::deque<StackEvent> events_;
   std::shared_ptr<net::HttpClient> http_;
+  std::vector<std::unique_ptr<FaultProxy>> proxies_;
+  ProxyAdmin proxy_admin_;
   bool stopping_ = false;
 };
 

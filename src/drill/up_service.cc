@@ -42,10 +42,15 @@ bool serve_stack_dashboard(asio::io_context& io, role::Runner& runner, Stack& st
   // The handler outlives this call: it keeps what it needs by value.
   auto endpoints = std::make_shared<role::Endpoints>(
       role::Endpoints{.status = [&stack] { return stack.status_json(); },
-                      .metrics = [&stack](core::MetricsWriter& w) { stack.metrics(w); }});
-  auto handler = [endpoints](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+                      .metrics = [&stack](core::MetricsWriter& w) {
+                        stack.metrics(w);
+                        stack.proxy_admin().metrics(w);
+                      }});
+  ProxyAdmin* faults = &stack.proxy_admin();
+  auto handler = [endpoints, faults](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+    if (auto r = faults->handle(req)) co_return std::move(*r);
     if (auto r = role::serve_endpoints(req, *endpoints)) co_return std::move(*r);
-    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /");
+    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /, GET /faults, PUT /faults/NAME");
   };
   return runner.listen(stack.config().dashboard, [&] { net::serve_http(io, *address, handler); });
 }

@@ -154,6 +154,32 @@ TEST(ClusterPlan, ComponentsFindEachOther) {
   EXPECT_EQ(find("web-2").ready_path, "/health");
 }
 
+TEST(ClusterPlan, AProxiedComponentIsReachedThroughItsProxy) {
+  std::string text = kSmall;
+  text.replace(text.find("peer_listen: 127.0.0.1:7102}"), 28, "peer_listen: 127.0.0.1:7102, proxy: 127.0.0.1:7202}");
+  text.replace(text.find("{listen: 127.0.0.1:8500}"), 24, "{listen: 127.0.0.1:8500, proxy: 127.0.0.1:8600}");
+  const drill::ClusterConfig c = drill::parse_cluster_config(text, "c.yaml");
+  const auto proxies = drill::plan_proxies(c);
+  ASSERT_EQ(proxies.size(), 2u);
+  EXPECT_EQ(proxies[0].component, "b");
+  EXPECT_EQ(proxies[0].listen, "127.0.0.1:7202");
+  EXPECT_EQ(proxies[0].upstream, "127.0.0.1:7102");
+  for (const auto& p : drill::plan_cluster(c)) {
+    if (p.name == "a") {
+      const store::StoreConfig a = store::parse_store_config(p.config_text, "a");
+      EXPECT_EQ(a.peers.at("b").peer_listen, "127.0.0.1:7202");  // a replicates to b through the proxy
+    }
+    if (p.kind == ComponentKind::kAgent || p.kind == ComponentKind::kLb)
+      EXPECT_THAT(p.config_text, HasSubstr("http://127.0.0.1:8600"));
+  }
+  // An LB's proxy keeps the LB's port: DNS names only its IP.
+  EXPECT_THAT(error_in(with("admin: 127.0.0.11:9080}", "admin: 127.0.0.11:9080, proxy: 127.0.0.13:8081}")),
+              HasSubstr("must use the LB's own port (8080)"));
+  // A proxy's address is claimed like any other.
+  EXPECT_THAT(error_in(with("admin: 127.0.0.11:9080}", "admin: 127.0.0.11:9080, proxy: 127.0.0.1:8500}")),
+              HasSubstr("already used by r1"));
+}
+
 TEST(ComponentSummary, SaysEachRoleInOneLine) {
   auto sum = [](ComponentKind k, const char* doc) { return drill::summarize_status(k, boost::json::parse(doc)); };
   EXPECT_EQ(sum(ComponentKind::kStore, R"({"role":"primary","epoch":3,"serving":true})"), "primary e3");
