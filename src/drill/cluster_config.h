@@ -76,7 +76,7 @@ struct ClusterConfig {
   ClusterCheck check;
   std::chrono::milliseconds start_timeout{20'000};  // for each component to become ready
 
-  NamedAddress witness{"witness", ""};
+  NamedAddress witness{"witness", "", ""};
 
   std::chrono::milliseconds heartbeat_interval{50};
   std::chrono::milliseconds heartbeat_timeout{250};

@@ -81,6 +81,18 @@ bool registry_peer_reachable(const json::value& status, const std::string& url, 
   return false;
 }
 
+// A store node at peace: a serving primary with every peer in sync, or an
+// in-sync backup.
+bool store_node_settled(const json::value& status) {
+  if (is(at(status, "role"), "backup")) return is_true(at(status, "in_sync"));
+  if (!is(at(status, "role"), "primary") || !is_true(at(status, "serving"))) return false;
+  const json::value& peers = at(status, "peers");
+  if (!peers.is_array()) return false;
+  for (const json::value& p : peers.as_array())
+    if (!is_true(at(p, "in_sync"))) return false;
+  return true;
+}
+
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -240,6 +252,19 @@ class Drill {
     co_return "";
   }
 
+  // A cut or slowed replication link: the primary notices (its backup
+  // leaves in_sync, or it loses the role if the witness says so); it is
+  // taken back when the pair is at peace again.
+  Watch store_link_watch(const std::string& primary) {
+    Watch w;
+    w.observers = {primary};
+    w.noticed = [](const json::value& s) { return s.is_object() && !store_node_settled(s); };
+    for (const StoreNodeSpec& n : stack_.config().store_nodes) w.back_observers.push_back(n.name);
+    w.back = store_node_settled;
+    w.watched_by = primary;
+    return w;
+  }
+
   Watch watch_for(const ComponentPlan& target, bool was_primary) {
     const ClusterConfig& c = stack_.config();
     Watch w;
@@ -337,11 +362,19 @@ class Drill {
       const json::value s = co_await status(f.component);
       was_primary = is(at(s, "role"), "primary");
     }
+    const bool link = step.action == FaultAction::kLink;
+    const bool store_link = link && target->kind == ComponentKind::kStore;
     f.bounds = bounds_for(target->kind, stack_.config(), kPollSlack);
-    if (target->kind == ComponentKind::kStore && !was_primary) f.bounds.detect.reset();
-    const Watch w = watch_for(*target, was_primary);
+    // How long to look for a fault that may pass unnoticed: as long as a
+    // fault that cannot would take.
+    const Millis look_for = may_pass_unnoticed(step) ? f.bounds.detect.value_or(o_.hold) : o_.max_wait;
+    if (may_pass_unnoticed(step) || (target->kind == ComponentKind::kStore && !was_primary && !store_link))
+      f.bounds.detect.reset();
+    std::string primary_now = f.component;
+    if (store_link && !was_primary) primary_now = co_await current_primary();
+    const Watch w = store_link ? store_link_watch(primary_now) : watch_for(*target, was_primary);
     f.watched_by = w.watched_by;
-    const std::string what = std::string(action_name(step.action)) + " " + f.component;
+    const std::string what = step_action(step) + " " + f.component;
 
     // A watcher that shows the fault before it comes cannot time it.
     bool measurable = !w.observers.empty();
@@ -355,23 +388,30 @@ class Drill {
 
     const core::TimePoint t0 = clock.now();
     f.at = since_load(t0);
-    stack_.launcher().signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
-    stack_.note(f.component, std::string("drill: ") + (step.action == FaultAction::kKill ? "SIGKILL" : "SIGSTOP"));
+    if (link) {
+      set_link(f.component, step.link);
+    } else {
+      stack_.launcher().signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
+      stack_.note(f.component, std::string("drill: ") + (step.action == FaultAction::kKill ? "SIGKILL" : "SIGSTOP"));
+    }
     progress(what + ": done, waiting for " + f.watched_by + " to notice");
     if (measurable) {
-      const auto seen = co_await wait_until(w.observers, w.noticed, t0 + o_.max_wait);
+      const auto seen = co_await wait_until(w.observers, w.noticed, t0 + look_for);
       if (seen) {
         f.failed_over = f.detected = std::chrono::duration_cast<Millis>(*seen - t0);
-        if (was_primary) f.detected = co_await store_detection(*f.failed_over);
+        if (was_primary && !link) f.detected = co_await store_detection(*f.failed_over);
         progress(what + ": noticed after " + std::to_string(f.detected->count()) + " ms");
       } else {
-        f.note = "not noticed within " + std::to_string(o_.max_wait.count()) + " ms";
+        f.note = (may_pass_unnoticed(step) ? "ridden out: not noticed within " : "not noticed within ") +
+                 std::to_string(look_for.count()) + " ms";
         progress(what + ": " + f.note);
       }
     }
     co_await clock.sleep_for(o_.hold);
 
-    if (step.action == FaultAction::kKill) {
+    if (link) {
+      set_link(f.component, Fault{});
+    } else if (step.action == FaultAction::kKill) {
       auto again = co_await stack_.restart(f.component);
       if (!again) f.note += (f.note.empty() ? "" : "; ") + ("restart failed: " + again.error().message);
     } else {
@@ -396,6 +436,12 @@ class Drill {
       if (r.at >= t0 && r.at < t1) ++(r.write ? f.writes_failed : f.reads_failed);
     f.outage = failed_time(load_->failures(), t0, t1);
     co_return f;
+  }
+
+  // Sets `fault` on every proxy that carries the links of `component`.
+  void set_link(const std::string& component, const Fault& fault) {
+    for (const std::string& name : link_proxies(component, stack_.config())) stack_.proxy(name)->set(fault);
+    stack_.note(component, "drill: link " + to_string(fault));
   }
 
   // For a store failover: the new primary's own timing says when it first

@@ -1,14 +1,35 @@
 #include "drill/drill_plan.h"
 
+#include <algorithm>
+
 namespace failover::drill {
 namespace {
 
 using std::chrono::milliseconds;
 
-bool is_component(const std::string& name, const ClusterConfig& c) {
-  for (const ComponentPlan& p : plan_cluster(c))
-    if (p.name == name) return true;
+const ComponentPlan* find(const std::string& name, const std::vector<ComponentPlan>& plan) {
+  for (const ComponentPlan& p : plan)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+bool has_proxy(const std::string& name, const std::vector<ProxyPlan>& proxies) {
+  for (const ProxyPlan& p : proxies)
+    if (p.component == name) return true;
   return false;
+}
+
+// A link fault on `target` needs a proxy on every link it cuts.
+std::optional<std::string> missing_proxy(const std::string& target, const ClusterConfig& c) {
+  const std::vector<ProxyPlan> proxies = plan_proxies(c);
+  const std::vector<std::string> links =
+      link_proxies(target == kPrimaryTarget ? c.store_nodes.front().name : target, c);
+  const bool store = links.size() > 1;
+  for (const std::string& name : links)
+    if (!has_proxy(name, proxies))
+      return name + " has no proxy: give it `proxy: HOST:PORT` in the cluster file" +
+             (store ? " (a link fault on the store cuts the replication link of the pair, at each node's proxy)" : "");
+  return std::nullopt;
 }
 
 std::string trim(std::string s) {
@@ -19,9 +40,36 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-const char* action_name(FaultAction action) { return action == FaultAction::kKill ? "kill" : "stop"; }
+const char* action_name(FaultAction action) {
+  switch (action) {
+    case FaultAction::kKill: return "kill";
+    case FaultAction::kStop: return "stop";
+    case FaultAction::kLink: return "link";
+  }
+  return "?";
+}
+
+std::string step_action(const FaultStep& step) {
+  return step.action == FaultAction::kLink ? to_string(step.link) : action_name(step.action);
+}
+
+bool may_pass_unnoticed(const FaultStep& step) {
+  return step.action == FaultAction::kLink &&
+         (step.link.kind == Fault::Kind::kDelay || (step.link.kind == Fault::Kind::kDrop && step.link.drop < 1));
+}
+
+std::vector<std::string> link_proxies(const std::string& target, const ClusterConfig& c) {
+  for (const StoreNodeSpec& n : c.store_nodes)
+    if (n.name == target) {
+      std::vector<std::string> pair;
+      for (const StoreNodeSpec& m : c.store_nodes) pair.push_back(m.name);
+      return pair;
+    }
+  return {target};
+}
 
 core::Result<std::vector<FaultStep>> parse_fault_steps(const std::string& text, const ClusterConfig& cluster) {
+  const std::vector<ComponentPlan> plan = plan_cluster(cluster);
   std::vector<FaultStep> steps;
   std::size_t from = 0;
   while (from <= text.size()) {
@@ -34,11 +82,25 @@ core::Result<std::vector<FaultStep>> parse_fault_steps(const std::string& text, 
       return core::Error::invalid("fault \"" + item + "\": expected ACTION:TARGET, as kill:lb-a or stop:primary");
     const std::string action = item.substr(0, colon), target = item.substr(colon + 1);
     FaultStep step;
-    if (action == "kill") step.action = FaultAction::kKill;
-    else if (action == "stop") step.action = FaultAction::kStop;
-    else return core::Error::invalid("fault \"" + item + "\": the action is kill or stop, not " + action);
-    if (target != kPrimaryTarget && !is_component(target, cluster))
+    if (action == "kill") {
+      step.action = FaultAction::kKill;
+    } else if (action == "stop") {
+      step.action = FaultAction::kStop;
+    } else {
+      std::string as_fault = action;  // delay=500ms -> delay 500ms
+      std::replace(as_fault.begin(), as_fault.end(), '=', ' ');
+      auto link = parse_fault(as_fault);
+      if (!link || link->kind == Fault::Kind::kNone)
+        return core::Error::invalid("fault \"" + item + "\": the action is kill, stop or a link fault (delay=100ms, "
+                                    "drop=0.5, blackhole, half-open), not " + action);
+      step.action = FaultAction::kLink;
+      step.link = *link;
+    }
+    if (target != kPrimaryTarget && find(target, plan) == nullptr)
       return core::Error::invalid("fault \"" + item + "\": " + target + " is no component of the cluster (or primary)");
+    if (step.action == FaultAction::kLink)
+      if (auto missing = missing_proxy(target, cluster))
+        return core::Error::invalid("fault \"" + item + "\": " + *missing);
     step.target = target;
     steps.push_back(std::move(step));
   }
@@ -48,15 +110,23 @@ core::Result<std::vector<FaultStep>> parse_fault_steps(const std::string& text, 
 
 std::vector<FaultStep> default_fault_steps(const ClusterConfig& c) {
   std::vector<FaultStep> steps{
-      {FaultAction::kKill, c.lbs.front().name},
-      {FaultAction::kKill, c.instances.front().name},
+      {FaultAction::kKill, c.lbs.front().name, {}},
+      {FaultAction::kKill, c.instances.front().name, {}},
   };
-  if (c.registry_nodes.size() > 1) steps.push_back({FaultAction::kKill, c.registry_nodes.front().name});
-  steps.push_back({FaultAction::kKill, kPrimaryTarget});
-  if (c.dns_nodes.size() > 1) steps.push_back({FaultAction::kKill, c.dns_nodes.front().name});
-  steps.push_back({FaultAction::kKill, c.witness.name});
-  steps.push_back({FaultAction::kStop, c.lbs.back().name});
-  steps.push_back({FaultAction::kStop, kPrimaryTarget});
+  if (c.registry_nodes.size() > 1) steps.push_back({FaultAction::kKill, c.registry_nodes.front().name, {}});
+  steps.push_back({FaultAction::kKill, kPrimaryTarget, {}});
+  if (c.dns_nodes.size() > 1) steps.push_back({FaultAction::kKill, c.dns_nodes.front().name, {}});
+  steps.push_back({FaultAction::kKill, c.witness.name, {}});
+  steps.push_back({FaultAction::kStop, c.lbs.back().name, {}});
+  steps.push_back({FaultAction::kStop, kPrimaryTarget, {}});
+  // Links, where the cluster file put the proxies that make them.
+  if (!missing_proxy(kPrimaryTarget, c))
+    steps.push_back({FaultAction::kLink, kPrimaryTarget, Fault{Fault::Kind::kBlackhole, {}, 0}});
+  for (const InstanceSpec& i : c.instances)
+    if (!i.proxy.empty()) {
+      steps.push_back({FaultAction::kLink, i.name, Fault{Fault::Kind::kDelay, milliseconds(500), 0}});
+      break;
+    }
   return steps;
 }
 

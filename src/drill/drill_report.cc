@@ -46,10 +46,10 @@ std::string timeline_svg(const DrillResult& r) {
     double b = a + 0.2;
     if (f.restored) b = a + static_cast<double>(f.restored->count() + (f.failed_back ? f.failed_back->count() : 0)) / 1000.0;
     svg += "<rect class='fault' x='" + num(x(a)) + "' y='" + num(kTop) + "' width='" + num(std::max(1.0, x(b) - x(a))) +
-           "' height='" + num(kHeight) + "' fill='#fde2c8'><title>" + esc(std::string(action_name(f.step.action)) + " " +
+           "' height='" + num(kHeight) + "' fill='#fde2c8'><title>" + esc(step_action(f.step) + " " +
            f.component) + "</title></rect>";
     svg += "<text x='" + num(x(a) + 2) + "' y='" + num(kTop + 10) + "' fill='#a60'>" +
-           esc(std::string(action_name(f.step.action)) + " " + f.component) + "</text>";
+           esc(step_action(f.step) + " " + f.component) + "</text>";
   }
   // Axes.
   svg += "<line x1='" + num(kLeft) + "' y1='" + num(kTop + kHeight) + "' x2='" + num(kLeft + kWidth) + "' y2='" +
@@ -108,7 +108,7 @@ std::string drill_report_html(const DrillResult& r) {
   h += "<h2>faults</h2><table><tr><th>fault</th><th>watched by</th><th>detected</th><th>bound</th><th>failed over</th>"
        "<th>failed back</th><th>bound</th><th>reads failed</th><th>writes failed</th><th>outage</th></tr>";
   for (const FaultResult& f : r.faults) {
-    h += "<tr><td>" + esc(std::string(action_name(f.step.action)) + " " + f.component) + "</td><td>" +
+    h += "<tr><td>" + esc(step_action(f.step) + " " + f.component) + "</td><td>" +
          esc(f.watched_by) + "</td><td>" + ms(f.detected) + "</td><td>" + ms(f.bounds.detect) + "</td><td>" +
          ms(f.failed_over) + "</td><td>" + ms(f.failed_back) + "</td><td>" + ms(f.bounds.failback) + "</td><td>" +
          std::to_string(f.reads_failed) + "</td><td>" + std::to_string(f.writes_failed) + "</td><td>" +

@@ -18,7 +18,7 @@ std::string ms_text(const std::optional<Millis>& v) { return v ? std::to_string(
 json::value ms_json(const std::optional<Millis>& v) { return v ? json::value(v->count()) : json::value(nullptr); }
 
 std::string fault_name(const FaultResult& f) {
-  std::string name = std::string(action_name(f.step.action)) + " " + f.component;
+  std::string name = step_action(f.step) + " " + f.component;
   if (f.step.target == kPrimaryTarget) name += " (primary)";
   return name;
 }
@@ -87,15 +87,17 @@ Millis failed_time(const std::vector<FailedRequest>& failures, core::TimePoint f
 std::string drill_table(const DrillResult& r) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-26s %-18s %9s %9s %11s %9s %11s %6s %6s %8s\n", "fault", "watched by",
+  int name_width = 26;  // the longest fault name, at least
+  for (const FaultResult& f : r.faults) name_width = std::max(name_width, static_cast<int>(fault_name(f).size()));
+  std::snprintf(line, sizeof line, "%-*s %-18s %9s %9s %11s %9s %11s %6s %6s %8s\n", name_width, "fault", "watched by",
                 "detected", "bound", "failed over", "failback", "bound", "reads", "writes", "outage");
   out += line;
-  std::snprintf(line, sizeof line, "%-26s %-18s %9s %9s %11s %9s %11s %6s %6s %8s\n", "", "", "", "", "", "",
+  std::snprintf(line, sizeof line, "%-*s %-18s %9s %9s %11s %9s %11s %6s %6s %8s\n", name_width, "", "", "", "", "", "",
                 "", "failed", "failed", "");
   out += line;
   for (const FaultResult& f : r.faults) {
-    std::snprintf(line, sizeof line, "%-26s %-18s %9s %9s %11s %9s %11s %6llu %6llu %5lld ms%s\n",
-                  fault_name(f).c_str(), f.watched_by.substr(0, 18).c_str(), ms_text(f.detected).c_str(),
+    std::snprintf(line, sizeof line, "%-*s %-18s %9s %9s %11s %9s %11s %6llu %6llu %5lld ms%s\n", name_width,
+                  fault_name(f).substr(0, 200).c_str(), f.watched_by.substr(0, 18).c_str(), ms_text(f.detected).c_str(),
                   f.bounds.detect ? ("<=" + std::to_string(f.bounds.detect->count())).c_str() : "-",
                   ms_text(f.failed_over).c_str(), ms_text(f.failed_back).c_str(),
                   f.bounds.failback ? ("<=" + std::to_string(f.bounds.failback->count())).c_str() : "-",
@@ -138,6 +140,8 @@ std::string drill_json(const DrillResult& r) {
   for (const FaultResult& f : r.faults) {
     faults.push_back(json::object{{"fault", fault_name(f)},
                                   {"action", action_name(f.step.action)},
+                                  {"link", f.step.action == FaultAction::kLink ? json::value(to_string(f.step.link))
+                                                                               : json::value(nullptr)},
                                   {"component", f.component},
                                   {"kind", kind_name(f.kind)},
                                   {"watched_by", f.watched_by},

@@ -37,6 +37,11 @@ core::Result<void> write_file(const std::string& path, const std::string& text) 
   if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
   ::dup2(log_fd, STDOUT_FILENO);
   ::dup2(log_fd, STDERR_FILENO);
+  // Nothing else of the launcher's may live on in a role: Asio opens its
+  // accepted sockets without O_CLOEXEC, and a proxy's connection that a
+  // child still holds is never closed, so its client is never told that
+  // the far end died.
+  ::close_range(3, ~0U, 0);
   // The launcher's signal mask and dispositions must not leak into a role.
   sigset_t none;
   sigemptyset(&none);

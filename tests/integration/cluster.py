@@ -10,8 +10,11 @@ import time
 import harness as h
 
 
-def cluster_file(dir_, instances=3, check=(200, 2, 2, 200), lbs=2):
-    """Writes DIR/cluster.yaml; returns (path, addresses by component)."""
+def cluster_file(dir_, instances=3, check=(200, 2, 2, 200), lbs=2, proxies=True):
+    """Writes DIR/cluster.yaml; returns (path, addresses by component).
+    With `proxies`, as in the example, fault proxies stand in front of both
+    store nodes' replication ports and of web-2 (their addresses under
+    "proxy:NAME")."""
     p = lambda: h.free_port()  # noqa: E731
     lb_port = p()
     a = {
@@ -29,6 +32,10 @@ def cluster_file(dir_, instances=3, check=(200, 2, 2, 200), lbs=2):
     }
     for i in range(1, instances + 1):
         a["web-%d" % i] = ("127.0.0.1:%d" % p(), "127.0.0.1:%d" % p())
+    proxied = ("store-a", "store-b", "web-2") if proxies and instances >= 2 else ()
+    for n in proxied:
+        a["proxy:" + n] = "127.0.0.1:%d" % p()
+    px = lambda n: (", proxy: " + a["proxy:" + n]) if n in proxied else ""  # noqa: E731
     interval, rise, fall, timeout = check
     text = """cluster:
   dir: %(dir)s
@@ -39,8 +46,8 @@ store:
   heartbeat: {interval: 50ms, timeout: 250ms}
   lease: 200ms
   nodes:
-    store-a: {listen: %(sa0)s, peer_listen: %(sa1)s}
-    store-b: {listen: %(sb0)s, peer_listen: %(sb1)s}
+    store-a: {listen: %(sa0)s, peer_listen: %(sa1)s%(sap)s}
+    store-b: {listen: %(sb0)s, peer_listen: %(sb1)s%(sbp)s}
 registry:
   nodes:
     registry-1: {listen: %(r1)s}
@@ -62,8 +69,10 @@ dns:
 """ % {"dir": dir_, "dashboard": a["dashboard"], "interval": interval, "rise": rise, "fall": fall,
        "timeout": timeout, "witness": a["witness"],
        "sa0": a["store-a"][0], "sa1": a["store-a"][1], "sb0": a["store-b"][0], "sb1": a["store-b"][1],
+       "sap": px("store-a"), "sbp": px("store-b"),
        "r1": a["registry-1"], "r2": a["registry-2"],
-       "instances": "\n".join("    web-%d: {listen: %s, agent: %s}" % (i, a["web-%d" % i][0], a["web-%d" % i][1])
+       "instances": "\n".join("    web-%d: {listen: %s, agent: %s%s}" % (i, a["web-%d" % i][0], a["web-%d" % i][1],
+                                                                      px("web-%d" % i))
                               for i in range(1, instances + 1)),
        "lbs": "\n".join("    %s: {listen: %s, admin: %s}" % (n, a[n][0], a[n][1]) for n in ("lb-a", "lb-b")[:lbs]),
        "d1": a["dns-1"], "d2": a["dns-2"]}

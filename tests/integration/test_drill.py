@@ -22,7 +22,10 @@ def drill(dir_, path, *args, timeout=150):
     r = subprocess.run([h.BINARY, "drill", "--config", path, "--json", out, "--report", report] + list(args),
                        capture_output=True, text=True, timeout=timeout)
     took = time.monotonic() - t0
-    result = json.load(open(out)) if os.path.exists(out) else None
+    result = None
+    if os.path.exists(out):
+        with open(out) as f:
+            result = json.load(f)
     return r, result, report, took
 
 
@@ -41,21 +44,33 @@ class DrillTest(unittest.TestCase):
         self.assertEqual(res["history"]["lost_writes"], 0)
         self.assertEqual(res["history"]["violations"], [])
         self.assertEqual([f["fault"] for f in res["faults"]][:3], ["kill lb-a", "kill web-1", "kill registry-1"])
-        self.assertEqual(len(res["faults"]), 8)
+        # Then the links the cluster file put proxies on: the store pair's
+        # replication link cut, an instance's link slowed.
+        self.assertEqual([f["fault"] for f in res["faults"]][8:],
+                         [res["faults"][8]["fault"], "delay 500ms web-2"])
+        self.assertTrue(res["faults"][8]["fault"].startswith("blackhole store-"), res["faults"][8])
+        self.assertEqual(res["faults"][8]["link"], "blackhole")
+        self.assertEqual(len(res["faults"]), 10)
         for f in res["faults"]:
             self.assertTrue(f["within_bounds"], f)
             self.assertIsNotNone(f["failed_back_ms"], f)
             if f["detect_bound_ms"] is not None:
                 self.assertIsNotNone(f["detected_ms"], f)
                 self.assertLessEqual(f["detected_ms"], f["detect_bound_ms"], f)
-        store = [f for f in res["faults"] if f["kind"] == "store"]
+        store = [f for f in res["faults"] if f["kind"] == "store" and f["action"] != "link"]
         self.assertEqual(len(store), 2)
         for f in store:  # a new primary serves after the grace and the arbiter's round trip
             self.assertGreaterEqual(f["failed_over_ms"], 200, f)
+        # A cut replication link is noticed by the primary once its lease
+        # from the backup's acknowledgements runs out.
+        cut = res["faults"][8]
+        self.assertIsNotNone(cut["detected_ms"], cut)
+        self.assertGreaterEqual(cut["detected_ms"], 100, cut)
         self.assertEqual(res["sla"]["availability"], 1.0)
         self.assertTrue(res["passed"])
         self.assertIn("RESULT: PASS", r.stdout)
-        html = open(report).read()
+        with open(report) as f:
+            html = f.read()
         self.assertIn("<svg", html)
         self.assertIn("kill store-", html)
         self.assertGreater(len(res["timeline"]), 10)
@@ -84,6 +99,10 @@ class DrillTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("nobody is no component", r.stderr)
+        r = subprocess.run([h.BINARY, "drill", "--config", path, "--faults", "blackhole:web-1"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("web-1 has no proxy", r.stderr)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 The stack serves through every layer (HTTPDNS answers the LBs, an LB passes
 a PUT and a GET to an instance, the instance reads and writes the store);
 up's /status shows every component; a killed component shows as down and
-nothing restarts it; SIGTERM stops every child; a bad file exits 2 with
+nothing restarts it; no component holds one of up's sockets; SIGTERM stops every child; a bad file exits 2 with
 file:line; a component that cannot start stops the rest and exits 1."""
 import os
 import signal
@@ -25,6 +25,20 @@ def pid_alive(pid):
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def socket_inodes(pid):
+    """The sockets a process holds, by inode."""
+    out = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:"):
+            out.add(target)
+    return out
 
 
 class UpTest(unittest.TestCase):
@@ -74,6 +88,14 @@ class UpTest(unittest.TestCase):
         # The store has a primary and a backup; up's summary says so.
         states = sorted(up.component(n)["state"].split()[0] for n in ("store-a", "store-b"))
         self.assertEqual(states, ["backup", "primary"])
+
+        # No component holds a socket of up's (its dashboard, a fault
+        # proxy's connection): a proxied connection a child still held would
+        # never close, and its client would never learn that the far end died.
+        ups = socket_inodes(up.proc.pid)
+        self.assertGreater(len(ups), 3)
+        for c in st["components"]:
+            self.assertEqual(socket_inodes(c["pid"]) & ups, set(), c["name"])
 
         # A killed instance is shown down and stays down: up restarts nothing.
         victim = up.component("web-2")

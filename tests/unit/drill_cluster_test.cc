@@ -169,8 +169,9 @@ TEST(ClusterPlan, AProxiedComponentIsReachedThroughItsProxy) {
       const store::StoreConfig a = store::parse_store_config(p.config_text, "a");
       EXPECT_EQ(a.peers.at("b").peer_listen, "127.0.0.1:7202");  // a replicates to b through the proxy
     }
-    if (p.kind == ComponentKind::kAgent || p.kind == ComponentKind::kLb)
+    if (p.kind == ComponentKind::kAgent || p.kind == ComponentKind::kLb) {
       EXPECT_THAT(p.config_text, HasSubstr("http://127.0.0.1:8600"));
+    }
   }
   // An LB's proxy keeps the LB's port: DNS names only its IP.
   EXPECT_THAT(error_in(with("admin: 127.0.0.11:9080}", "admin: 127.0.0.11:9080, proxy: 127.0.0.13:8081}")),

@@ -29,23 +29,79 @@ const drill::ClusterConfig& example() {
 TEST(DrillPlan, ParsesAFaultList) {
   auto steps = drill::parse_fault_steps(" kill:lb-a, stop:primary,kill:web-2-agent ", example());
   ASSERT_TRUE(steps.ok()) << steps.error().message;
-  EXPECT_THAT(*steps, ElementsAre(FaultStep{FaultAction::kKill, "lb-a"}, FaultStep{FaultAction::kStop, "primary"},
-                                  FaultStep{FaultAction::kKill, "web-2-agent"}));
+  EXPECT_THAT(*steps, ElementsAre(FaultStep{FaultAction::kKill, "lb-a", {}}, FaultStep{FaultAction::kStop, "primary", {}},
+                                  FaultStep{FaultAction::kKill, "web-2-agent", {}}));
+}
+
+// The example without its fault proxies.
+drill::ClusterConfig example_without_proxies() {
+  drill::ClusterConfig c = example();
+  for (auto& n : c.store_nodes) n.proxy.clear();
+  for (auto& i : c.instances) i.proxy.clear();
+  return c;
+}
+
+FaultStep link(std::string target, drill::Fault::Kind kind, milliseconds delay = milliseconds(0)) {
+  FaultStep s{FaultAction::kLink, std::move(target), {}};
+  s.link.kind = kind;
+  s.link.delay = delay;
+  return s;
+}
+
+TEST(DrillPlan, ParsesLinkFaultsOnProxiedComponents) {
+  auto steps = drill::parse_fault_steps("blackhole:primary,delay=500ms:web-2,half-open:store-b", example());
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  EXPECT_THAT(*steps, ElementsAre(link("primary", drill::Fault::Kind::kBlackhole),
+                                  link("web-2", drill::Fault::Kind::kDelay, milliseconds(500)),
+                                  link("store-b", drill::Fault::Kind::kHalfOpen)));
+  EXPECT_EQ(drill::step_action((*steps)[1]), "delay 500ms");
+  EXPECT_EQ(drill::step_action(FaultStep{FaultAction::kStop, "lb-a", {}}), "stop");
+  // A delay or a share of connections dropped may pass unnoticed; a cut may not.
+  EXPECT_TRUE(drill::may_pass_unnoticed((*steps)[1]));
+  EXPECT_FALSE(drill::may_pass_unnoticed((*steps)[0]));
+  EXPECT_TRUE(drill::may_pass_unnoticed(drill::parse_fault_steps("drop=0.5:web-2", example())->front()));
+  EXPECT_FALSE(drill::may_pass_unnoticed(drill::parse_fault_steps("drop=1:web-2", example())->front()));
+  EXPECT_FALSE(drill::may_pass_unnoticed(FaultStep{FaultAction::kKill, "web-2", {}}));
+}
+
+TEST(DrillPlan, AStoreLinkFaultCutsBothDirectionsOfThePair) {
+  EXPECT_THAT(drill::link_proxies("store-b", example()), ElementsAre("store-a", "store-b"));
+  EXPECT_THAT(drill::link_proxies("web-2", example()), ElementsAre("web-2"));
+}
+
+TEST(DrillPlan, ALinkFaultNeedsAProxyOnEveryLinkItCuts) {
+  EXPECT_THAT(drill::parse_fault_steps("blackhole:web-1", example()).error().message,
+              HasSubstr("web-1 has no proxy"));
+  drill::ClusterConfig half = example();
+  half.store_nodes.back().proxy.clear();
+  EXPECT_THAT(drill::parse_fault_steps("blackhole:store-a", half).error().message,
+              HasSubstr("store-b has no proxy"));
+  EXPECT_THAT(drill::parse_fault_steps("blackhole:primary", example_without_proxies()).error().message,
+              HasSubstr("store-a has no proxy"));
+  EXPECT_THAT(drill::parse_fault_steps("none:web-2", example()).error().message, HasSubstr("link fault"));
+  EXPECT_THAT(drill::parse_fault_steps("delay=0ms:web-2", example()).error().message, HasSubstr("link fault"));
 }
 
 TEST(DrillPlan, RefusesWhatItCannotDo) {
   EXPECT_THAT(drill::parse_fault_steps("kill:lb-z", example()).error().message, HasSubstr("lb-z is no component"));
-  EXPECT_THAT(drill::parse_fault_steps("pause:lb-a", example()).error().message, HasSubstr("kill or stop"));
+  EXPECT_THAT(drill::parse_fault_steps("pause:lb-a", example()).error().message, HasSubstr("kill, stop"));
   EXPECT_THAT(drill::parse_fault_steps("lb-a", example()).error().message, HasSubstr("ACTION:TARGET"));
   EXPECT_THAT(drill::parse_fault_steps(" , ", example()).error().message, HasSubstr("no fault"));
 }
 
-TEST(DrillPlan, TheDefaultTouchesEveryLayer) {
+std::vector<std::string> step_names(const std::vector<FaultStep>& steps) {
   std::vector<std::string> names;
-  for (const FaultStep& s : drill::default_fault_steps(example()))
-    names.push_back(std::string(drill::action_name(s.action)) + ":" + s.target);
-  EXPECT_THAT(names, ElementsAre("kill:lb-a", "kill:web-1", "kill:registry-1", "kill:primary", "kill:dns-1",
-                                 "kill:witness", "stop:lb-b", "stop:primary"));
+  for (const FaultStep& s : steps) names.push_back(drill::step_action(s) + ":" + s.target);
+  return names;
+}
+
+TEST(DrillPlan, TheDefaultTouchesEveryLayerAndTheLinksItCan) {
+  EXPECT_THAT(step_names(drill::default_fault_steps(example())),
+              ElementsAre("kill:lb-a", "kill:web-1", "kill:registry-1", "kill:primary", "kill:dns-1", "kill:witness",
+                          "stop:lb-b", "stop:primary", "blackhole:primary", "delay 500ms:web-2"));
+  EXPECT_THAT(step_names(drill::default_fault_steps(example_without_proxies())),
+              ElementsAre("kill:lb-a", "kill:web-1", "kill:registry-1", "kill:primary", "kill:dns-1", "kill:witness",
+                          "stop:lb-b", "stop:primary"));
 }
 
 TEST(DrillPlan, BoundsComeFromTheConfig) {
