@@ -10,7 +10,7 @@
 
 namespace failover::cli {
 
-// failover drill --config cluster.yaml [--faults LIST] [--seed N] [--clients N] [--json FILE] [--report FILE]
+// failover drill --config cluster.yaml [--attach] [--faults LIST] [--seed N] [--clients N] [--json FILE] [--report FILE]
 Run drill_options(CLI::App& sub) {
   auto o = std::make_shared<drill::DrillOptions>();
   sub.add_option("-c,--config", o->config, "the cluster file (see examples/cluster.yaml)")->required();
@@ -18,6 +18,8 @@ Run drill_options(CLI::App& sub) {
                  "ACTION:TARGET,... with ACTION kill, stop or a link fault through the target's proxy "
                  "(delay=500ms, drop=0.3, blackhole, half-open) and TARGET a component or 'primary' "
                  "(default: one per layer, then the proxied links)");
+  sub.add_flag("--attach", o->attach,
+               "drill the stack a running `failover up --config` of the same file serves, and leave it running");
   sub.add_option("--seed", o->seed, "makes the load and the choices repeatable")->capture_default_str();
   sub.add_option("--clients", o->clients, "concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
   auto deadline = std::make_shared<std::string>("5s");

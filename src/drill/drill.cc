@@ -15,6 +15,7 @@
 #include "core/config_error.h"
 #include "drill/drill_report.h"
 #include "drill/drill_result.h"
+#include "drill/stack_control.h"
 #include "drill/up_service.h"
 #include "role/runner.h"
 
@@ -119,16 +120,16 @@ std::string history_lines(const std::vector<Operation>& history, core::TimePoint
 
 class Drill {
  public:
-  Drill(asio::io_context& io, const DrillOptions& o, ClusterConfig config)
+  Drill(asio::io_context& io, const DrillOptions& o, const ClusterConfig& config, StackControl& control)
       : io_(io),
         o_(o),
-        stack_(io.get_executor(), std::move(config), o.binary.empty() ? this_binary() : o.binary),
+        config_(config),
+        plan_(plan_cluster(config)),
+        control_(control),
         http_(std::make_shared<net::HttpClient>(io.get_executor())) {}
 
-  Stack& stack() { return stack_; }
-
   asio::awaitable<int> run() {
-    const ClusterConfig& c = stack_.config();
+    const ClusterConfig& c = config_;
     auto steps = o_.faults.empty() ? core::Result<std::vector<FaultStep>>(default_fault_steps(c))
                                    : parse_fault_steps(o_.faults, c);
     if (!steps) {
@@ -142,14 +143,13 @@ class Drill {
                   << l.listen << ", " << c.lbs.front().name << " on " << c.lbs.front().listen << "\n";
         co_return core::kExitConfigError;
       }
-    progress("starting the stack of " + c.source + " (" + std::to_string(stack_.launcher().plan().size()) +
-             " components)");
-    auto started = co_await stack_.start_all();
+    progress((o_.attach ? "attaching to the stack of " : "starting the stack of ") + c.source + " (" +
+             std::to_string(plan_.size()) + " components)");
+    auto started = co_await control_.start();
     if (!started) {
       std::cerr << "drill: the stack did not start: " << started.error().message << "\n";
       co_return 1;
     }
-    asio::co_spawn(io_, stack_.watch(), asio::detached);
 
     LoadOptions lo;
     for (const DnsSpec& d : c.dns_nodes) lo.httpdns.push_back(reach(d.http_listen, d.proxy));
@@ -178,8 +178,9 @@ class Drill {
     progress("stopping the load and reading every key once more");
     co_await load_->stop();
     finish(result);
-    progress("stopping the stack");
-    co_await stack_.stop_all();
+    result.events = co_await control_.events_since(load_->started());
+    progress(o_.attach ? "leaving the stack running" : "stopping the stack");
+    co_await control_.stop();
     std::cout << "\n" << drill_table(result) << std::flush;
     if (!o_.json_path.empty()) write_out(o_.json_path, drill_json(result));
     if (!o_.report_path.empty()) write_out(o_.report_path, drill_report_html(result));
@@ -216,7 +217,7 @@ class Drill {
     net::ClientRequest req;
     req.target = "/status";
     auto http = http_;
-    auto res = co_await http->request(stack_.launcher().find(name)->admin, std::move(req), kStatusTimeout);
+    auto res = co_await http->request(component(name)->admin, std::move(req), kStatusTimeout);
     if (!res || res->status != 200) co_return json::value();
     boost::system::error_code ec;
     json::value v = json::parse(res->body, ec);
@@ -245,7 +246,7 @@ class Drill {
   }
 
   asio::awaitable<std::string> current_primary() {
-    for (const StoreNodeSpec& n : stack_.config().store_nodes) {
+    for (const StoreNodeSpec& n : config_.store_nodes) {
       const json::value s = co_await status(n.name);
       if (is(at(s, "role"), "primary") && is_true(at(s, "serving"))) co_return n.name;
     }
@@ -259,14 +260,14 @@ class Drill {
     Watch w;
     w.observers = {primary};
     w.noticed = [](const json::value& s) { return s.is_object() && !store_node_settled(s); };
-    for (const StoreNodeSpec& n : stack_.config().store_nodes) w.back_observers.push_back(n.name);
+    for (const StoreNodeSpec& n : config_.store_nodes) w.back_observers.push_back(n.name);
     w.back = store_node_settled;
     w.watched_by = primary;
     return w;
   }
 
   Watch watch_for(const ComponentPlan& target, bool was_primary) {
-    const ClusterConfig& c = stack_.config();
+    const ClusterConfig& c = config_;
     Watch w;
     auto names = [](const auto& specs) {
       std::vector<std::string> out;
@@ -338,7 +339,7 @@ class Drill {
         break;
     }
     w.watched_by = w.observers.empty() ? "clients"
-                   : w.observers.size() > 2 ? std::to_string(w.observers.size()) + " " + kind_name(stack_.launcher().find(w.observers.front())->kind) + "s"
+                   : w.observers.size() > 2 ? std::to_string(w.observers.size()) + " " + kind_name(component(w.observers.front())->kind) + "s"
                                             : joined(w.observers);
     return w;
   }
@@ -350,7 +351,7 @@ class Drill {
     f.component = step.target;
     const bool primary = step.target == kPrimaryTarget;
     if (primary) f.component = co_await current_primary();
-    const ComponentPlan* target = f.component.empty() ? nullptr : stack_.launcher().find(f.component);
+    const ComponentPlan* target = f.component.empty() ? nullptr : component(f.component);
     if (target == nullptr) {
       f.note = "no store node was primary: fault skipped";
       progress(f.note);
@@ -364,7 +365,7 @@ class Drill {
     }
     const bool link = step.action == FaultAction::kLink;
     const bool store_link = link && target->kind == ComponentKind::kStore;
-    f.bounds = bounds_for(target->kind, stack_.config(), kPollSlack);
+    f.bounds = bounds_for(target->kind, config_, kPollSlack);
     // How long to look for a fault that may pass unnoticed: as long as a
     // fault that cannot would take.
     const Millis look_for = may_pass_unnoticed(step) ? f.bounds.detect.value_or(o_.hold) : o_.max_wait;
@@ -388,11 +389,14 @@ class Drill {
 
     const core::TimePoint t0 = clock.now();
     f.at = since_load(t0);
-    if (link) {
-      set_link(f.component, step.link);
-    } else {
-      stack_.launcher().signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
-      stack_.note(f.component, std::string("drill: ") + (step.action == FaultAction::kKill ? "SIGKILL" : "SIGSTOP"));
+    // (GCC 12 miscompiles co_await inside a conditional expression: ifs.)
+    core::Result<void> done = core::ok();
+    if (link) done = co_await set_link(f.component, step.link);
+    else done = co_await control_.signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
+    if (!done) {
+      f.note = "the fault could not be made: " + done.error().message;
+      progress(what + ": " + f.note);
+      co_return f;
     }
     progress(what + ": done, waiting for " + f.watched_by + " to notice");
     if (measurable) {
@@ -409,15 +413,11 @@ class Drill {
     }
     co_await clock.sleep_for(o_.hold);
 
-    if (link) {
-      set_link(f.component, Fault{});
-    } else if (step.action == FaultAction::kKill) {
-      auto again = co_await stack_.restart(f.component);
-      if (!again) f.note += (f.note.empty() ? "" : "; ") + ("restart failed: " + again.error().message);
-    } else {
-      stack_.launcher().signal(f.component, SIGCONT);
-      stack_.note(f.component, "drill: SIGCONT");
-    }
+    core::Result<void> undone = core::ok();
+    if (link) undone = co_await set_link(f.component, Fault{});
+    else if (step.action == FaultAction::kKill) undone = co_await control_.restart(f.component);
+    else undone = co_await control_.signal(f.component, SIGCONT);
+    if (!undone) f.note += (f.note.empty() ? "" : "; ") + ("restoring it failed: " + undone.error().message);
     const core::TimePoint restored = clock.now();
     f.restored = std::chrono::duration_cast<Millis>(restored - t0);
     progress(what + ": restored, waiting for it to be taken back");
@@ -439,9 +439,18 @@ class Drill {
   }
 
   // Sets `fault` on every proxy that carries the links of `component`.
-  void set_link(const std::string& component, const Fault& fault) {
-    for (const std::string& name : link_proxies(component, stack_.config())) stack_.proxy(name)->set(fault);
-    stack_.note(component, "drill: link " + to_string(fault));
+  asio::awaitable<core::Result<void>> set_link(const std::string& component, const Fault& fault) {
+    for (const std::string& name : link_proxies(component, config_)) {
+      auto done = co_await control_.set_link(name, fault);
+      if (!done) co_return done;
+    }
+    co_return core::ok();
+  }
+
+  const ComponentPlan* component(const std::string& name) const {
+    for (const ComponentPlan& p : plan_)
+      if (p.name == name) return &p;
+    return nullptr;
   }
 
   // For a store failover: the new primary's own timing says when it first
@@ -460,7 +469,7 @@ class Drill {
 
   void finish(DrillResult& r) {
     const Load& l = *load_;
-    r.cluster = stack_.config().source;
+    r.cluster = config_.source;
     r.seed = o_.seed;
     r.clients = o_.clients;
     r.duration = since_load(core::SteadyClock::instance().now());
@@ -484,12 +493,6 @@ class Drill {
     for (const Violation& v : r.violations)
       if (v.kind == Violation::Kind::kStaleRead) ++r.stale_reads;
     r.timeline = l.timeline();
-    // The stack counts from its own start; the result from the load's.
-    const Millis offset = std::chrono::duration_cast<Millis>(l.started() - stack_.made());
-    for (StackEvent e : stack_.events()) {
-      e.at -= offset;
-      r.events.push_back(std::move(e));
-    }
     for (const FailedRequest& f : l.failures()) {
       if (r.failures.size() == 10) break;
       r.failures.push_back(std::to_string(since_load(f.at).count()) + " ms: " + (f.write ? "PUT " : "GET ") + f.key +
@@ -499,7 +502,9 @@ class Drill {
 
   asio::io_context& io_;
   const DrillOptions& o_;
-  Stack stack_;
+  const ClusterConfig& config_;
+  std::vector<ComponentPlan> plan_;
+  StackControl& control_;
   std::shared_ptr<net::HttpClient> http_;
   std::unique_ptr<Load> load_;
   std::size_t step_ = 0, steps_ = 0;
@@ -508,19 +513,29 @@ class Drill {
 }  // namespace
 
 int run_drill(const DrillOptions& o) {
-  ClusterConfig config = load_cluster_config(o.config);
+  const ClusterConfig config = load_cluster_config(o.config);
   asio::io_context io{1};
   role::Runner runner(io, "drill");
-  Drill drill(io, o, std::move(config));
-  if (!serve_stack_dashboard(io, runner, drill.stack())) return role::kExitListenError;
-  runner.on_stop([&]() -> asio::awaitable<void> { co_await drill.stack().stop_all(); },
-                 [&] { return Stack::kStopGrace * static_cast<int>(drill.stack().launcher().plan().size() + 1); });
+  // A stack of its own, served on the dashboard address as up serves it;
+  // or, attached, the one a `failover up` serves there.
+  std::optional<Stack> own;
+  std::unique_ptr<StackControl> control;
+  if (o.attach) {
+    control = control_attached_stack(io.get_executor(), config);
+  } else {
+    own.emplace(io.get_executor(), config, o.binary.empty() ? this_binary() : o.binary);
+    if (!serve_stack_dashboard(io, runner, *own)) return role::kExitListenError;
+    control = control_own_stack(*own);
+  }
+  Drill drill(io, o, config, *control);
+  runner.on_stop([&]() -> asio::awaitable<void> { co_await control->stop(); },
+                 [&] { return Stack::kStopGrace * static_cast<int>(plan_cluster(config).size() + 1); });
   int status = 1;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         status = co_await drill.run();
-        co_await drill.stack().stop_all();
+        co_await control->stop();
         runner.stop();
       },
       asio::detached);

@@ -1,5 +1,6 @@
 #pragma once
-// `failover drill --config cluster.yaml`: starts the stack (stack.h), drives
+// `failover drill --config cluster.yaml`: starts the stack (stack.h), or
+// attaches to one `failover up` runs (stack_control.h), drives
 // client load through the real path (load.h), and one fault at a time kills
 // or hangs one component of a layer, waits for the layer that watches it to
 // notice, restores it, and waits for that layer to take it back; then
@@ -14,6 +15,9 @@ namespace failover::drill {
 struct DrillOptions {
   std::string config;   // the cluster file
   std::string faults;   // "kill:lb-a,stop:primary"; "" for one per layer
+  // Drill the stack a `failover up` of the same file runs (through its API
+  // on the dashboard address) instead of starting one; it keeps running.
+  bool attach = false;
   std::uint64_t seed = 1;
   int clients = 4;
   // A client request that has no answer within this, retries included,

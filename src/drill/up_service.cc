@@ -12,6 +12,7 @@
 
 #include "core/config_error.h"
 #include "drill/stack.h"
+#include "drill/stack_api.h"
 #include "net/endpoint.h"
 #include "role/endpoints.h"
 #include "role/runner.h"
@@ -47,10 +48,14 @@ bool serve_stack_dashboard(asio::io_context& io, role::Runner& runner, Stack& st
                         stack.proxy_admin().metrics(w);
                       }});
   ProxyAdmin* faults = &stack.proxy_admin();
-  auto handler = [endpoints, faults](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
+  Stack* controlled = &stack;
+  auto handler = [endpoints, faults, controlled](net::HttpRequest req) -> asio::awaitable<net::HttpResponse> {
     if (auto r = faults->handle(req)) co_return std::move(*r);
+    auto control = co_await handle_stack_api(*controlled, req);
+    if (control) co_return std::move(*control);
     if (auto r = role::serve_endpoints(req, *endpoints)) co_return std::move(*r);
-    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /, GET /faults, PUT /faults/NAME");
+    co_return net::HttpResponse::error(404, "no such path: /status, /metrics, /, GET /faults, PUT /faults/NAME, "
+                                             "POST /components/NAME/kill|stop|cont|restart");
   };
   return runner.listen(stack.config().dashboard, [&] { net::serve_http(io, *address, handler); });
 }

@@ -108,8 +108,10 @@ asio::awaitable<HttpResponse> Api::route(const HttpRequest& request) {
       if (method != "PUT") co_return method_not_allowed("PUT");
       const std::optional<bool> healthy = parse_heartbeat_query(request.query);
       if (!healthy) co_return HttpResponse::error(400, "a heartbeat takes only ?healthy=false (a failed check)");
-      const Status s = *healthy ? co_await backend_.heartbeat(r.service, r.id)
-                                : co_await backend_.fail(r.service, r.id);
+      // One co_await a statement: GCC 12 mishandles them in a ?: expression.
+      Status s = Status::kOk;
+      if (*healthy) s = co_await backend_.heartbeat(r.service, r.id);
+      else s = co_await backend_.fail(r.service, r.id);
       if (s != Status::kOk) co_return status_error(s, "instance " + r.id + " of " + r.service);
       co_return HttpResponse::json(200, "{}\n");
     }

@@ -100,7 +100,8 @@ struct EtcdBackend::Impl {
     Leases l;
     l.instance = spec;
     l.alive = co_await grant(whole_seconds(spec.ttl));
-    l.spec = l.alive ? co_await grant(whole_seconds(spec.ttl + deregister_after(spec))) : 0;
+    l.spec = 0;  // one co_await a statement: GCC 12 mishandles them in a ?: expression
+    if (l.alive) l.spec = co_await grant(whole_seconds(spec.ttl + deregister_after(spec)));
     if (!l.alive || !l.spec) co_return Status::kUnavailable;
     const std::string value = keys::encode_instance_value({spec.address, spec.port, spec.ttl.count(), spec.meta});
     const std::vector<etcd::TxnOp> ops{

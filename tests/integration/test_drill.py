@@ -12,7 +12,7 @@ import time
 import unittest
 
 import harness as h
-from cluster import cluster_file
+from cluster import Up, cluster_file
 
 
 def drill(dir_, path, *args, timeout=150):
@@ -91,6 +91,51 @@ class DrillTest(unittest.TestCase):
         f = res["faults"][0]
         self.assertGreater(f["outage_ms"], 0)
         self.assertLess(res["sla"]["availability"], 1.0)
+
+    def test_attach_drills_a_running_up_and_leaves_it_running(self):
+        d = h.tempdir("failover-drill-")
+        path, addr = cluster_file(d)
+        up = Up(h.BINARY, path, addr["dashboard"])
+        try:
+            up.wait_serving()
+            # up's API, as the drill uses it.
+            api = lambda name, verb: h.http_request(addr["dashboard"], "POST",  # noqa: E731
+                                                    "/components/%s/%s" % (name, verb))
+            self.assertEqual(api("nobody", "kill").status, 404)
+            self.assertEqual(api("web-3", "explode").status, 404)
+            self.assertEqual(h.http_request(addr["dashboard"], path="/components/web-3/kill").status, 405)
+            self.assertEqual(api("web-3", "restart").status, 409)  # it runs
+            self.assertEqual(api("web-3", "kill").status, 200)
+            self.assertTrue(h.wait_for(lambda: not up.component("web-3")["running"], 5.0))
+            self.assertEqual(api("web-3", "kill").status, 409)  # not running
+            r = api("web-3", "restart")  # answers once it is ready
+            self.assertEqual(r.status, 200, r.body)
+            self.assertTrue(r.json()["running"])
+            self.assertEqual(up.component("web-3")["starts"], 2)
+
+            r, res, _, _ = drill(d, path, "--attach", "--faults", "kill:web-1,stop:primary,blackhole:primary")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+            self.assertEqual(len(res["faults"]), 3)
+            for f in res["faults"]:
+                self.assertIsNotNone(f["detected_ms"], f)
+                self.assertIsNotNone(f["failed_back_ms"], f)
+                self.assertTrue(f["within_bounds"], f)
+            self.assertTrue(any("SIGKILL through the API" in e["event"] for e in res["events"]))
+            # The stack runs on, whole, with no fault left on a link.
+            self.assertIsNone(up.proc.poll())
+            st = up.status()
+            for c in st["components"]:
+                self.assertTrue(c["running"] and not c["hung"], c)
+            for name, p in st["proxies"].items():
+                self.assertEqual(p["fault"], "none", name)
+            self.assertEqual(up.component("web-1")["starts"], 2)
+        finally:
+            self.assertEqual(up.stop(), 0, up.stderr()[-3000:])
+        # Attaching to nothing fails fast and clearly.
+        r = subprocess.run([h.BINARY, "drill", "--attach", "--config", path, "--faults", "kill:web-1"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("failover up does not answer", r.stderr)
 
     def test_bad_faults_exit_2(self):
         d = h.tempdir("failover-drill-")
