@@ -17,11 +17,6 @@ namespace {
 // Entries kept in memory after they were applied, so a backup a little
 // behind is fed without reading the log back.
 constexpr std::size_t kKeepApplied = 4096;
-// Committed entries applied in one go on the io thread. A node that restarts
-// far behind (its memtable, never flushed with RocksDB's WAL off, was lost
-// with the process) has up to 2 x log.keep_entries to apply; in one go that
-// held its heartbeats and acks for 150 ms at 170 000 entries.
-constexpr std::uint64_t kApplyChunk = 2048;
 constexpr std::uint64_t kReadBytes = 4u << 20;
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -190,6 +191,74 @@ TEST_P(StoreNodeCrash, NoAcknowledgedWriteIsMissingAfterACrashAtARandomMoment) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, StoreNodeCrash, ::testing::Range(1, 9));
+
+std::uint64_t applied_seq_in(const std::string& status) {
+  return boost::json::parse(status).at("applied_seq").to_number<std::uint64_t>();
+}
+
+// A node whose RocksDB lost everything it had applied (its memtable, never
+// flushed with the WAL off, goes with the process; here the whole kv
+// directory) applies the log again in chunks of kApplyChunk, each its own
+// io handler, so heartbeats, acks and requests run between them; and ends
+// with every key there.
+TEST(StoreNodeApply, ANodeFarBehindAppliesInChunksThatLetOtherWorkRun) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("failover-node-apply-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  test::FaultyFileSystem fs(1);
+  SharedRecord record;
+  constexpr int kWrites = 3 * static_cast<int>(StoreNode::kApplyChunk) + 100;
+  {
+    Life life(fs, record, dir.string());
+    ASSERT_TRUE(life.open().ok());
+    life.start();
+    ASSERT_TRUE(life.run_until([&] { return life.serving(); }));
+    int acked = 0;
+    for (int sent = 0; sent < kWrites;) {
+      std::vector<std::shared_ptr<int>> wave;
+      for (int k = 0; k < 200 && sent < kWrites; ++k, ++sent) {
+        wave.push_back(std::make_shared<int>(0));
+        life.request("PUT", "key" + std::to_string(sent), value_of(sent), wave.back());
+      }
+      ASSERT_TRUE(life.run_until([&] {
+        for (const auto& s : wave)
+          if (*s == 0) return false;
+        return true;
+      }));
+      for (const auto& s : wave) acked += *s == 200;
+    }
+    ASSERT_EQ(acked, kWrites);
+  }
+  std::filesystem::remove_all(dir / "kv");
+
+  Life again(fs, record, dir.string());
+  ASSERT_TRUE(again.open().ok());
+  EXPECT_EQ(applied_seq_in(again.status()), 0u);
+  again.start();
+  // Sampled between io handlers: never more than a chunk at once, and
+  // seen part way.
+  std::vector<std::uint64_t> seen{0};
+  ASSERT_TRUE(again.run_until([&] {
+    const std::uint64_t now = applied_seq_in(again.status());
+    if (now != seen.back()) seen.push_back(now);
+    return now >= static_cast<std::uint64_t>(kWrites);
+  }));
+  ASSERT_GE(seen.size(), 4u);
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GT(seen[i], seen[i - 1]);
+    EXPECT_LE(seen[i] - seen[i - 1], StoreNode::kApplyChunk) << "applied in one go from " << seen[i - 1];
+  }
+  for (int i : {0, kWrites / 2, kWrites - 1}) {
+    auto got = std::make_shared<int>(0);
+    auto body = std::make_shared<std::string>();
+    again.request("GET", "key" + std::to_string(i), "", got, body);
+    ASSERT_TRUE(again.run_until([&] { return *got != 0; }));
+    EXPECT_EQ(*got, 200) << "key" << i;
+    EXPECT_EQ(*body, value_of(i)) << "key" << i;
+  }
+  std::filesystem::remove_all(dir);
+}
 
 // A node stopped in the middle of installing a peer's checkpoint (after
 // install.json was written): the next start finishes the install before it
