@@ -36,6 +36,19 @@ uint32_t crc32c(std::string_view bytes) {
   return crc.checksum();
 }
 
+uint32_t request_fingerprint(Op op, std::string_view key, std::string_view value) {
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
+  // The key's length first, so that ("ab", "c") and ("a", "bc") differ.
+  const char head[5] = {static_cast<char>(op), static_cast<char>(key.size() & 0xFF),
+                        static_cast<char>((key.size() >> 8) & 0xFF), static_cast<char>((key.size() >> 16) & 0xFF),
+                        static_cast<char>((key.size() >> 24) & 0xFF)};
+  crc.process_bytes(head, sizeof head);
+  crc.process_bytes(key.data(), key.size());
+  crc.process_bytes(value.data(), value.size());
+  const uint32_t f = crc.checksum();
+  return f == 0 ? 1 : f;
+}
+
 core::Result<void> check_limits(const Entry& entry) {
   if (entry.key.size() > kMaxKeyBytes) return core::Error::invalid("key longer than 4 KiB");
   if (entry.value.size() > kMaxValueBytes) return core::Error::invalid("value longer than 64 MiB");

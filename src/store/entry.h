@@ -76,4 +76,9 @@ Decoded decode_entry(std::string_view bytes);
 // CRC-32C (Castagnoli) of `bytes`, as stored in the frame.
 uint32_t crc32c(std::string_view bytes);
 
+// What a write asked for (its op, key and value), in 32 bits, kept with its
+// idempotency key so that the key can be refused for another request.
+// Never 0, which stands for "not known".
+uint32_t request_fingerprint(Op op, std::string_view key, std::string_view value);
+
 }  // namespace failover::store

@@ -222,6 +222,12 @@ net::HttpResponse precondition_failed_reply(std::optional<std::uint64_t> current
   return r;
 }
 
+net::HttpResponse idempotency_key_reused(std::string_view idempotency_key) {
+  return error_reply(422, "Idempotency-Key " + std::string(idempotency_key) +
+                              " was used for another request (another method, key or value); a retry must repeat "
+                              "the request, and a new request needs a new key");
+}
+
 net::HttpResponse list_reply(const std::vector<ListItem>& items, bool more) {
   std::string body = "{\"items\":[";
   for (std::size_t i = 0; i < items.size(); ++i) {

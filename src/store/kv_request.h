@@ -81,6 +81,8 @@ net::HttpResponse write_reply(std::string_view key, std::uint64_t version, std::
 net::HttpResponse not_found_reply(std::string_view key);
 // 412 {"error":...}, with ETag of the current version when the key exists.
 net::HttpResponse precondition_failed_reply(std::optional<std::uint64_t> current_version);
+// 422 {"error":...}: an Idempotency-Key already used for another request.
+net::HttpResponse idempotency_key_reused(std::string_view idempotency_key);
 
 struct ListItem {
   std::string key;

@@ -51,6 +51,10 @@ struct KvEntry {
   std::string_view key;
   std::string_view value;            // kPut only
   std::string_view idempotency_key;  // "" when the client sent none
+  // What the request was (request_fingerprint()), kept with its
+  // idempotency key so that the key is refused for another request; 0: not
+  // known.
+  std::uint32_t fingerprint = 0;
 };
 
 struct VersionedValue {
@@ -68,6 +72,7 @@ struct IdempotencyRecord {
   // when the key was already absent.
   std::uint64_t version = 0;
   KvOp op = KvOp::kNoop;
+  std::uint32_t fingerprint = 0;  // of the request; 0 in records written before it was kept
   bool operator==(const IdempotencyRecord&) const = default;
 };
 

@@ -271,7 +271,8 @@ void StoreNode::apply_committed() {
     std::vector<KvEntry> views;
     views.reserve(batch.size());
     for (const Entry& e : batch)
-      views.push_back(KvEntry{e.epoch, e.seq, static_cast<KvOp>(e.op), e.key, e.value, e.idempotency_key});
+      views.push_back(KvEntry{e.epoch, e.seq, static_cast<KvOp>(e.op), e.key, e.value, e.idempotency_key,
+                              e.idempotency_key.empty() ? 0 : request_fingerprint(e.op, e.key, e.value)});
     if (auto applied = kv_->apply(views); !applied) {
       die(applied.error());
       return;

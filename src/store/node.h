@@ -74,6 +74,7 @@ class StoreNode {
     std::uint64_t seq = 0;
     std::uint64_t epoch = 0;
     std::string key, idempotency_key;
+    std::uint32_t fingerprint = 0;  // request_fingerprint(), with an idempotency key
     Op op = Op::kPut;
     std::uint64_t removed_version = 0;  // a delete's: the version it removed
     std::string reason;

@@ -105,10 +105,19 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
   if (replica_->role() != Role::kPrimary) co_return elsewhere(request, Refusal{Refusal::Kind::kNotPrimary, ""});
 
   std::shared_ptr<Waiter> waiter;
+  const Op op = r.method == KvMethod::kDelete ? Op::kDelete : Op::kPut;
+  std::uint32_t fingerprint = 0;
   if (!r.idempotency_key.empty()) {
+    // A retry is the same request again; a key reused for another one is
+    // the client's bug, refused rather than answered with the first
+    // request's outcome (as the IETF Idempotency-Key draft says: 422).
+    fingerprint = request_fingerprint(op, r.key, r.value);
     if (auto it = pending_idempotency_.find(r.idempotency_key); it != pending_idempotency_.end()) {
+      if (it->second->fingerprint != fingerprint) co_return idempotency_key_reused(r.idempotency_key);
       waiter = it->second;  // a retry of a write still in flight: share its outcome
     } else if (auto done = kv_->idempotent(r.idempotency_key); done && *done) {
+      if ((*done)->fingerprint != 0 && (*done)->fingerprint != fingerprint)
+        co_return idempotency_key_reused(r.idempotency_key);
       co_return write_reply(r.key, (*done)->version, (*done)->epoch, (*done)->seq);
     }
   }
@@ -121,7 +130,8 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
     waiter = std::make_shared<Waiter>();
     waiter->key = r.key;
     waiter->idempotency_key = r.idempotency_key;
-    waiter->op = r.method == KvMethod::kDelete ? Op::kDelete : Op::kPut;
+    waiter->fingerprint = fingerprint;
+    waiter->op = op;
     waiter->removed_version = r.method == KvMethod::kDelete ? current.value_or(0) : 0;
     pending_[r.key] = waiter;
     if (!r.idempotency_key.empty()) pending_idempotency_[r.idempotency_key] = waiter;

@@ -58,18 +58,24 @@ std::optional<VersionedValue> decode_versioned(std::string_view stored) {
   return VersionedValue{std::string(stored.substr(8)), *version};
 }
 
+// epoch, seq, version (u64 little-endian each), op (1 byte), then the
+// request's fingerprint (u32 little-endian), absent from records written
+// before it was kept.
 std::string encode_idempotency(const IdempotencyRecord& r) {
   std::string out = encode_u64(r.epoch) + encode_u64(r.seq) + encode_u64(r.version);
   out += static_cast<char>(r.op);
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((r.fingerprint >> (8 * i)) & 0xff);
   return out;
 }
 
 std::optional<IdempotencyRecord> decode_idempotency(std::string_view stored) {
-  if (stored.size() != 25) return std::nullopt;
+  if (stored.size() != 25 && stored.size() != 29) return std::nullopt;
   const auto op = static_cast<std::uint8_t>(stored[24]);
   if (op > static_cast<std::uint8_t>(KvOp::kDelete)) return std::nullopt;
+  std::uint32_t fingerprint = 0;
+  for (std::size_t i = stored.size(); i > 25; --i) fingerprint = (fingerprint << 8) | static_cast<std::uint8_t>(stored[i - 1]);
   return IdempotencyRecord{*decode_u64(stored.substr(0, 8)), *decode_u64(stored.substr(8, 8)),
-                           *decode_u64(stored.substr(16, 8)), static_cast<KvOp>(op)};
+                           *decode_u64(stored.substr(16, 8)), static_cast<KvOp>(op), fingerprint};
 }
 
 core::Error rocks_error(const std::string& what, const rocksdb::Status& s) {

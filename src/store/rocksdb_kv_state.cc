@@ -134,7 +134,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       if (!dup) return dup.error();
       if (*dup) continue;  // applied before: the retry only advances the seq
     }
-    IdempotencyRecord record{e.epoch, e.seq, e.seq, e.op};
+    IdempotencyRecord record{e.epoch, e.seq, e.seq, e.op, e.fingerprint};
     if (e.op == KvOp::kPut) {
       batch.Put(rocksdb::Slice(e.key.data(), e.key.size()), encode_versioned(e.seq, e.value));
       written[std::string(e.key)] = e.seq;

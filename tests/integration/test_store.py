@@ -220,6 +220,30 @@ class StoreTest(unittest.TestCase):
             clients.stop()
         self.check_history(clients)
 
+    def test_an_idempotency_key_answers_its_retry_and_refuses_another_request(self):
+        c = self.c
+        p = c.primary()
+        key = {"Idempotency-Key": "idem-test-1"}
+        first = c.kv(p, "PUT", "idem", b"one", headers=key)
+        self.assertEqual(first.status, 200, first)
+        again = c.kv(p, "PUT", "idem", b"one", headers=key)  # a retry: the same answer
+        self.assertEqual((again.status, again.json()), (200, first.json()))
+        # The key reused for another value, key or method: 422, nothing written.
+        for method, k, body in (("PUT", "idem", b"two"), ("PUT", "idem-other", b"one"), ("DELETE", "idem", None)):
+            r = c.kv(p, method, k, body, headers=key)
+            self.assertEqual(r.status, 422, (method, k, r))
+            self.assertIn("used for another request", r.json()["error"])
+        self.assertEqual(c.kv(p, "GET", "idem").body, b"one")
+        self.assertEqual(c.kv(p, "GET", "idem-other").status, 404)
+        # The same on the backup once it takes over: the record was replicated.
+        self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+        c.nodes[p].kill(signal.SIGKILL)
+        q = c.wait_primary(10, other_than=p)
+        self.assertIsNotNone(q, self.logs())
+        again = c.kv(q, "PUT", "idem", b"one", headers=key, timeout=5)
+        self.assertEqual((again.status, again.json()), (200, first.json()))
+        self.assertEqual(c.kv(q, "PUT", "idem", b"two", headers=key).status, 422)
+
     def test_witness_down_changes_nothing_while_both_live(self):
         c = self.c
         c.witness.kill(signal.SIGKILL)

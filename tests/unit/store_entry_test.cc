@@ -17,6 +17,15 @@ std::string encode(const Entry& e) {
   return out;
 }
 
+TEST(StoreEntry, ARequestFingerprintTellsRequestsApartAndIsNeverZero) {
+  const uint32_t put_ab_c = request_fingerprint(Op::kPut, "ab", "c");
+  EXPECT_EQ(put_ab_c, request_fingerprint(Op::kPut, "ab", "c"));
+  EXPECT_NE(put_ab_c, request_fingerprint(Op::kPut, "a", "bc"));  // the key's length counts
+  EXPECT_NE(put_ab_c, request_fingerprint(Op::kPut, "ab", "d"));
+  EXPECT_NE(request_fingerprint(Op::kPut, "ab", ""), request_fingerprint(Op::kDelete, "ab", ""));
+  for (int i = 0; i < 1000; ++i) EXPECT_NE(request_fingerprint(Op::kPut, "k" + std::to_string(i), "v"), 0u);
+}
+
 TEST(StoreEntry, RoundTrips) {
   const Entry e = sample();
   const std::string bytes = encode(e);

@@ -234,6 +234,21 @@ TEST(KvState, CleanCloseKeepsEverything) {
   EXPECT_TRUE(state->idempotent("i")->has_value());
 }
 
+TEST(KvState, AnIdempotencyRecordKeepsTheFingerprintOfItsRequest) {
+  TempDir tmp;
+  {
+    auto state = open_or_fail(tmp.sub("kv"));
+    KvEntry e = put(1, "a", "x", "i");
+    e.fingerprint = 0xA1B2C3D4;
+    std::vector<KvEntry> batch = {e};
+    ASSERT_TRUE(state->apply(batch).ok());
+  }
+  auto state = open_or_fail(tmp.sub("kv"));
+  auto record = state->idempotent("i");
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->fingerprint, 0xA1B2C3D4u);
+}
+
 // Applies `before` (and flushes when asked), then `after`, and returns the
 // directory as a crash at that moment would leave it: a copy of the files
 // taken while RocksDB is still open (the memtables are not in them).
