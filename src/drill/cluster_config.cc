@@ -51,6 +51,25 @@ class Registry {
   std::map<std::string, std::string> used_;  // address -> the component that listens there
 };
 
+// Every entry of a `nodes:` (or `instances:`) map: a name of its own, the
+// keys `read` takes (plus `proxy`, which any component may have), at least
+// one entry.
+template <class Spec, class Read>
+std::vector<Spec> parse_named(const YamlValue& nodes, Registry& reg, std::initializer_list<std::string_view> keys,
+                              const std::string& what, Read read) {
+  std::vector<Spec> out;
+  for (const auto& [name, spec] : nodes.as_entries()) {
+    YamlMap n(spec, keys);
+    Spec s;
+    s.name = reg.name(spec, name);
+    read(n, s);
+    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) nodes.fail("must name at least one " + what);
+  return out;
+}
+
 void parse_cluster(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   YamlMap m(v, {"dir", "dashboard", "check", "start_timeout"});
   const YamlValue dir = m.required("dir");
@@ -81,27 +100,12 @@ void parse_store(const YamlValue& v, ClusterConfig& c, Registry& reg) {
     m.fail("lease", "is not safely shorter than heartbeat.timeout: at most " +
                         std::to_string(store::max_safe_lease(c.heartbeat_timeout).count()) + "ms");
   const YamlValue nodes = m.required("nodes");
-  for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen", "peer_listen", "proxy"});
-    StoreNodeSpec s;
-    s.name = reg.name(spec, name);
-    s.listen = reg.address(n, "listen", name);
-    s.peer_listen = reg.address(n, "peer_listen", name);
-    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
-    c.store_nodes.push_back(std::move(s));
-  }
+  c.store_nodes = parse_named<StoreNodeSpec>(nodes, reg, {"listen", "peer_listen", "proxy"}, "node",
+                                             [&](const YamlMap& n, StoreNodeSpec& s) {
+                                               s.listen = reg.address(n, "listen", s.name);
+                                               s.peer_listen = reg.address(n, "peer_listen", s.name);
+                                             });
   if (c.store_nodes.size() != 2) nodes.fail("must name two nodes, a primary and a backup");
-}
-
-std::vector<NamedAddress> parse_listeners(const YamlValue& nodes, Registry& reg) {
-  std::vector<NamedAddress> out;
-  for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen", "proxy"});
-    out.push_back({reg.name(spec, name), reg.address(n, "listen", name),
-                   reg.address(n, "proxy", name + "'s proxy", /*required=*/false)});
-  }
-  if (out.empty()) nodes.fail("must name at least one node");
-  return out;
 }
 
 void parse_service(const YamlValue& v, ClusterConfig& c, Registry& reg) {
@@ -109,35 +113,24 @@ void parse_service(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   c.service = m.string_or("name", c.service);
   if (!core::plain_name(c.service)) m.fail("name", core::kPlainNameRule);
   c.service_ttl = m.duration_or("ttl", c.service_ttl, milliseconds(100), kHour);
-  const YamlValue instances = m.required("instances");
-  for (const auto& [name, spec] : instances.as_entries()) {
-    YamlMap n(spec, {"listen", "agent", "proxy"});
-    InstanceSpec s;
-    s.name = reg.name(spec, name);
-    s.listen = reg.address(n, "listen", name);
-    s.agent = reg.address(n, "agent", name + "'s agent");
-    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
-    c.instances.push_back(std::move(s));
-  }
-  if (c.instances.empty()) instances.fail("must name at least one instance");
+  c.instances = parse_named<InstanceSpec>(m.required("instances"), reg, {"listen", "agent", "proxy"}, "instance",
+                                          [&](const YamlMap& n, InstanceSpec& s) {
+                                            s.listen = reg.address(n, "listen", s.name);
+                                            s.agent = reg.address(n, "agent", s.name + "'s agent");
+                                          });
 }
 
 void parse_lb(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   YamlMap m(v, {"nodes"});
-  const YamlValue nodes = m.required("nodes");
-  for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"listen", "admin", "proxy"});
-    LbSpec s;
-    s.name = reg.name(spec, name);
-    s.listen = reg.address(n, "listen", name);
-    s.admin = reg.address(n, "admin", name);
-    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
-    // DNS answers IPs; clients bring the LBs' one port.
-    if (!s.proxy.empty() && port_of(s.proxy) != port_of(s.listen))
-      n.fail("proxy", "must use the LB's own port (" + port_of(s.listen) + "): DNS names the proxy's IP, not its port");
-    c.lbs.push_back(std::move(s));
-  }
-  if (c.lbs.empty()) nodes.fail("must name at least one load balancer");
+  c.lbs = parse_named<LbSpec>(m.required("nodes"), reg, {"listen", "admin", "proxy"}, "load balancer",
+                              [&](const YamlMap& n, LbSpec& s) {
+                                s.listen = reg.address(n, "listen", s.name);
+                                s.admin = reg.address(n, "admin", s.name);
+                                // DNS answers IPs; clients bring the LBs' one port.
+                                if (n.has("proxy") && port_of(n.required("proxy").as_string()) != port_of(s.listen))
+                                  n.fail("proxy", "must use the LB's own port (" + port_of(s.listen) +
+                                                      "): DNS names the proxy's IP, not its port");
+                              });
 }
 
 void parse_dns(const YamlValue& v, ClusterConfig& c, Registry& reg) {
@@ -145,17 +138,11 @@ void parse_dns(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   c.dns_name = m.string_or("name", c.dns_name);
   if (c.dns_name.empty()) m.fail("name", "must be a domain name");
   c.dns_ttl = m.int_or("ttl", c.dns_ttl, 0, 86'400);
-  const YamlValue nodes = m.required("nodes");
-  for (const auto& [name, spec] : nodes.as_entries()) {
-    YamlMap n(spec, {"http_listen", "dns_listen", "proxy"});
-    DnsSpec s;
-    s.name = reg.name(spec, name);
-    s.http_listen = reg.address(n, "http_listen", name);
-    s.dns_listen = reg.address(n, "dns_listen", name, /*required=*/false);
-    s.proxy = reg.address(n, "proxy", name + "'s proxy", /*required=*/false);
-    c.dns_nodes.push_back(std::move(s));
-  }
-  if (c.dns_nodes.empty()) nodes.fail("must name at least one DNS server");
+  c.dns_nodes = parse_named<DnsSpec>(m.required("nodes"), reg, {"http_listen", "dns_listen", "proxy"}, "DNS server",
+                                     [&](const YamlMap& n, DnsSpec& s) {
+                                       s.http_listen = reg.address(n, "http_listen", s.name);
+                                       s.dns_listen = reg.address(n, "dns_listen", s.name, /*required=*/false);
+                                     });
 }
 
 ClusterConfig parse(const std::string& text, const std::string& file) {
@@ -176,7 +163,10 @@ ClusterConfig parse(const std::string& text, const std::string& file) {
   parse_store(top.required("store"), c, reg);
   {
     YamlMap m(top.required("registry"), {"nodes"});
-    c.registry_nodes = parse_listeners(m.required("nodes"), reg);
+    c.registry_nodes = parse_named<NamedAddress>(m.required("nodes"), reg, {"listen", "proxy"}, "node",
+                                                 [&](const YamlMap& n, NamedAddress& s) {
+                                                   s.listen = reg.address(n, "listen", s.name);
+                                                 });
   }
   parse_service(top.required("service"), c, reg);
   parse_lb(top.required("lb"), c, reg);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <span>
 
 #include "core/config_error.h"
 #include "drill/drill_report.h"
@@ -48,38 +49,36 @@ struct Watch {
   std::string watched_by;
 };
 
-// Every server entry with `address` in an LB's /status.
-bool lb_server_in_state(const json::value& status, const std::string& address, std::string_view state) {
-  const json::value& ups = at(status, "upstreams");
-  if (!ups.is_array()) return false;
-  for (const json::value& u : ups.as_array()) {
-    const json::value& servers = at(u, "servers");
-    if (!servers.is_array()) continue;
-    for (const json::value& s : servers.as_array())
-      if (is(at(s, "address"), address) && is(at(s, "state"), state)) return true;
-  }
+// Whether any item reached by following `path` through nested arrays of
+// objects (each step a key whose value is an array) satisfies `pred`.
+bool any_item(const json::value& v, std::span<const std::string_view> path,
+              const std::function<bool(const json::value&)>& pred) {
+  if (path.empty()) return pred(v);
+  const json::value& items = at(v, path.front());
+  if (!items.is_array()) return false;
+  for (const json::value& item : items.as_array())
+    if (any_item(item, path.subspan(1), pred)) return true;
   return false;
+}
+bool any_item(const json::value& v, std::initializer_list<std::string_view> path,
+              const std::function<bool(const json::value&)>& pred) {
+  return any_item(v, std::span<const std::string_view>(path.begin(), path.size()), pred);
+}
+
+bool lb_server_in_state(const json::value& status, const std::string& address, std::string_view state) {
+  return any_item(status, {"upstreams", "servers"},
+                  [&](const json::value& s) { return is(at(s, "address"), address) && is(at(s, "state"), state); });
 }
 
 bool dns_target_in_state(const json::value& status, const std::string& target, std::string_view state) {
-  const json::value& names = at(status, "names");
-  if (!names.is_array()) return false;
-  for (const json::value& n : names.as_array()) {
-    const json::value& targets = at(n, "targets");
-    if (!targets.is_array()) continue;
-    for (const json::value& t : targets.as_array())
-      if (is(at(t, "target"), target) && is(at(t, "state"), state)) return true;
-  }
-  return false;
+  return any_item(status, {"names", "targets"},
+                  [&](const json::value& t) { return is(at(t, "target"), target) && is(at(t, "state"), state); });
 }
 
 bool registry_peer_reachable(const json::value& status, const std::string& url, bool reachable) {
-  const json::value& peers = at(status, "peers");
-  if (!peers.is_array()) return false;
-  for (const json::value& p : peers.as_array())
-    if (is(at(p, "url"), url) && at(p, "reachable").is_bool() && at(p, "reachable").as_bool() == reachable)
-      return true;
-  return false;
+  return any_item(status, {"peers"}, [&](const json::value& p) {
+    return is(at(p, "url"), url) && at(p, "reachable").is_bool() && at(p, "reachable").as_bool() == reachable;
+  });
 }
 
 // A store node at peace: a serving primary with every peer in sync, or an

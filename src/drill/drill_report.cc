@@ -26,7 +26,6 @@ std::string num(double v) {
   return b;
 }
 
-std::string ms(const std::optional<Millis>& v) { return v ? std::to_string(v->count()) + " ms" : "-"; }
 
 // Chart geometry: the plot spans [kLeft, kLeft + kWidth] x [kTop, kTop + kHeight].
 constexpr double kLeft = 50, kTop = 20, kWidth = 900, kHeight = 220, kEventsHeight = 14;
@@ -89,7 +88,7 @@ std::string drill_report_html(const DrillResult& r) {
   std::string h = "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>failover drill</title><style>"
                    "body{font:14px sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
                    "td,th{padding:2px 10px;text-align:left}th{border-bottom:1px solid #ccc}"
-                   ".pass{color:#070}.fail{color:#b00}pre{background:#f6f6f6;padding:1em}</style></head><body>";
+                   ".pass{color:#070}.fail{color:#b00}tr.over td{color:#b00}pre{background:#f6f6f6;padding:1em}</style></head><body>";
   h += "<h1>failover drill</h1><p>" + esc(r.cluster) + ", seed " + std::to_string(r.seed) + ", " +
        std::to_string(r.clients) + " clients, " + num(static_cast<double>(r.duration.count()) / 1000.0) + " s</p>";
   h += std::string("<h2 class='") + (r.passed() ? "pass'>PASS" : "fail'>FAIL") + "</h2>";
@@ -108,11 +107,13 @@ std::string drill_report_html(const DrillResult& r) {
   h += "<h2>faults</h2><table><tr><th>fault</th><th>watched by</th><th>detected</th><th>bound</th><th>failed over</th>"
        "<th>failed back</th><th>bound</th><th>reads failed</th><th>writes failed</th><th>outage</th></tr>";
   for (const FaultResult& f : r.faults) {
-    h += "<tr><td>" + esc(step_action(f.step) + " " + f.component) + "</td><td>" +
-         esc(f.watched_by) + "</td><td>" + ms(f.detected) + "</td><td>" + ms(f.bounds.detect) + "</td><td>" +
-         ms(f.failed_over) + "</td><td>" + ms(f.failed_back) + "</td><td>" + ms(f.bounds.failback) + "</td><td>" +
-         std::to_string(f.reads_failed) + "</td><td>" + std::to_string(f.writes_failed) + "</td><td>" +
-         std::to_string(f.outage.count()) + " ms</td></tr>";
+    const FaultRow row = fault_row(f);
+    h += row.over_bound ? "<tr class='over'>" : "<tr>";
+    for (const std::string* cell : {&row.fault, &row.watched_by, &row.detected, &row.detect_bound, &row.failed_over,
+                                    &row.failed_back, &row.failback_bound, &row.reads_failed, &row.writes_failed,
+                                    &row.outage})
+      h += "<td>" + esc(*cell) + "</td>";
+    h += "</tr>";
   }
   h += "</table><h2>the terminal's table</h2><pre>" + esc(drill_table(r)) + "</pre></body></html>\n";
   return h;

@@ -23,7 +23,23 @@ std::string fault_name(const FaultResult& f) {
   return name;
 }
 
+std::string bound_text(const std::optional<Millis>& v) { return v ? "<=" + std::to_string(v->count()) : "-"; }
+
 }  // namespace
+
+FaultRow fault_row(const FaultResult& f) {
+  return FaultRow{.fault = fault_name(f),
+                  .watched_by = f.watched_by,
+                  .detected = ms_text(f.detected),
+                  .detect_bound = bound_text(f.bounds.detect),
+                  .failed_over = ms_text(f.failed_over),
+                  .failed_back = ms_text(f.failed_back),
+                  .failback_bound = bound_text(f.bounds.failback),
+                  .reads_failed = std::to_string(f.reads_failed),
+                  .writes_failed = std::to_string(f.writes_failed),
+                  .outage = std::to_string(f.outage.count()) + " ms",
+                  .over_bound = !f.detected_in_bound() || !f.failed_back_in_bound()};
+}
 
 Millis DrillResult::outage() const {
   Millis total{0};
@@ -96,14 +112,12 @@ std::string drill_table(const DrillResult& r) {
                 "", "failed", "failed", "");
   out += line;
   for (const FaultResult& f : r.faults) {
-    std::snprintf(line, sizeof line, "%-*s %-18s %9s %9s %11s %9s %11s %6llu %6llu %5lld ms%s\n", name_width,
-                  fault_name(f).substr(0, 200).c_str(), f.watched_by.substr(0, 18).c_str(), ms_text(f.detected).c_str(),
-                  f.bounds.detect ? ("<=" + std::to_string(f.bounds.detect->count())).c_str() : "-",
-                  ms_text(f.failed_over).c_str(), ms_text(f.failed_back).c_str(),
-                  f.bounds.failback ? ("<=" + std::to_string(f.bounds.failback->count())).c_str() : "-",
-                  static_cast<unsigned long long>(f.reads_failed), static_cast<unsigned long long>(f.writes_failed),
-                  static_cast<long long>(f.outage.count()),
-                  f.detected_in_bound() && f.failed_back_in_bound() ? "" : "  OVER BOUND");
+    const FaultRow row = fault_row(f);
+    std::snprintf(line, sizeof line, "%-*s %-18s %9s %9s %11s %9s %11s %6s %6s %8s%s\n", name_width,
+                  row.fault.substr(0, 200).c_str(), row.watched_by.substr(0, 18).c_str(), row.detected.c_str(),
+                  row.detect_bound.c_str(), row.failed_over.c_str(), row.failed_back.c_str(),
+                  row.failback_bound.c_str(), row.reads_failed.c_str(), row.writes_failed.c_str(), row.outage.c_str(),
+                  row.over_bound ? "  OVER BOUND" : "");
     out += line;
     if (!f.note.empty()) out += "    " + f.note + "\n";
   }

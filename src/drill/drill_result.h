@@ -71,6 +71,15 @@ std::uint64_t count_lost_writes(const std::vector<Operation>& history);
 // Merged length of the failed requests' intervals in [from, to).
 Millis failed_time(const std::vector<FailedRequest>& failures, core::TimePoint from, core::TimePoint to);
 
+// One fault's row as text, as the terminal's table and the HTML report
+// show it: "410 ms", "<=850", "-" where nothing was measured or bounded.
+struct FaultRow {
+  std::string fault, watched_by, detected, detect_bound, failed_over, failed_back, failback_bound, reads_failed,
+      writes_failed, outage;
+  bool over_bound = false;
+};
+FaultRow fault_row(const FaultResult& f);
+
 std::string drill_table(const DrillResult& r);
 std::string drill_json(const DrillResult& r);
 

@@ -162,6 +162,7 @@ asio::awaitable<void> Load::client(int id) {
     co_await clock_.sleep_for(o_.think);
   }
   --running_;
+  clients_done_.notify_all();
 }
 
 void Load::start() {
@@ -174,7 +175,7 @@ void Load::start() {
 
 asio::awaitable<void> Load::stop() {
   stopping_ = true;
-  while (running_ > 0) co_await clock_.sleep_for(milliseconds(10));
+  while (running_ > 0) co_await clients_done_.wait();
   std::uint64_t rng = o_.seed;
   for (int k = 0; k < o_.keys; ++k) co_await read("final", o_.key_prefix + "k" + std::to_string(k), rng);
 }

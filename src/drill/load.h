@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "client/resolver.h"
+#include "core/async_event.h"
 #include "core/clock.h"
 #include "drill/history.h"
 #include "net/http_client.h"
@@ -95,6 +96,7 @@ class Load {
   core::TimePoint t0_;
   bool stopping_ = false;
   int running_ = 0;
+  core::AsyncCondition clients_done_{executor_};  // a client loop ended
   std::vector<Operation> history_;
   std::vector<FailedRequest> failures_;
   std::vector<LoadSecond> timeline_;

@@ -66,12 +66,16 @@ void Stack::reap() {
   }
 }
 
-asio::awaitable<bool> Stack::get_ok(const std::string& host_port, const std::string& target) {
+asio::awaitable<bool> Stack::get_ok(const std::string& host_port, const std::string& target,
+                                     const std::vector<std::string>& must_contain) {
   net::ClientRequest req;
   req.target = target;
   auto http = http_;  // the client outlives this call even if the stack goes first
   auto res = co_await http->request(host_port, std::move(req), kRequestTimeout);
-  co_return res && res->status == 200;
+  if (!res || res->status != 200) co_return false;
+  for (const std::string& text : must_contain)
+    if (res->body.find(text) == std::string::npos) co_return false;
+  co_return true;
 }
 
 asio::awaitable<core::Result<void>> Stack::wait_ready(const std::string& name) {
@@ -103,23 +107,30 @@ asio::awaitable<core::Result<void>> Stack::wait_ready(const std::string& name) {
 asio::awaitable<core::Result<void>> Stack::wait_serving() {
   struct Check {
     std::string what, host_port, target;
+    std::vector<std::string> must_contain;
   };
   // Any one store node saying it is primary is enough; every LB and DNS
-  // server must serve on its own.
+  // server must serve on its own, and every DNS server name every LB.
   std::vector<std::vector<Check>> any_of;
   std::vector<Check> stores;
-  for (const StoreNodeSpec& n : config_.store_nodes) stores.push_back({"the store's primary", n.listen, "/primary"});
+  for (const StoreNodeSpec& n : config_.store_nodes) stores.push_back({"the store's primary", n.listen, "/primary", {}});
   any_of.push_back(stores);
   for (const LbSpec& l : config_.lbs)
-    any_of.push_back({{l.name + " passing a request to an instance", l.listen, "/health"}});
+    any_of.push_back({{l.name + " passing a request to an instance", l.listen, "/health", {}}});
+  std::vector<std::string> lb_ips;  // as the DNS servers name them: "127.0.0.11" with its quotes
+  for (const LbSpec& l : config_.lbs) {
+    const std::string& address = reach(l.listen, l.proxy);
+    lb_ips.push_back("\"" + address.substr(0, address.rfind(':')) + "\"");
+  }
   for (const DnsSpec& d : config_.dns_nodes)
-    any_of.push_back({{d.name + " answering " + config_.dns_name, d.http_listen, "/d?host=" + config_.dns_name}});
+    any_of.push_back({{d.name + " naming every LB for " + config_.dns_name, d.http_listen,
+                       "/d?host=" + config_.dns_name, lb_ips}});
   const core::TimePoint deadline = clock_.now() + config_.start_timeout;
   for (const auto& checks : any_of) {
     while (true) {
       bool ok = false;
       for (const Check& c : checks) {
-        const bool served = co_await get_ok(c.host_port, c.target);
+        const bool served = co_await get_ok(c.host_port, c.target, c.must_contain);
         if (served) {
           ok = true;
           break;

@@ -69,7 +69,7 @@ class Stack {
   // in the plan's order, each
   // after the one before answers ready, then waits until the stack serves
   // (the store has a primary, every LB passes a request to an instance,
-  // every DNS server answers the name). An error names the component and
+  // every DNS server names every LB). An error names the component and
   // ends with its log's tail; what was started keeps running (call stop_all).
   boost::asio::awaitable<core::Result<void>> start_all();
 
@@ -95,7 +95,9 @@ class Stack {
  private:
   boost::asio::awaitable<core::Result<void>> wait_ready(const std::string& name);
   boost::asio::awaitable<core::Result<void>> wait_serving();
-  boost::asio::awaitable<bool> get_ok(const std::string& host_port, const std::string& target);
+  // 200, and a body holding every one of `must_contain`.
+  boost::asio::awaitable<bool> get_ok(const std::string& host_port, const std::string& target,
+                                      const std::vector<std::string>& must_contain = {});
   boost::asio::awaitable<void> poll(std::size_t index);
   void reap();
   void count_requests(ComponentView& v, std::optional<RequestCounts> now_counts);
