@@ -6,7 +6,7 @@
 namespace failover::store {
 namespace {
 
-enum class Type : std::uint8_t { kAppend = 1, kAppendAck = 2, kEpochEnd = 3, kCheckpointOffer = 4 };
+enum class Type : std::uint8_t { kAppend = 1, kAppendAck = 2, kEpochEnd = 3, kCheckpointOffer = 4, kHandover = 5 };
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
 void put_u32(std::string& out, std::uint32_t v) {
@@ -98,6 +98,12 @@ void encode_body(std::string& out, const EpochEnd& m) {
   put_u64(out, m.end);
 }
 
+void encode_body(std::string& out, const Handover& m) {
+  put_u8(out, static_cast<std::uint8_t>(Type::kHandover));
+  put_u64(out, m.epoch);
+  put_string(out, m.from);
+}
+
 void encode_body(std::string& out, const CheckpointOffer& m) {
   put_u8(out, static_cast<std::uint8_t>(Type::kCheckpointOffer));
   put_u64(out, m.epoch);
@@ -164,6 +170,14 @@ core::Result<Message> decode_epoch_end(Reader& r) {
   m.leader_epoch = r.u64();
   m.end = r.u64();
   if (r.bad() || !r.done()) return core::Error::invalid("epoch end: wrong size");
+  return Message(std::move(m));
+}
+
+core::Result<Message> decode_handover(Reader& r) {
+  Handover m;
+  m.epoch = r.u64();
+  m.from = r.string(kMaxName);
+  if (r.bad() || !r.done()) return core::Error::invalid("handover: wrong size");
   return Message(std::move(m));
 }
 
@@ -238,6 +252,7 @@ core::Result<DecodedFrame> decode_frame(std::string_view bytes) {
     case Type::kAppendAck: m = decode_ack(r); break;
     case Type::kEpochEnd: m = decode_epoch_end(r); break;
     case Type::kCheckpointOffer: m = decode_checkpoint_offer(r); break;
+    case Type::kHandover: m = decode_handover(r); break;
   }
   if (!m) return m.error();
   return DecodedFrame{std::move(*m), 4 + std::size_t{length}};

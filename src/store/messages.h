@@ -87,7 +87,17 @@ struct CheckpointOffer {
   bool operator==(const CheckpointOffer&) const = default;
 };
 
-using Message = std::variant<Append, AppendAck, EpochEnd, CheckpointOffer>;
+// A planned switchover: the old primary's word to the node it handed the
+// role to, once the arbiter's record names that node primary in `epoch`
+// (the old primary has stepped down): read the record and take over now,
+// rather than after a grace without beacons.
+struct Handover {
+  std::uint64_t epoch = 0;
+  std::string from;
+  bool operator==(const Handover&) const = default;
+};
+
+using Message = std::variant<Append, AppendAck, EpochEnd, CheckpointOffer, Handover>;
 
 // A name a checkpoint offer may carry: 1..255 bytes of [A-Za-z0-9._-], not
 // "." or "..", so that it never leaves the directory it is joined to.

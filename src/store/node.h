@@ -130,6 +130,8 @@ class StoreNode {
 
   // node_http.cc: the client API.
   boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, KvRequest r);
+  // POST /admin/switchover?to=NODE: hands the role over; answers once done.
+  boost::asio::awaitable<net::HttpResponse> switchover(const net::HttpRequest& request);
   net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale);
   net::HttpResponse list(const net::HttpRequest& request, const KvRequest& r);
   net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);

@@ -5,6 +5,7 @@
 // who answers and when.
 #include <boost/asio/post.hpp>
 
+#include "net/url.h"
 #include "store/kv_request.h"
 #include "store/node.h"
 
@@ -25,6 +26,10 @@ asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::H
                                      (replica_->in_sync() ? "" : ", out of in_sync"));
   }
   if (path.starts_with("/_checkpoint/")) co_return serve_checkpoint(request);
+  if (path == "/admin/switchover") {
+    net::HttpResponse answer = co_await switchover(request);
+    co_return answer;
+  }
   if (!path.starts_with("/kv/")) co_return std::nullopt;
   KvParse parsed = parse_kv_request(request);
   if (auto* refused = std::get_if<net::HttpResponse>(&parsed)) co_return std::move(*refused);
@@ -185,6 +190,39 @@ void StoreNode::flush_writes() {
     waiting_[w.seq] = group[i].waiter;
   }
   run(std::move(p.actions));
+}
+
+asio::awaitable<net::HttpResponse> StoreNode::switchover(const net::HttpRequest& request) {
+  if (request.method != "POST") {
+    net::HttpResponse r = net::HttpResponse::error(405, "POST /admin/switchover?to=NODE");
+    r.headers.emplace_back("Allow", "POST");
+    co_return r;
+  }
+  std::string target;
+  for (const auto& [name, value] : net::split_query(request.query))
+    if (name == "to") target = net::percent_decode(value).value_or("");
+  if (target.empty()) co_return net::HttpResponse::error(400, "which node? POST /admin/switchover?to=NODE");
+  if (replica_->role() != Role::kPrimary) {
+    net::HttpResponse r = net::HttpResponse::error(
+        409, std::string("only the primary hands its role over; this node is ") + role_name(replica_->role()));
+    if (const auto primary = replica_->known_primary(clock_.now())) r.headers.emplace_back("X-Primary", *primary);
+    co_return r;
+  }
+  const core::TimePoint started = clock_.now();
+  core::Result<Actions> begun = replica_->switchover(started, target);
+  if (!begun) co_return net::HttpResponse::error(begun.error().code == core::ErrorCode::kConflict ? 409 : 400,
+                                                 begun.error().message);
+  run(std::move(*begun));
+  // Until this node has stepped down or given up (switchover_timeout).
+  while (replica_->switching_to() == target && !stop_.stop_requested())
+    co_await clock_.sleep_for(std::chrono::milliseconds(2), stop_.get_token());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+  if (replica_->role() == Role::kPrimary)
+    co_return net::HttpResponse::error(503, "the switchover to " + target + " was abandoned (see the log); " +
+                                                "this node is still primary");
+  co_return net::HttpResponse::json(
+      200, "{\"from\":" + net::json_quote(config_.node) + ",\"to\":" + net::json_quote(target) +
+               ",\"epoch\":" + std::to_string(replica_->epoch()) + ",\"took_ms\":" + std::to_string(took.count()) + "}");
 }
 
 }  // namespace failover::store

@@ -66,6 +66,7 @@ Actions Replica::tick(core::TimePoint now) {
       if (now >= next_beacon_) beacon(now);
       check_members(now);
       advance_commit(now);
+      try_handover(now);
       break;
     case Role::kCandidate:
     case Role::kFenced:
@@ -82,6 +83,7 @@ core::TimePoint Replica::next_wake() const {
     wake = std::min(wake, next_beacon_);
     const core::TimePoint until = lease_until();
     if (until != core::TimePoint::max()) wake = std::min(wake, until);
+    if (!handover_to_.empty()) wake = std::min(wake, handover_deadline_);
   }
   return wake;
 }
@@ -196,6 +198,7 @@ void Replica::on_record(core::TimePoint now, const arbiter::Record& r) {
       break;
   }
   if (cas_proposed_) return;  // one compare-and-set at a time
+  if (take_handed_role(now, r)) return;
 
   if (r.epoch == 0) {
     // No primary yet: the first node to ask takes the role, if it holds
@@ -279,6 +282,10 @@ void Replica::granted(core::TimePoint now, const arbiter::Record& r) {
     out_.push_back(act::SaveMeta{start_.cluster_id, start_.highest_epoch});
   }
   record_ = r;
+  if (role_ == Role::kPrimary && !handover_to_.empty() && r.primary == handover_to_ && r.epoch > epoch_) {
+    handed_over(now, r);
+    return;
+  }
   if (promotion) {
     promoted(now, r);
     return;
@@ -315,6 +322,7 @@ void Replica::promoted(core::TimePoint now, const arbiter::Record& r) {
 }
 
 void Replica::fence(core::TimePoint now, const std::string& why) {
+  handover_to_.clear();
   if (role_ == Role::kPrimary) {
     out_.push_back(act::FailWrites{commit_seq_, "no longer primary: " + why});
     note(true, "fenced: " + why);

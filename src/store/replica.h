@@ -45,6 +45,7 @@ struct ReplicaConfig {
   std::uint64_t max_batch = 512;          // entries per Append
   std::uint64_t max_in_flight = 8192;     // entries sent to a peer and not yet acknowledged
   core::Duration checkpoint_retry{5000};  // offer a peer that still lacks discarded entries a checkpoint again
+  core::Duration switchover_timeout{5000};  // a switchover whose target has not caught up by then is abandoned
 };
 
 // What the node knows about itself when it starts: its log (already
@@ -181,6 +182,19 @@ class Replica {
   // Whether a read may be served here now, as a primary (checked after the read).
   std::optional<Refusal> read_refusal(core::TimePoint now) const;
 
+  // A planned switchover to the in-sync backup `target` (replica_switchover.cc):
+  // new writes are refused (503, "switching over") until the target holds,
+  // fsynced, every entry and all of them are committed; then the record
+  // names it primary in a new epoch by compare-and-set, this node steps
+  // down to backup at once (read-only from that instant) and tells the
+  // target (Handover), which takes over without waiting out a grace.
+  // Abandoned, writes resumed, when the target has not caught up within
+  // switchover_timeout. kInvalid: this node is no serving primary, or the
+  // target is no in-sync peer; kConflict: a switchover is under way.
+  core::Result<Actions> switchover(core::TimePoint now, const std::string& target);
+  // The target of the switchover under way; "" when none.
+  const std::string& switching_to() const { return handover_to_; }
+
   Actions receive(core::TimePoint now, const Message& message);
   // This node's link to `peer` has just connected. A primary beacons to it
   // at once rather than at the next beacon: a node that came back starts to
@@ -247,6 +261,12 @@ class Replica {
   void fence(core::TimePoint now, const std::string& why);
   bool eligible(const arbiter::Record& r) const;
   void note(bool warning, std::string text);
+
+  // replica_switchover.cc
+  void try_handover(core::TimePoint now);
+  void handed_over(core::TimePoint now, const arbiter::Record& r);
+  void on_handover(core::TimePoint now, const Handover& m);
+  bool take_handed_role(core::TimePoint now, const arbiter::Record& r);
   Actions take();
 
   // replica_backup.cc
@@ -313,6 +333,12 @@ class Replica {
   std::uint64_t beacon_epoch_ = 0;             // the epoch of the beacon at beacon_heard_at_
   core::Duration worst_beacon_gap_{0};
   std::vector<FailoverTiming> failovers_;
+
+  // A planned switchover: on the primary, its target and deadline; on the
+  // target, the epoch the Handover named.
+  std::string handover_to_;
+  core::TimePoint handover_deadline_{};
+  std::uint64_t handover_epoch_ = 0;
 };
 
 }  // namespace failover::store

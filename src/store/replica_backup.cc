@@ -20,6 +20,7 @@ Actions Replica::receive(core::TimePoint now, const Message& message) {
   else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
   else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);
   else if (const auto* m = std::get_if<CheckpointOffer>(&message)) on_checkpoint_offer(now, *m);
+  else if (const auto* m = std::get_if<Handover>(&message)) on_handover(now, *m);
   return take();
 }
 

@@ -22,6 +22,7 @@ std::uint64_t Replica::beacon_token(core::TimePoint now) const {
 std::variant<Replica::Proposed, Refusal> Replica::propose(core::TimePoint now, std::vector<Proposal> writes) {
   if (const std::optional<Refusal> no = read_refusal(now); no && no->kind == Refusal::Kind::kNotPrimary) return *no;
   if (!reconciled_) return Refusal{Refusal::Kind::kNotReady, "reconciling after promotion"};
+  if (!handover_to_.empty()) return Refusal{Refusal::Kind::kNotReady, "switching over to " + handover_to_};
   if (config_.strict) {
     const bool alone = !record_ || record_->in_sync.size() < 2;
     if (alone) return Refusal{Refusal::Kind::kStrict, "strict: no in-sync backup"};
@@ -161,6 +162,7 @@ void Replica::on_ack(core::TimePoint now, const AppendAck& m) {
   send_entries(now, peer, false);
   check_members(now);
   advance_commit(now);
+  try_handover(now);
 }
 
 core::TimePoint Replica::lease_until() const {

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -219,6 +220,82 @@ class StoreTest(unittest.TestCase):
         finally:
             clients.stop()
         self.check_history(clients)
+
+    def careful_put(self, key, value, deadline=3.0):
+        """A write as the client library makes it: one Idempotency-Key, any
+        node, 307 and 503 retried until the deadline. (acknowledged, seconds)"""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < deadline:
+            for n in ("a", "b"):
+                try:
+                    r = self.c.kv(n, "PUT", key, body=value.encode(), headers={"Idempotency-Key": "i-" + key},
+                                  timeout=1.0)
+                except OSError:
+                    continue
+                if r.status == 200:
+                    return True, time.monotonic() - t0
+            time.sleep(0.005)
+        return False, time.monotonic() - t0
+
+    def switchover(self, to):
+        r = subprocess.run([self.binary, "store", "switchover", "--config", self.c.nodes["a"].config_path,
+                            "--to", to], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.logs())
+        return json.loads(r.stdout)
+
+    def test_switchover_under_load_fails_and_loses_nothing(self):
+        c = self.c
+        acked, failed, slowest = {}, [], [0.0]
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def client(cid):
+            i = 0
+            while not stop.is_set() and i < 5000:
+                key, value = "sw%d-%d" % (cid, i), "v%d-%d" % (cid, i)
+                ok, took = self.careful_put(key, value)
+                with lock:
+                    (acked.__setitem__(key, value) if ok else failed.append(key))
+                    slowest[0] = max(slowest[0], took)
+                i += 1
+
+        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            first = c.primary()
+            other = "b" if first == "a" else "a"
+            epoch = c.status(first)["epoch"]
+            done = self.switchover(other)
+            self.assertEqual((done["from"], done["to"], done["epoch"]), (first, other, epoch + 1))
+            self.assertEqual(c.wait_primary(2), other)
+            self.assertEqual(c.status(first)["role"], "backup")
+            self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+            time.sleep(0.3)
+            back = self.switchover(first)  # and back
+            self.assertEqual((back["to"], back["epoch"]), (first, epoch + 2))
+            self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        log("switchovers took %d and %d ms (as the old primary saw them); %d writes, %d failed, slowest %.0f ms"
+            % (done["took_ms"], back["took_ms"], len(acked), len(failed), slowest[0] * 1000))
+        self.assertEqual(failed, [])
+        self.assertGreater(len(acked), 100)
+        self.assertLess(slowest[0], 1.0)
+        p = c.wait_primary(2)
+        for key, value in acked.items():
+            r = c.kv(p, "GET", key)
+            self.assertEqual((r.status, r.body.decode()), (200, value), key)
+        # Asked of a backup alone, or for a node out of the pair: a clear no.
+        r = h.http_request(c.listen[other], "POST", "/admin/switchover?to=" + first)
+        self.assertEqual(r.status, 409, r)
+        r = subprocess.run([self.binary, "store", "switchover", "--config", c.nodes["a"].config_path, "--to", "zed"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
 
     def test_an_idempotency_key_answers_its_retry_and_refuses_another_request(self):
         c = self.c

@@ -474,8 +474,10 @@ TEST(StoreMessages, RoundTripAndGarbage) {
   a.entries = {{3, 10, store::Op::kPut, "k", std::string("v\0x", 3), "idem"}, {3, 11, store::Op::kDelete, "k", "", ""}};
   store::AppendAck k{3, "b", "disk-b", store::AppendAck::Status::kGap, 7, 2, 6, 12345};
   store::EpochEnd e{3, "a", 2, 5};
+  store::Handover hand{4, "a"};
   std::string wire;
-  for (const store::Message& m : {store::Message(a), store::Message(k), store::Message(e)}) store::encode(wire, m);
+  for (const store::Message& m : {store::Message(a), store::Message(k), store::Message(e), store::Message(hand)})
+    store::encode(wire, m);
   std::vector<store::Message> got;
   std::string_view rest = wire;
   while (!rest.empty()) {
@@ -485,10 +487,11 @@ TEST(StoreMessages, RoundTripAndGarbage) {
     got.push_back(*d->message);
     rest.remove_prefix(d->size);
   }
-  ASSERT_EQ(got.size(), 3u);
+  ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(std::get<store::Append>(got[0]), a);
   EXPECT_EQ(std::get<store::AppendAck>(got[1]), k);
   EXPECT_EQ(std::get<store::EpochEnd>(got[2]), e);
+  EXPECT_EQ(std::get<store::Handover>(got[3]), hand);
   // Incomplete: more bytes needed, nothing consumed.
   auto part = store::decode_frame(std::string_view(wire).substr(0, 10));
   ASSERT_TRUE(part.ok());

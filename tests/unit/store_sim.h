@@ -244,6 +244,10 @@ class Sim {
     return true;
   }
 
+  // Carries out what a node's replica asked for outside an event (an
+  // operator's call such as a switchover).
+  void carry_out(const std::string& name, store::Actions actions) { run(node(name), std::move(actions)); }
+
   std::optional<std::string> primary() const {
     std::optional<std::string> out;
     for (const auto& [name, n] : nodes)
@@ -476,7 +480,9 @@ class Sim {
       const store::Replica& r = *n.replica;
       if (r.role() == Role::kPrimary) {
         auto it = primary_of_epoch.find(r.epoch());
-        if (it != primary_of_epoch.end()) EXPECT_EQ(it->second, name) << "epoch " << r.epoch();
+        if (it != primary_of_epoch.end()) {
+          EXPECT_EQ(it->second, name) << "epoch " << r.epoch();
+        }
       }
       if (n.paused || r.read_refusal(local(n))) continue;
       ++serving;
