@@ -122,15 +122,20 @@ void parse_service(const YamlValue& v, ClusterConfig& c, Registry& reg) {
 
 void parse_lb(const YamlValue& v, ClusterConfig& c, Registry& reg) {
   YamlMap m(v, {"nodes"});
-  c.lbs = parse_named<LbSpec>(m.required("nodes"), reg, {"listen", "admin", "proxy"}, "load balancer",
+  const YamlValue nodes = m.required("nodes");
+  c.lbs = parse_named<LbSpec>(nodes, reg, {"listen", "admin", "proxy"}, "load balancer",
                               [&](const YamlMap& n, LbSpec& s) {
                                 s.listen = reg.address(n, "listen", s.name);
                                 s.admin = reg.address(n, "admin", s.name);
-                                // DNS answers IPs; clients bring the LBs' one port.
-                                if (n.has("proxy") && port_of(n.required("proxy").as_string()) != port_of(s.listen))
-                                  n.fail("proxy", "must use the LB's own port (" + port_of(s.listen) +
-                                                      "): DNS names the proxy's IP, not its port");
                               });
+  // DNS answers IPs; clients bring the LBs' one port.
+  std::size_t i = 0;
+  for (const auto& [name, spec] : nodes.as_entries()) {
+    const LbSpec& s = c.lbs[i++];
+    if (!s.proxy.empty() && port_of(s.proxy) != port_of(s.listen))
+      YamlMap(spec, {"listen", "admin", "proxy"})
+          .fail("proxy", "must use the LB's own port (" + port_of(s.listen) + "): DNS names the proxy's IP, not its port");
+  }
 }
 
 void parse_dns(const YamlValue& v, ClusterConfig& c, Registry& reg) {

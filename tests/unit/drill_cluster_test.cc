@@ -150,7 +150,9 @@ TEST(ClusterPlan, ComponentsFindEachOther) {
   EXPECT_THAT(find("lb-a").config_text, HasSubstr("http://127.0.0.1:8501"));
   EXPECT_THAT(find("web-2").args, ElementsAre("demo-service", "--name", "web-2", "--listen", "127.0.0.1:18082",
                                               "--store", "http://127.0.0.1:7001,http://127.0.0.1:7002"));
-  EXPECT_THAT(find("web-2-agent").config_text, HasSubstr("port: 18082"));
+  // web-2 registers the address of its fault proxy: the LBs reach it through it.
+  EXPECT_THAT(find("web-2-agent").config_text, HasSubstr("port: 18092"));
+  EXPECT_THAT(find("web-3-agent").config_text, HasSubstr("port: 18083"));
   EXPECT_EQ(find("web-2").ready_path, "/health");
 }
 
