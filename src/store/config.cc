@@ -46,7 +46,7 @@ void parse_log(const YamlValue& v, StoreConfig& c) {
 
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "write_timeout", "log"});
+                "lease", "strict", "preempt", "preempt_hold_down", "write_timeout", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -81,8 +81,8 @@ StoreConfig parse_store(const YamlValue& v) {
     m.fail("lease", "must be at least 2 x heartbeat.interval (" + std::to_string(2 * c.heartbeat_interval.count()) +
                         "ms), or one late beacon lapses it");
   c.strict = m.bool_or("strict", false);
-  if (m.bool_or("preempt", false))
-    m.fail("preempt", "taking the role back (preempt: true) needs planned switchover, which is not available yet");
+  c.preempt = m.bool_or("preempt", false);
+  c.preempt_hold_down = m.duration_or("preempt_hold_down", c.preempt_hold_down, milliseconds(1), kHour);
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
   if (m.has("log")) parse_log(m.required("log"), c);
   return c;

@@ -22,6 +22,10 @@ struct StoreConfig {
   std::chrono::milliseconds heartbeat_timeout{250};  // a backup's grace
   std::chrono::milliseconds lease{200};
   bool strict = false;
+  // The preferred primary (set it on one node): once an in-sync backup for
+  // preempt_hold_down without a break, it asks the primary for a switchover.
+  bool preempt = false;
+  std::chrono::milliseconds preempt_hold_down{30'000};
   std::chrono::milliseconds write_timeout{2000};     // how long a write may wait to be committed
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
   // The log (`log:`): segment files of this size; once more than

@@ -133,7 +133,30 @@ asio::awaitable<void> StoreNode::tick_loop() {
     const bool woke = co_await clock_.sleep_until(wake, stop_.get_token());
     if (!woke) co_return;
     run(replica_->tick(clock_.now()));
+    if (config_.preempt) maybe_preempt(clock_.now());
   }
+}
+
+void StoreNode::maybe_preempt(core::TimePoint now) {
+  const std::optional<std::string> primary = replica_->known_primary(now);
+  const bool in_sync_backup = replica_->role() == Role::kBackup && replica_->in_sync() && primary &&
+                              config_.peers.contains(*primary);
+  if (!preempt_.due(now, in_sync_backup)) return;
+  spdlog::info("store: preempt: an in-sync backup for {}ms: asking {} for the role back",
+               config_.preempt_hold_down.count(), *primary);
+  asio::co_spawn(io_, ask_for_role(*primary, config_.peers.at(*primary).listen), asio::detached);
+}
+
+asio::awaitable<void> StoreNode::ask_for_role(std::string primary, std::string primary_listen) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.target = "/admin/switchover?to=" + config_.node;
+  // The switchover's own limit, then its answer.
+  auto res = co_await http_->request(primary_listen, std::move(req), config_.write_timeout + std::chrono::seconds(6));
+  if (stop_.stop_requested()) co_return;
+  if (!res) spdlog::warn("store: preempt: {} did not answer: {}", primary, res.error().to_string());
+  else if (res->status != 200) spdlog::warn("store: preempt: {} answered {} {}", primary, res->status, res->body);
+  else spdlog::info("store: preempt: {} handed the role back: {}", primary, res->body);
 }
 
 void StoreNode::run(Actions actions) {

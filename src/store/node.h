@@ -30,6 +30,7 @@
 #include "store/log_writer.h"
 #include "store/node_meta.h"
 #include "store/peer_links.h"
+#include "store/preempt.h"
 #include "store/replica.h"
 
 namespace failover::store {
@@ -132,6 +133,9 @@ class StoreNode {
   boost::asio::awaitable<net::HttpResponse> write(const net::HttpRequest& request, KvRequest r);
   // POST /admin/switchover?to=NODE: hands the role over; answers once done.
   boost::asio::awaitable<net::HttpResponse> switchover(const net::HttpRequest& request);
+  // preempt: true: asks the primary for the role once the hold-down has passed.
+  void maybe_preempt(core::TimePoint now);
+  boost::asio::awaitable<void> ask_for_role(std::string primary, std::string primary_listen);
   net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale);
   net::HttpResponse list(const net::HttpRequest& request, const KvRequest& r);
   net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);
@@ -153,6 +157,7 @@ class StoreNode {
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<PeerLinks> links_;
   std::stop_source stop_;
+  PreemptHoldDown preempt_{config_.preempt_hold_down};
   std::optional<core::Error> fatal_;
 
   // Entries appended and not yet applied, for SendAppend and Commit without

@@ -35,7 +35,7 @@ KILLS = 20
 class Cluster:
     """A witness and two store nodes, a and b, each a tracked process."""
 
-    def __init__(self, binary, strict=False, extra=None):
+    def __init__(self, binary, strict=False, extra=None, extra_for=None):
         self.binary = binary
         self.dir = h.tempdir("failover-store-")
         p = {n: h.free_port() for n in ("wit", "a", "ra", "b", "rb")}
@@ -55,6 +55,7 @@ class Cluster:
                              "heartbeat": {"interval": "%dms" % INTERVAL_MS, "timeout": "%dms" % TIMEOUT_MS},
                              "lease": "%dms" % LEASE_MS, "strict": strict}}
             cfg["store"].update(extra or {})
+            cfg["store"].update((extra_for or {}).get(n, {}))
             self.nodes[n] = h.Node(binary, "store", cfg, wait_addr=self.listen[n])
 
     def data_dir(self, n):
@@ -296,6 +297,29 @@ class StoreTest(unittest.TestCase):
         r = subprocess.run([self.binary, "store", "switchover", "--config", c.nodes["a"].config_path, "--to", "zed"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_the_preferred_node_takes_its_role_back_after_the_hold_down(self):
+        self.c.close()
+        hold_down = 1.0
+        c = self.c = Cluster(self.binary, extra_for={"a": {"preempt": True, "preempt_hold_down": "%dms" % (hold_down * 1000)}})
+        self.assertIsNotNone(c.wait_primary(10))
+        self.assertIsNotNone(c.wait_in_sync(2))
+        # Whoever won the first election, a is primary within a hold-down.
+        self.assertEqual(c.wait_primary(hold_down + 3, other_than="b"), "a", self.logs())
+        self.assertIsNotNone(c.wait_in_sync(2))
+        epoch = c.status("a")["epoch"]
+        c.nodes["a"].kill(signal.SIGKILL)
+        self.assertEqual(c.wait_primary(5, other_than="a"), "b")
+        c.nodes["a"].start()
+        self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+        back_in_sync = time.monotonic()
+        # Not before the hold-down, and by a switchover: one epoch, no failover.
+        self.assertEqual(c.wait_primary(hold_down + 3, other_than="b"), "a", self.logs())
+        took = time.monotonic() - back_in_sync
+        self.assertGreaterEqual(took, hold_down * 0.8)
+        self.assertEqual(c.status("a")["epoch"], epoch + 2)  # b's failover, then a's switchover
+        log("a took its role back %.2f s after it was in sync again (hold-down %.1f s)" % (took, hold_down))
+        self.assertIn("preempt", c.nodes["a"].log())
 
     def test_an_idempotency_key_answers_its_retry_and_refuses_another_request(self):
         c = self.c

@@ -87,8 +87,10 @@ TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
               HasSubstr("this node's own name"));
   EXPECT_THAT(error_of([] { store::parse_store_config(with("listen: 127.0.0.1:7001", "listen: nowhere"), "s.yaml"); }),
               StartsWith("s.yaml:3: store.listen: bad address"));
-  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  preempt: true"), "s.yaml"); }),
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  preempt: maybe"), "s.yaml"); }),
               HasSubstr("preempt"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  preempt_hold_down: 0s"), "s.yaml"); }),
+              HasSubstr("preempt_hold_down"));
   EXPECT_THAT(error_of([] { store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  leese: 1"), "s.yaml"); }),
               HasSubstr("unknown key leese"));
 }
