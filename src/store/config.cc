@@ -46,7 +46,7 @@ void parse_log(const YamlValue& v, StoreConfig& c) {
 
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "preempt_hold_down", "write_timeout", "log"});
+                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -83,6 +83,15 @@ StoreConfig parse_store(const YamlValue& v) {
   c.strict = m.bool_or("strict", false);
   c.preempt = m.bool_or("preempt", false);
   c.preempt_hold_down = m.duration_or("preempt_hold_down", c.preempt_hold_down, milliseconds(1), kHour);
+  if (m.has("notify")) {
+    YamlMap n(m.required("notify"), {"primary", "backup", "fenced"});
+    for (const char* role : {"primary", "backup", "fenced"}) {
+      if (!n.has(role)) continue;
+      const YamlValue cmd = n.required(role);
+      if (cmd.as_string().empty()) cmd.fail("must be a command");
+      c.notify[role] = cmd.as_string();
+    }
+  }
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
   if (m.has("log")) parse_log(m.required("log"), c);
   return c;

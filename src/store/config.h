@@ -26,6 +26,9 @@ struct StoreConfig {
   // preempt_hold_down without a break, it asks the primary for a switchover.
   bool preempt = false;
   std::chrono::milliseconds preempt_hold_down{30'000};
+  // `notify:`: a shell command run on each change to that role ("primary",
+  // "backup", "fenced"), with the old role, the new one and the epoch.
+  std::map<std::string, std::string> notify;
   std::chrono::milliseconds write_timeout{2000};     // how long a write may wait to be committed
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
   // The log (`log:`): segment files of this size; once more than

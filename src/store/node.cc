@@ -104,6 +104,10 @@ void StoreNode::listen_peers() {
 
 void StoreNode::start() {
   links_->start();
+  // Every node starts as a backup: its script says so, from "init", as
+  // keepalived's notify_backup at start-up.
+  if (auto it = config_.notify.find(role_name(replica_->role())); it != config_.notify.end())
+    notify_.start(it->second, {"init", role_name(replica_->role()), std::to_string(replica_->epoch())});
   run(replica_->start(clock_.now()));
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, probe_arbiter_loop(), asio::detached);
@@ -134,6 +138,7 @@ asio::awaitable<void> StoreNode::tick_loop() {
     if (!woke) co_return;
     run(replica_->tick(clock_.now()));
     if (config_.preempt) maybe_preempt(clock_.now());
+    if (notify_.running() > 0) notify_.collect();
   }
 }
 
@@ -348,6 +353,8 @@ void StoreNode::act(act::RoleChanged& a) {
   spdlog::info("store: {} -> {} (epoch {})", role_name(a.from), role_name(a.to), a.epoch);
   role_changes_.push_back({clock_.now(), a.from, a.to, a.epoch});
   if (role_changes_.size() > 32) role_changes_.pop_front();
+  if (auto it = config_.notify.find(role_name(a.to)); it != config_.notify.end())
+    notify_.start(it->second, {role_name(a.from), role_name(a.to), std::to_string(a.epoch)});
 }
 
 void StoreNode::act(act::Note& a) {

@@ -29,6 +29,7 @@
 #include "store/log.h"
 #include "store/log_writer.h"
 #include "store/node_meta.h"
+#include "store/notify.h"
 #include "store/peer_links.h"
 #include "store/preempt.h"
 #include "store/replica.h"
@@ -158,6 +159,7 @@ class StoreNode {
   std::unique_ptr<PeerLinks> links_;
   std::stop_source stop_;
   PreemptHoldDown preempt_{config_.preempt_hold_down};
+  NotifyRunner notify_{clock_};
   std::optional<core::Error> fatal_;
 
   // Entries appended and not yet applied, for SendAppend and Commit without

@@ -321,6 +321,41 @@ class StoreTest(unittest.TestCase):
         log("a took its role back %.2f s after it was in sync again (hold-down %.1f s)" % (took, hold_down))
         self.assertIn("preempt", c.nodes["a"].log())
 
+    def test_notify_scripts_run_on_role_changes_and_never_hold_one_up(self):
+        self.c.close()
+        d = h.tempdir("failover-notify-")
+        script = os.path.join(d, "notify.sh")
+        with open(script, "w") as f:
+            # Slow on becoming primary, failing always: neither may delay a failover.
+            f.write('#!/bin/sh\necho "$@" >> "%s/$NODE.log"\n[ "$2" = primary ] && sleep 5\nexit 3\n' % d)
+        os.chmod(script, 0o755)
+        def said(n):
+            path = os.path.join(d, n + ".log")
+            if not os.path.exists(path):
+                return ""
+            with open(path) as f:
+                return f.read()
+        notify = lambda n: {"notify": {"primary": "NODE=%s %s" % (n, script), "backup": "NODE=%s %s" % (n, script)}}  # noqa: E731
+        c = self.c = Cluster(self.binary, extra_for={"a": notify("a"), "b": notify("b")})
+        p = c.wait_primary(10)
+        self.assertIsNotNone(p)
+        self.assertIsNotNone(c.wait_in_sync(2))
+        b = "b" if p == "a" else "a"
+        self.assertTrue(h.wait_for(lambda: " primary " in said(p), 5))
+        epoch = c.status(p)["epoch"]
+        t0 = time.monotonic()
+        c.nodes[p].kill(signal.SIGKILL)
+        self.assertEqual(c.wait_primary(5, other_than=p), b)
+        took = time.monotonic() - t0
+        self.assertLess(took, FAILOVER_BOUND_S + 0.2)  # the 5-s script did not hold it up
+        self.assertTrue(h.wait_for(lambda: "candidate primary %d" % (epoch + 1) in said(b), 5), said(b))
+        # The old primary comes back as a backup: its script says so, exits 3, and that is logged.
+        c.nodes[p].start()
+        self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+        self.assertTrue(h.wait_for(lambda: " backup " in said(p), 5), said(p))
+        self.assertTrue(h.wait_for(lambda: "exited with status 3" in c.nodes[p].log(), 5), c.nodes[p].log()[-2000:])
+        log("failover with a 5-s notify script: %.0f ms" % (took * 1000))
+
     def test_an_idempotency_key_answers_its_retry_and_refuses_another_request(self):
         c = self.c
         p = c.primary()

@@ -72,6 +72,22 @@ TEST(StoreConfig, LogSegmentsAndKeptEntries) {
               HasSubstr("unknown key keep"));
 }
 
+TEST(StoreConfig, NotifyCommandsByRole) {
+  const store::StoreConfig c = store::parse_store_config(
+      with("lease: 200ms", "lease: 200ms\n  notify: {primary: /usr/local/bin/vip up, fenced: logger fenced}"), "s.yaml");
+  EXPECT_EQ(c.notify.at("primary"), "/usr/local/bin/vip up");
+  EXPECT_EQ(c.notify.at("fenced"), "logger fenced");
+  EXPECT_FALSE(c.notify.contains("backup"));
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  notify: {candidate: x}"), "s.yaml");
+              }),
+              HasSubstr("unknown key candidate"));
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  notify: {primary: ''}"), "s.yaml");
+              }),
+              HasSubstr("must be a command"));
+}
+
 TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
   EXPECT_THAT(error_of([] { store::parse_store_config(with("  node: a\n", ""), "s.yaml"); }),
               HasSubstr("missing key node"));
