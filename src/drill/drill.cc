@@ -372,6 +372,11 @@ class Drill {
       f.bounds.detect.reset();
     std::string primary_now = f.component;
     if (store_link && !was_primary) primary_now = co_await current_primary();
+    if (primary_now.empty()) {
+      f.note = "no store node was primary: fault skipped";
+      progress(f.note);
+      co_return f;
+    }
     const Watch w = store_link ? store_link_watch(primary_now) : watch_for(*target, was_primary);
     f.watched_by = w.watched_by;
     const std::string what = step_action(step) + " " + f.component;
@@ -393,6 +398,7 @@ class Drill {
     if (link) done = co_await set_link(f.component, step.link);
     else done = co_await control_.signal(f.component, step.action == FaultAction::kKill ? SIGKILL : SIGSTOP);
     if (!done) {
+      if (link) co_await set_link(f.component, Fault{});  // not half a cut
       f.note = "the fault could not be made: " + done.error().message;
       progress(what + ": " + f.note);
       co_return f;

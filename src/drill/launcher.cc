@@ -41,7 +41,8 @@ core::Result<void> write_file(const std::string& path, const std::string& text) 
   // accepted sockets without O_CLOEXEC, and a proxy's connection that a
   // child still holds is never closed, so its client is never told that
   // the far end died.
-  ::close_range(3, ~0U, 0);
+  if (::close_range(3, ~0U, 0) != 0)
+    for (int fd = 3; fd < 65536; ++fd) ::close(fd);  // a kernel before 5.9
   // The launcher's signal mask and dispositions must not leak into a role.
   sigset_t none;
   sigemptyset(&none);

@@ -120,12 +120,15 @@ class AttachedStack final : public StackControl {
     const milliseconds up_now(uptime->to_number<long long>());
     const milliseconds since_ms = std::chrono::duration_cast<milliseconds>(now - since);
     for (const json::value& e : events->as_array()) {
-      const json::value* t = e.is_object() ? e.as_object().if_contains("t_ms") : nullptr;
-      if (!t || !t->is_number()) continue;
+      const json::object* o = e.if_object();
+      const json::value* t = o ? o->if_contains("t_ms") : nullptr;
+      const json::value* component = o ? o->if_contains("component") : nullptr;
+      const json::value* what = o ? o->if_contains("event") : nullptr;
+      if (!t || !t->is_number() || !component || !component->is_string() || !what || !what->is_string()) continue;
       StackEvent ev;
       ev.at = since_ms - (up_now - milliseconds(t->to_number<long long>()));
-      ev.component = json::value_to<std::string>(e.at("component"));
-      ev.what = json::value_to<std::string>(e.at("event"));
+      ev.component = std::string(component->as_string());
+      ev.what = std::string(what->as_string());
       out.push_back(std::move(ev));
     }
     co_return out;

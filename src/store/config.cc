@@ -82,7 +82,8 @@ StoreConfig parse_store(const YamlValue& v) {
                         "ms), or one late beacon lapses it");
   c.strict = m.bool_or("strict", false);
   c.preempt = m.bool_or("preempt", false);
-  c.preempt_hold_down = m.duration_or("preempt_hold_down", c.preempt_hold_down, milliseconds(1), kHour);
+  // At least a second: shorter, a node back for a moment would take the role.
+  c.preempt_hold_down = m.duration_or("preempt_hold_down", c.preempt_hold_down, milliseconds(1000), kHour);
   if (m.has("notify")) {
     YamlMap n(m.required("notify"), {"primary", "backup", "fenced"});
     for (const char* role : {"primary", "backup", "fenced"}) {

@@ -220,6 +220,10 @@ asio::awaitable<net::HttpResponse> StoreNode::switchover(const net::HttpRequest&
   if (replica_->role() == Role::kPrimary)
     co_return net::HttpResponse::error(503, "the switchover to " + target + " was abandoned (see the log); " +
                                                 "this node is still primary");
+  const auto& record = replica_->record();
+  if (!record || record->primary != target)
+    co_return net::HttpResponse::error(503, std::string("the switchover to ") + target + " did not complete: this node is " +
+                                                role_name(replica_->role()) + " (see the log)");
   co_return net::HttpResponse::json(
       200, "{\"from\":" + net::json_quote(config_.node) + ",\"to\":" + net::json_quote(target) +
                ",\"epoch\":" + std::to_string(replica_->epoch()) + ",\"took_ms\":" + std::to_string(took.count()) + "}");

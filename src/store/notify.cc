@@ -14,7 +14,7 @@ namespace failover::store {
 
 NotifyRunner::~NotifyRunner() {
   for (const Child& c : running_) {
-    ::kill(c.pid, SIGKILL);
+    ::kill(-c.pid, SIGKILL);  // its process group: the script and what it started
     ::waitpid(c.pid, nullptr, 0);
   }
 }
@@ -34,8 +34,21 @@ bool NotifyRunner::start(const std::string& command, const std::vector<std::stri
   // Asio opens sockets without O_CLOEXEC: a script that outlived the node
   // would otherwise hold its replication connections open.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  // Signals as a fresh process has them (the node ignores SIGPIPE), and a
+  // process group of its own, so that a kill reaches what the script started.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults, none;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
-  const int error = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), environ);
+  const int error = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) {
     spdlog::warn("store: notify: cannot start '{}': {}", command, std::strerror(error));
@@ -53,7 +66,7 @@ void NotifyRunner::collect() {
     if (done == 0) {
       if (now - c.started < kMaxRun) return false;
       spdlog::warn("store: notify: '{}' still runs after {} s: killed", c.command, kMaxRun.count());
-      ::kill(c.pid, SIGKILL);
+      ::kill(-c.pid, SIGKILL);
       ::waitpid(c.pid, &status, 0);
       return true;
     }

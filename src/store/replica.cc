@@ -297,6 +297,7 @@ void Replica::granted(core::TimePoint now, const arbiter::Record& r) {
 }
 
 void Replica::promoted(core::TimePoint now, const arbiter::Record& r) {
+  promoted_at_ = now;
   epoch_ = r.epoch;
   primary_ = config_.node;
   set_role(now, Role::kPrimary);

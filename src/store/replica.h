@@ -62,7 +62,7 @@ struct ReplicaStart {
 
 // The actions. The caller carries them out in order.
 namespace act {
-struct Send {  // an AppendAck or an EpochEnd
+struct Send {  // an AppendAck, an EpochEnd or a Handover
   std::string to;
   Message message;
 };
@@ -326,6 +326,7 @@ class Replica {
   std::map<std::string, PeerView> peers_;
   core::TimePoint next_beacon_{};
   std::uint64_t epoch_start_seq_ = 0;  // the Noop that opened this epoch
+  core::TimePoint promoted_at_{};
   bool reconciled_ = false;
   core::TimePoint suspected_at_{};     // when this node began to doubt the primary
   core::TimePoint beacon_heard_at_{};  // the last Append from a primary (heard_at_ is also set without one)

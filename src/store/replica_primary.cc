@@ -52,6 +52,10 @@ std::optional<Refusal> Replica::read_refusal(core::TimePoint now) const {
   if (role_ != Role::kPrimary) return Refusal{Refusal::Kind::kNotPrimary, std::string("this node is ") + role_name(role_)};
   if (!reconciled_) return Refusal{Refusal::Kind::kNotReady, "reconciling after promotion"};
   if (!lease_held(now)) return Refusal{Refusal::Kind::kNotReady, "lease lapsed: a backup stopped acknowledging"};
+  // Once the record may name the target, the target may serve (a restart
+  // reads it): this node no longer may, whatever its lease says.
+  if (!handover_to_.empty() && (cas_proposed_ || cas_maybe_landed_))
+    return Refusal{Refusal::Kind::kNotReady, "switching over to " + handover_to_};
   return std::nullopt;
 }
 
@@ -218,10 +222,14 @@ void Replica::check_members(core::TimePoint now) {
   // acknowledged (the lease has lapsed), so nothing waits on it silently.
   arbiter::Record next = *record_;
   std::string dropped;
+  // A member not heard from yet in this epoch gets a lease from the
+  // promotion (after a switchover the old primary is one, a round trip away).
+  const bool fresh = now < promoted_at_ + config_.lease;
   std::erase_if(next.in_sync, [&](const arbiter::Member& m) {
     if (m.node == config_.node) return false;
     auto it = peers_.find(m.node);
-    const bool gone = it == peers_.end() || lease_expired(it->second, config_.lease, now) ||
+    const bool unheard = it != peers_.end() && it->second.lease_from == core::TimePoint{};
+    const bool gone = it == peers_.end() || (lease_expired(it->second, config_.lease, now) && !(unheard && fresh)) ||
                       (!it->second.storage_id.empty() && it->second.storage_id != m.storage_id);
     if (gone) dropped += (dropped.empty() ? "" : ", ") + m.node;
     return gone;

@@ -11,7 +11,8 @@
 //
 // Safety is the record's, as in a failover: the target is promoted only in
 // the epoch the compare-and-set gave it, only in in_sync with its own
-// storage_id, and the old primary stops serving before the target can start.
+// storage_id, and the old primary serves nothing from the moment its
+// compare-and-set is out (the target may read the record from then on).
 #include "store/replica.h"
 
 namespace failover::store {
@@ -79,7 +80,15 @@ void Replica::on_handover(core::TimePoint, const Handover& m) {
 }
 
 bool Replica::take_handed_role(core::TimePoint now, const arbiter::Record& r) {
-  if (handover_epoch_ == 0 || r.epoch < handover_epoch_) return false;
+  if (handover_epoch_ == 0) return false;
+  if (r.epoch < handover_epoch_) {
+    // A read sent before the compare-and-set landed: ask again.
+    if (!record_read_pending_) {
+      record_read_pending_ = true;
+      out_.push_back(act::ReadRecord{});
+    }
+    return false;
+  }
   const bool mine = r.epoch == handover_epoch_ && r.primary == config_.node && role_ != Role::kPrimary;
   handover_epoch_ = 0;
   if (!mine || !eligible(r)) return false;

@@ -52,7 +52,9 @@ int switchover(const std::string& config_path, const std::string& to) {
     const std::string said = !answer ? "no answer"
                              : !*answer ? answer->error().to_string()
                                         : std::to_string((*answer)->status) + " " + (*answer)->body;
-    // 409 from a backup: ask the next node. Anything else from the primary is the answer.
+    // 409: a backup (ask the next node), or a switchover already under way
+    // on the primary (the next node says it is no primary). Anything else
+    // from the primary is the answer.
     if (answer && *answer && (*answer)->status != 409) {
       std::cerr << "switchover: " << name << ": " << said << "\n";
       return 1;

@@ -34,7 +34,7 @@ TEST(StoreSwitchover, MovesTheRoleUnderWritesWithNothingLostInOneEpochAndAShortP
   Sim sim({"a", "b"});
   settle(sim);
   const std::string from = *sim.primary(), to = other(from);
-  const std::uint64_t epoch = sim.arbiter.record.epoch;
+  const std::uint64_t epoch = sim.arbiter.record.epoch, version = sim.arbiter.record.version;
   int n = 0;
   // Writes every millisecond at whichever node serves, before and after.
   auto write_tick = [&] {
@@ -51,21 +51,26 @@ TEST(StoreSwitchover, MovesTheRoleUnderWritesWithNothingLostInOneEpochAndAShortP
   const core::TimePoint t0 = sim.now;
   ASSERT_TRUE(switchover(sim, from, to).ok());
   EXPECT_EQ(sim.replica(from).switching_to(), to);
+  std::size_t fewest_in_sync = 2;  // the old primary stays in in_sync throughout
   const auto took = sim.until([&] {
     write_tick();
+    fewest_in_sync = std::min(fewest_in_sync, sim.arbiter.record.in_sync.size());
     return sim.primary() == to;
   });
   // The pause: catching up, the compare-and-set, the Handover, the target's
   // own record read and its epoch's first entry, here each a millisecond.
   EXPECT_LT(took, 50ms);
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 300; ++i) {  // past a lease: no member dropped
     write_tick();
     sim.step();
+    fewest_in_sync = std::min(fewest_in_sync, sim.arbiter.record.in_sync.size());
   }
+  EXPECT_EQ(fewest_in_sync, 2u);
   EXPECT_EQ(sim.primary(), to);
   EXPECT_EQ(sim.replica(from).role(), Role::kBackup);
   EXPECT_EQ(sim.replica(from).switching_to(), "");
   EXPECT_EQ(sim.arbiter.record.epoch, epoch + 1);  // no failover on top of it
+  EXPECT_EQ(sim.arbiter.record.version, version + 1);  // one compare-and-set: no shrink and regrow
   EXPECT_EQ(sim.arbiter.record.primary, to);
   EXPECT_EQ(sim.arbiter.record.in_sync.size(), 2u);
   EXPECT_TRUE(sim.missing_acked().empty());
@@ -75,6 +80,19 @@ TEST(StoreSwitchover, MovesTheRoleUnderWritesWithNothingLostInOneEpochAndAShortP
   // The old primary follows the new one and is in in_sync again.
   sim.until([&] { return sim.replica(from).in_sync(); }, 500ms);
   EXPECT_TRUE(sim.replica(from).in_sync());
+}
+
+TEST(StoreSwitchover, TheOldPrimaryServesNothingOnceItsCompareAndSetIsOut) {
+  Sim sim({"a", "b"});
+  sim.arbiter_rtt = 30ms;  // the answer takes a while; the record may already name b
+  settle(sim);
+  const std::string p = *sim.primary(), b = other(p);
+  ASSERT_TRUE(switchover(sim, p, b).ok());
+  sim.advance(2ms);
+  EXPECT_EQ(sim.arbiter.record.primary, b);  // landed; p has not heard yet
+  EXPECT_TRUE(sim.replica(p).read_refusal(sim.local(sim.node(p))).has_value());
+  sim.until([&] { return sim.primary() == b; }, 500ms);
+  EXPECT_EQ(sim.primary(), b);
 }
 
 TEST(StoreSwitchover, AndBackAgain) {
