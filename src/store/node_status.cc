@@ -40,6 +40,7 @@ std::string StoreNode::status_json() const {
   o["cluster_id"] = meta_.cluster_id;
   o["highest_epoch"] = meta_.highest_epoch;
   o["in_sync"] = r.in_sync();
+  o["switching_to"] = r.switching_to().empty() ? json::value(nullptr) : json::value(r.switching_to());
   o["serving"] = !r.read_refusal(now).has_value();
   if (auto refusal = r.read_refusal(now)) o["not_serving_because"] = refusal->reason;
   const std::optional<std::string> primary = r.known_primary(now);
