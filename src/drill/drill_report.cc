@@ -40,14 +40,16 @@ std::string timeline_svg(const DrillResult& r) {
   std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + num(kLeft + kWidth + 20) + "' height='" +
                     num(height + 20) + "' font-family='sans-serif' font-size='11'>";
   // Faults: a band from the fault to its failback.
-  for (const FaultResult& f : r.faults) {
+  for (std::size_t i = 0; i < r.faults.size(); ++i) {
+    const FaultResult& f = r.faults[i];
     const double a = static_cast<double>(f.at.count()) / 1000.0;
     double b = a + 0.2;
     if (f.restored) b = a + static_cast<double>(f.restored->count() + (f.failed_back ? f.failed_back->count() : 0)) / 1000.0;
     svg += "<rect class='fault' x='" + num(x(a)) + "' y='" + num(kTop) + "' width='" + num(std::max(1.0, x(b) - x(a))) +
            "' height='" + num(kHeight) + "' fill='#fde2c8'><title>" + esc(step_action(f.step) + " " +
            f.component) + "</title></rect>";
-    svg += "<text x='" + num(x(a) + 2) + "' y='" + num(kTop + 10) + "' fill='#a60'>" +
+    // Labels on two rows, so that those of close faults do not overlap.
+    svg += "<text x='" + num(x(a) + 2) + "' y='" + num(kTop + 10 + 12 * static_cast<double>(i % 2)) + "' fill='#a60'>" +
            esc(step_action(f.step) + " " + f.component) + "</text>";
   }
   // Axes.
