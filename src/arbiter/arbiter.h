@@ -1,8 +1,8 @@
 #pragma once
 // The keeper of the store's one record (DESIGN.md, "The stateful protocol"):
 // what the store's nodes call to learn who is primary and to change it. The
-// witness (WitnessClient, over HTTP) implements it now; an etcd key will in
-// a later issue. Every implementation enforces check_transition().
+// witness (WitnessClient, over HTTP) implements it, and an etcd key
+// (EtcdArbiter). Every implementation enforces check_transition().
 //
 // Threads: an Arbiter is used from the one thread that runs its executor.
 #include <boost/asio/awaitable.hpp>

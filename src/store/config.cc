@@ -4,6 +4,7 @@
 
 #include "core/config_error.h"
 #include "core/yaml_util.h"
+#include "net/url.h"
 
 namespace failover::store {
 namespace {
@@ -30,11 +31,26 @@ void parse_heartbeat(const YamlValue& v, StoreConfig& c) {
 }
 
 void parse_arbiter(const YamlValue& v, StoreConfig& c) {
-  YamlMap m(v, {"type", "address", "timeout"});
-  const std::string type = m.string_or("type", "witness");
-  if (type == "etcd") m.fail("type", "the etcd arbiter is not available yet; use type: witness");
-  if (type != "witness") m.fail("type", "must be witness, not '" + type + "'");
-  c.arbiter_address = address(m.required("address"));
+  YamlMap m(v, {"type", "address", "endpoints", "key", "timeout"});
+  c.arbiter_type = m.string_or("type", "witness");
+  if (c.arbiter_type == "witness") {
+    c.arbiter_address = address(m.required("address"));
+    if (m.has("endpoints") || m.has("key")) m.fail("type", "endpoints and key are for type: etcd");
+  } else if (c.arbiter_type == "etcd") {
+    if (m.has("address")) m.fail("address", "type: etcd takes endpoints: [http://host:port, ...], not address");
+    const YamlValue endpoints = m.required("endpoints");
+    for (const YamlValue& e : endpoints.as_list()) {
+      const std::string url = e.as_string();
+      if (auto parsed = net::parse_http_url(url); !parsed) e.fail(parsed.error().message);
+      c.arbiter_endpoints.push_back(url);
+    }
+    if (c.arbiter_endpoints.empty()) endpoints.fail("needs at least one etcd endpoint");
+    const YamlValue key = m.required("key");
+    c.arbiter_key = key.as_string();
+    if (c.arbiter_key.empty() || c.arbiter_key.front() != '/') key.fail("must be a key such as /failover/store/NAME");
+  } else {
+    m.fail("type", "must be witness or etcd, not '" + c.arbiter_type + "'");
+  }
   c.arbiter_timeout = m.duration_or("timeout", c.arbiter_timeout, milliseconds(1), kHour);
 }
 

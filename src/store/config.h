@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace failover::store {
 
@@ -17,7 +18,10 @@ struct StoreConfig {
   std::string peer_listen = "127.0.0.1:7101";
   std::string data_dir;
   std::map<std::string, PeerConfig> peers;
+  std::string arbiter_type = "witness";  // or "etcd"
   std::string arbiter_address;      // the witness, host:port
+  std::vector<std::string> arbiter_endpoints;  // etcd: http://host:port of its members
+  std::string arbiter_key;          // etcd: the key that holds the record
   std::chrono::milliseconds heartbeat_interval{50};
   std::chrono::milliseconds heartbeat_timeout{250};  // a backup's grace
   std::chrono::milliseconds lease{200};
@@ -47,6 +51,12 @@ inline constexpr double kMaxDrift = 0.02;
 inline constexpr std::chrono::milliseconds kLeaseSlack{10};
 // The longest lease that is safe with `timeout` as the backup's grace.
 std::chrono::milliseconds max_safe_lease(std::chrono::milliseconds timeout);
+
+// The arbiter as logs and /status name it: "127.0.0.1:7200" (the witness)
+// or "etcd /failover/store/NAME".
+inline std::string arbiter_name(const StoreConfig& c) {
+  return c.arbiter_type == "etcd" ? "etcd " + c.arbiter_key : c.arbiter_address;
+}
 
 // Throws core::ConfigError ("file:line: what is wrong").
 StoreConfig load_store_config(const std::string& path);

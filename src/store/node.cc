@@ -223,10 +223,10 @@ void StoreNode::act(act::CasRecord& a) {
 void StoreNode::arbiter_answered(bool reachable, const std::string& why) {
   if (reachable == arbiter_reachable_) return;
   arbiter_reachable_ = reachable;
-  if (reachable) spdlog::info("store: the arbiter at {} answers again", config_.arbiter_address);
+  if (reachable) spdlog::info("store: the arbiter at {} answers again", arbiter_name(config_));
   else
     spdlog::warn("store: the arbiter at {} does not answer ({}): no failover is possible until it does",
-                 config_.arbiter_address, why);
+                 arbiter_name(config_), why);
 }
 
 asio::awaitable<void> StoreNode::read_record() {

@@ -50,7 +50,7 @@ std::string StoreNode::status_json() const {
                        : lease == core::Duration::max() ? json::value("unbounded (alone in in_sync)")
                                                         : json::value(ms(lease));
   o["record"] = record_json(r.record());
-  o["arbiter"] = json::object{{"address", config_.arbiter_address},
+  o["arbiter"] = json::object{{"address", arbiter_name(config_)},
                               {"reachable", arbiter_reachable_},
                               {"refused", r.witness_refused()}};
   if (!r.why_not_promotable().empty()) o["not_promotable_because"] = r.why_not_promotable();

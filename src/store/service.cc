@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include "arbiter/etcd_arbiter.h"
 #include "arbiter/witness_client.h"
 #include "net/endpoint.h"
 #include "role/endpoints.h"
@@ -18,8 +19,13 @@ int run(const std::string& config_path) {
   asio::io_context io{1};
   role::Runner runner(io, "store");
   const core::Clock& clock = core::SteadyClock::instance();
-  auto arbiter = std::make_unique<arbiter::WitnessClient>(io.get_executor(), config.arbiter_address,
-                                                          config.arbiter_timeout, clock);
+  std::unique_ptr<arbiter::Arbiter> arbiter;
+  if (config.arbiter_type == "etcd")
+    arbiter = std::make_unique<arbiter::EtcdArbiter>(io.get_executor(), config.arbiter_endpoints, config.arbiter_key,
+                                                     config.arbiter_timeout);
+  else
+    arbiter = std::make_unique<arbiter::WitnessClient>(io.get_executor(), config.arbiter_address,
+                                                       config.arbiter_timeout, clock);
   StoreNode node(io, config, clock, posix_file_system(), std::move(arbiter));
   if (core::Result<void> opened = node.open(); !opened) {
     spdlog::critical("store: cannot open {}: {}", config.data_dir, opened.error().to_string());
@@ -45,7 +51,7 @@ int run(const std::string& config_path) {
     co_return;
   }, [] { return std::chrono::milliseconds(1000); });
   spdlog::info("failover store {} node {} listening on {} (replication {}), arbiter {}", FAILOVER_VERSION, config.node,
-               config.listen, config.peer_listen, config.arbiter_address);
+               config.listen, config.peer_listen, arbiter_name(config));
   return runner.run();
 }
 

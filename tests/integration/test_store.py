@@ -35,23 +35,31 @@ KILLS = 20
 class Cluster:
     """A witness and two store nodes, a and b, each a tracked process."""
 
-    def __init__(self, binary, strict=False, extra=None, extra_for=None):
+    def __init__(self, binary, strict=False, extra=None, extra_for=None, etcd_key=None):
+        """With `etcd_key`, the record is that key of the shared test etcd
+        (etcd_harness) and there is no witness."""
         self.binary = binary
         self.dir = h.tempdir("failover-store-")
         p = {n: h.free_port() for n in ("wit", "a", "ra", "b", "rb")}
         self.witness_addr = "127.0.0.1:%d" % p["wit"]
         self.listen = {"a": "127.0.0.1:%d" % p["a"], "b": "127.0.0.1:%d" % p["b"]}
         self.peer = {"a": "127.0.0.1:%d" % p["ra"], "b": "127.0.0.1:%d" % p["rb"]}
-        self.witness = h.Node(binary, "witness", {"witness": {"listen": self.witness_addr,
-                                                              "data_dir": os.path.join(self.dir, "witness")}},
-                              wait_addr=self.witness_addr)
+        self.witness = None
+        arbiter = {"type": "witness", "address": self.witness_addr}
+        if etcd_key:
+            import etcd_harness
+            arbiter = {"type": "etcd", "endpoints": [etcd_harness.start()], "key": etcd_key}
+        else:
+            self.witness = h.Node(binary, "witness", {"witness": {"listen": self.witness_addr,
+                                                                  "data_dir": os.path.join(self.dir, "witness")}},
+                                  wait_addr=self.witness_addr)
         self.nodes = {}
         for n in ("a", "b"):
             other = "b" if n == "a" else "a"
             cfg = {"store": {"node": n, "listen": self.listen[n], "peer_listen": self.peer[n],
                              "data_dir": self.data_dir(n),
                              "peers": {other: {"listen": self.listen[other], "peer_listen": self.peer[other]}},
-                             "arbiter": {"type": "witness", "address": self.witness_addr},
+                             "arbiter": arbiter,
                              "heartbeat": {"interval": "%dms" % INTERVAL_MS, "timeout": "%dms" % TIMEOUT_MS},
                              "lease": "%dms" % LEASE_MS, "strict": strict}}
             cfg["store"].update(extra or {})
@@ -104,7 +112,8 @@ class Cluster:
     def close(self):
         for node in self.nodes.values():
             node.close()
-        self.witness.close()
+        if self.witness:
+            self.witness.close()
 
 
 def metric_samples(text):

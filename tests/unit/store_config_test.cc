@@ -72,6 +72,28 @@ TEST(StoreConfig, LogSegmentsAndKeptEntries) {
               HasSubstr("unknown key keep"));
 }
 
+TEST(StoreConfig, AnEtcdArbiterTakesEndpointsAndAKey) {
+  const std::string etcd = "arbiter: {type: etcd, endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379], key: /failover/store/s1}";
+  std::string text = kGood;
+  const auto from = text.find("arbiter:");
+  text.replace(from, text.find('\n', from) - from, etcd);
+  const store::StoreConfig c = store::parse_store_config(text, "s.yaml");
+  EXPECT_EQ(c.arbiter_type, "etcd");
+  EXPECT_EQ(c.arbiter_endpoints, (std::vector<std::string>{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}));
+  EXPECT_EQ(c.arbiter_key, "/failover/store/s1");
+  EXPECT_EQ(store::arbiter_name(c), "etcd /failover/store/s1");
+  for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
+           {"endpoints: [], key: /k", "at least one"},
+           {"endpoints: [https://x:1], key: /k", "https"},
+           {"endpoints: [http://x:1], key: k", "must be a key"},
+           {"endpoints: [http://x:1]", "key"}}) {
+    std::string t = kGood;
+    const auto at = t.find("arbiter:");
+    t.replace(at, t.find('\n', at) - at, "arbiter: {type: etcd, " + bad + "}");
+    EXPECT_THAT(error_of([&] { store::parse_store_config(t, "s.yaml"); }), HasSubstr(says)) << bad;
+  }
+}
+
 TEST(StoreConfig, NotifyCommandsByRole) {
   const store::StoreConfig c = store::parse_store_config(
       with("lease: 200ms", "lease: 200ms\n  notify: {primary: /usr/local/bin/vip up, fenced: logger fenced}"), "s.yaml");
@@ -96,6 +118,8 @@ TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
   EXPECT_THAT(error_of([] { store::parse_store_config(with("replication: sync", "replication: quorum"), "s.yaml"); }),
               StartsWith("s.yaml:8:"));
   EXPECT_THAT(error_of([] { store::parse_store_config(with("type: witness", "type: etcd"), "s.yaml"); }),
+              HasSubstr("not address"));
+  EXPECT_THAT(error_of([] { store::parse_store_config(with("type: witness", "type: zookeeper"), "s.yaml"); }),
               StartsWith("s.yaml:7:"));
   EXPECT_THAT(error_of([] { store::parse_store_config(with("timeout: 250ms", "timeout: 100ms"), "s.yaml"); }),
               HasSubstr("at least 3 x interval"));
