@@ -167,3 +167,41 @@ def percentile(values, p):
     if not s:
         return None
     return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+class UniqueWriters:
+    """`count` threads, each writing keys of its own (PREFIX<n>-<i>, never
+    written twice) through `put(key, value)`, which makes one write as a
+    careful client would and returns (acknowledged, tries, seconds); until
+    stop() or `max_each` writes each. Keeps what was acknowledged, what
+    failed, how many writes needed another try and the slowest."""
+
+    def __init__(self, put, count=3, prefix="w", max_each=5000):
+        self.put, self.prefix, self.max_each = put, prefix, max_each
+        self.acked, self.failed, self.retried, self.slowest = {}, [], 0, 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(count)]
+
+    def _run(self, n):
+        i = 0
+        while not self._stop.is_set() and i < self.max_each:
+            key, value = "%s%d-%d" % (self.prefix, n, i), "v%d-%d" % (n, i)
+            ok, tries, took = self.put(key, value)
+            with self._lock:
+                if ok:
+                    self.acked[key] = value
+                else:
+                    self.failed.append(key)
+                self.retried += tries > 1
+                self.slowest = max(self.slowest, took)
+            i += 1
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)

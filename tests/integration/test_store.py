@@ -233,19 +233,20 @@ class StoreTest(unittest.TestCase):
 
     def careful_put(self, key, value, deadline=3.0):
         """A write as the client library makes it: one Idempotency-Key, any
-        node, 307 and 503 retried until the deadline. (acknowledged, seconds)"""
-        t0 = time.monotonic()
+        node, 307 and 503 retried until the deadline. (acknowledged, tries, seconds)"""
+        t0, tries = time.monotonic(), 0
         while time.monotonic() - t0 < deadline:
             for n in ("a", "b"):
+                tries += 1
                 try:
                     r = self.c.kv(n, "PUT", key, body=value.encode(), headers={"Idempotency-Key": "i-" + key},
                                   timeout=1.0)
                 except OSError:
                     continue
                 if r.status == 200:
-                    return True, time.monotonic() - t0
+                    return True, tries, time.monotonic() - t0
             time.sleep(0.005)
-        return False, time.monotonic() - t0
+        return False, tries, time.monotonic() - t0
 
     def switchover(self, to):
         r = subprocess.run([self.binary, "store", "switchover", "--config", self.c.nodes["a"].config_path,
@@ -255,23 +256,8 @@ class StoreTest(unittest.TestCase):
 
     def test_switchover_under_load_fails_and_loses_nothing(self):
         c = self.c
-        acked, failed, slowest = {}, [], [0.0]
-        stop = threading.Event()
-        lock = threading.Lock()
-
-        def client(cid):
-            i = 0
-            while not stop.is_set() and i < 5000:
-                key, value = "sw%d-%d" % (cid, i), "v%d-%d" % (cid, i)
-                ok, took = self.careful_put(key, value)
-                with lock:
-                    (acked.__setitem__(key, value) if ok else failed.append(key))
-                    slowest[0] = max(slowest[0], took)
-                i += 1
-
-        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(3)]
-        for t in threads:
-            t.start()
+        writers = store_history.UniqueWriters(self.careful_put, prefix="sw")
+        writers.start()
         try:
             time.sleep(0.5)
             first = c.primary()
@@ -288,16 +274,14 @@ class StoreTest(unittest.TestCase):
             self.assertIsNotNone(c.wait_in_sync(2), self.logs())
             time.sleep(0.3)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(30)
+            writers.stop()
         log("switchovers took %d and %d ms (as the old primary saw them); %d writes, %d failed, slowest %.0f ms"
-            % (done["took_ms"], back["took_ms"], len(acked), len(failed), slowest[0] * 1000))
-        self.assertEqual(failed, [])
-        self.assertGreater(len(acked), 100)
-        self.assertLess(slowest[0], 1.0)
+            % (done["took_ms"], back["took_ms"], len(writers.acked), len(writers.failed), writers.slowest * 1000))
+        self.assertEqual(writers.failed, [])
+        self.assertGreater(len(writers.acked), 100)
+        self.assertLess(writers.slowest, 1.0)
         p = c.wait_primary(2)
-        for key, value in acked.items():
+        for key, value in writers.acked.items():
             r = c.kv(p, "GET", key)
             self.assertEqual((r.status, r.body.decode()), (200, value), key)
         # Asked of a backup alone, or for a node out of the pair: a clear no.

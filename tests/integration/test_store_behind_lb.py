@@ -9,12 +9,12 @@ all, the LB answers a clear 503."""
 import os
 import signal
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import store_history  # noqa: E402
 from harness import log  # noqa: E402
 from test_store import FAILOVER_BOUND_S, Cluster  # noqa: E402
 
@@ -51,7 +51,7 @@ class StoreBehindLbTest(unittest.TestCase):
         self.lb_err.close()
         self.c.close()
 
-    def put(self, key, value, idem):
+    def put(self, key, value):
         """One write through the LB as a careful client makes it: a 5xx or a
         broken connection is retried with the same key until the deadline.
         Returns (acknowledged, tries, seconds)."""
@@ -60,7 +60,7 @@ class StoreBehindLbTest(unittest.TestCase):
             tries += 1
             try:
                 r = h.http_request(self.lb, "PUT", "/kv/" + key, body=value.encode(),
-                                   headers={"Idempotency-Key": idem}, timeout=DEADLINE_S)
+                                   headers={"Idempotency-Key": "idem-" + key}, timeout=DEADLINE_S)
                 if r.status == 200:
                     return True, tries, time.monotonic() - t0
                 self.assertIn(r.status, (502, 503, 504), r)
@@ -70,25 +70,9 @@ class StoreBehindLbTest(unittest.TestCase):
         return False, tries, time.monotonic() - t0
 
     def test_writes_through_the_lb_survive_a_failover(self):
-        self.assertTrue(h.wait_for(lambda: self.put("warm", "up", "warm-1")[0], 5))
-        acked, failed, slowest, retried = {}, [], [0.0], [0]
-        stop = threading.Event()
-        lock = threading.Lock()
-
-        def client(cid):
-            i = 0
-            while not stop.is_set() and i < 2000:
-                key, value = "c%d-%d" % (cid, i), "v%d-%d" % (cid, i)
-                ok, tries, took = self.put(key, value, "idem-" + key)
-                with lock:
-                    (acked.__setitem__(key, value) if ok else failed.append(key))
-                    slowest[0] = max(slowest[0], took)
-                    retried[0] += tries > 1
-                i += 1
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
-        for t in threads:
-            t.start()
+        self.assertTrue(h.wait_for(lambda: self.put("warm", "up")[0], 5))
+        writers = store_history.UniqueWriters(self.put, prefix="c", max_each=2000)
+        writers.start()
         time.sleep(1.0)
         p = self.c.primary()
         self.c.nodes[p].kill(signal.SIGKILL)
@@ -97,17 +81,15 @@ class StoreBehindLbTest(unittest.TestCase):
         self.c.nodes[p].start()
         self.assertTrue(self.c.wait_in_sync(2), "the old primary never rejoined")
         time.sleep(0.5)
-        stop.set()
-        for t in threads:
-            t.join(30)
+        writers.stop()
         log("%d writes acknowledged through the LB, %d failed, %d needed another try, slowest %.0f ms"
-            % (len(acked), len(failed), retried[0], slowest[0] * 1000))
-        self.assertEqual(failed, [])
-        self.assertGreater(len(acked), 100)
+            % (len(writers.acked), len(writers.failed), writers.retried, writers.slowest * 1000))
+        self.assertEqual(writers.failed, [])
+        self.assertGreater(len(writers.acked), 100)
         # The slowest write waited out the failover and the LB's next check.
-        self.assertLess(slowest[0], FAILOVER_BOUND_S + CHECK_INTERVAL_S + 1.0)
+        self.assertLess(writers.slowest, FAILOVER_BOUND_S + CHECK_INTERVAL_S + 1.0)
         # Nothing acknowledged is lost, and every read goes through the LB too.
-        for key, value in acked.items():
+        for key, value in writers.acked.items():
             r = h.http_request(self.lb, "GET", "/kv/" + key, timeout=5)
             self.assertEqual((r.status, r.body.decode()), (200, value), key)
 
