@@ -45,9 +45,14 @@ void parse_arbiter(const YamlValue& v, StoreConfig& c) {
       c.arbiter_endpoints.push_back(url);
     }
     if (c.arbiter_endpoints.empty()) endpoints.fail("needs at least one etcd endpoint");
-    const YamlValue key = m.required("key");
-    c.arbiter_key = key.as_string();
-    if (c.arbiter_key.empty() || c.arbiter_key.front() != '/') key.fail("must be a key such as /failover/store/NAME");
+    // One key per store cluster; two clusters on one key would each refuse
+    // the other's cluster_id, so the default is safe, only not shareable.
+    c.arbiter_key = "/failover/store/default";
+    if (m.has("key")) {
+      const YamlValue key = m.required("key");
+      c.arbiter_key = key.as_string();
+      if (c.arbiter_key.empty() || c.arbiter_key.front() != '/') key.fail("must be a key such as /failover/store/NAME");
+    }
   } else {
     m.fail("type", "must be witness or etcd, not '" + c.arbiter_type + "'");
   }

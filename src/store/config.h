@@ -21,7 +21,7 @@ struct StoreConfig {
   std::string arbiter_type = "witness";  // or "etcd"
   std::string arbiter_address;      // the witness, host:port
   std::vector<std::string> arbiter_endpoints;  // etcd: http://host:port of its members
-  std::string arbiter_key;          // etcd: the key that holds the record
+  std::string arbiter_key;          // etcd: the key that holds the record (default /failover/store/default)
   std::chrono::milliseconds heartbeat_interval{50};
   std::chrono::milliseconds heartbeat_timeout{250};  // a backup's grace
   std::chrono::milliseconds lease{200};

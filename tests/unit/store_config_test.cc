@@ -82,11 +82,16 @@ TEST(StoreConfig, AnEtcdArbiterTakesEndpointsAndAKey) {
   EXPECT_EQ(c.arbiter_endpoints, (std::vector<std::string>{"http://127.0.0.1:2379", "http://127.0.0.2:2379"}));
   EXPECT_EQ(c.arbiter_key, "/failover/store/s1");
   EXPECT_EQ(store::arbiter_name(c), "etcd /failover/store/s1");
+  // As DESIGN.md writes it, without a key: the default one.
+  std::string plain = kGood;
+  const auto at = plain.find("arbiter:");
+  plain.replace(at, plain.find('\n', at) - at, "arbiter: {type: etcd, endpoints: [http://127.0.0.1:2379]}");
+  EXPECT_EQ(store::parse_store_config(plain, "s.yaml").arbiter_key, "/failover/store/default");
   for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
            {"endpoints: [], key: /k", "at least one"},
            {"endpoints: [https://x:1], key: /k", "https"},
            {"endpoints: [http://x:1], key: k", "must be a key"},
-           {"endpoints: [http://x:1]", "key"}}) {
+           {"key: /k", "endpoints"}}) {
     std::string t = kGood;
     const auto at = t.find("arbiter:");
     t.replace(at, t.find('\n', at) - at, "arbiter: {type: etcd, " + bad + "}");
