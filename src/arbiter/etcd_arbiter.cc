@@ -21,7 +21,8 @@ asio::awaitable<core::Result<EtcdArbiter::Held>> EtcdArbiter::read_held() {
     if (got->kv) {
       core::Result<Record> record = record_from_json(got->kv->value);
       if (!record) co_return core::Error::invalid("etcd key " + key_ + ": " + record.error().message);
-      co_return Held{*record, got->kv->mod_revision};
+      last_ = Held{*record, got->kv->mod_revision};
+      co_return *last_;
     }
     // No record yet: this cluster's first start. Whoever creates it first
     // wins; the others read what it wrote.
@@ -38,7 +39,9 @@ asio::awaitable<core::Result<Record>> EtcdArbiter::read() {
 }
 
 asio::awaitable<CasAnswer> EtcdArbiter::compare_and_set(std::uint64_t expected_version, Record proposed) {
-  auto held = co_await read_held();
+  core::Result<Held> held = core::Error::unavailable("not read");
+  if (last_ && last_->record.version == expected_version) held = *last_;
+  else held = co_await read_held();
   if (!held) co_return CasAnswer{held.error(), std::nullopt};
   if (held->record.version != expected_version)
     co_return CasAnswer{core::Error::conflict("the record is at version " + std::to_string(held->record.version) +
@@ -46,7 +49,11 @@ asio::awaitable<CasAnswer> EtcdArbiter::compare_and_set(std::uint64_t expected_v
                         held->record};
   if (auto allowed = check_transition(held->record, proposed); !allowed) co_return CasAnswer{allowed.error(), std::nullopt};
   auto put = co_await etcd_->put_if(key_, to_json(proposed), held->mod_revision);
-  if (put) co_return CasAnswer{proposed, std::nullopt};
+  if (put) {
+    last_ = Held{proposed, *put};
+    co_return CasAnswer{proposed, std::nullopt};
+  }
+  last_.reset();
   if (!put.is(core::ErrorCode::kConflict)) co_return CasAnswer{put.error(), std::nullopt};
   // Someone wrote the key since, or our own resent transaction landed the
   // first time: the key says which.

@@ -21,6 +21,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ class EtcdArbiter final : public Arbiter {
 
   std::unique_ptr<etcd::Client> etcd_;
   std::string key_;
+  // As last read or written here: a compare-and-set of that version needs
+  // no read first (the nodes read the record before they change it). If
+  // someone wrote since, the transaction says so.
+  std::optional<Held> last_;
 };
 
 }  // namespace failover::arbiter

@@ -169,6 +169,7 @@ void StoreNode::run(Actions actions) {
   // A phase of a failover ends inside the replica; counting it here, as it
   // ends, keeps a scrape from counting it again.
   histograms_.observe_failovers(replica_->failovers());
+  if (switchover_waiters_ > 0) replica_ran_.notify_all();
 }
 
 void StoreNode::act(act::Send& a) { links_->send(a.to, a.message); }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "arbiter/arbiter.h"
+#include "core/async_event.h"
 #include "core/clock.h"
 #include "core/metrics_writer.h"
 #include "net/http_client.h"
@@ -160,6 +161,10 @@ class StoreNode {
   std::stop_source stop_;
   PreemptHoldDown preempt_{config_.preempt_hold_down};
   NotifyRunner notify_{clock_};
+  // Wakes the switchover requests waiting for the replica to finish one
+  // (it ends, or is abandoned at switchover_timeout, inside some run()).
+  core::AsyncCondition replica_ran_{io_.get_executor()};
+  int switchover_waiters_ = 0;
   std::optional<core::Error> fatal_;
 
   // Entries appended and not yet applied, for SendAppend and Commit without

@@ -213,9 +213,11 @@ asio::awaitable<net::HttpResponse> StoreNode::switchover(const net::HttpRequest&
   if (!begun) co_return net::HttpResponse::error(begun.error().code == core::ErrorCode::kConflict ? 409 : 400,
                                                  begun.error().message);
   run(std::move(*begun));
-  // Until this node has stepped down or given up (switchover_timeout).
-  while (replica_->switching_to() == target && !stop_.stop_requested())
-    co_await clock_.sleep_for(std::chrono::milliseconds(2), stop_.get_token());
+  // Until this node has stepped down or given up (switchover_timeout):
+  // either happens inside a run().
+  ++switchover_waiters_;
+  while (replica_->switching_to() == target && !stop_.stop_requested()) co_await replica_ran_.wait();
+  --switchover_waiters_;
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
   if (replica_->role() == Role::kPrimary)
     co_return net::HttpResponse::error(503, "the switchover to " + target + " was abandoned (see the log); " +
