@@ -137,6 +137,7 @@ asio::awaitable<void> StoreNode::tick_loop() {
     const bool woke = co_await clock_.sleep_until(wake, stop_.get_token());
     if (!woke) co_return;
     run(replica_->tick(clock_.now()));
+    expire_writes(clock_.now());
     if (config_.preempt) maybe_preempt(clock_.now());
     if (notify_.running() > 0) notify_.collect();
   }

@@ -127,12 +127,17 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
     }
   }
   if (!waiter) {
+    // A plain PUT needs no current version: skipping the lookup saves a
+    // RocksDB read on the hottest path (5% of the primary's CPU at c=64).
     bool unknown = false;
-    const std::optional<std::uint64_t> current = version_of(r.key, unknown);
+    std::optional<std::uint64_t> current;
+    if (r.precondition.any() || r.method == KvMethod::kDelete) current = version_of(r.key, unknown);
     if (r.precondition.any() && (unknown || !precondition_holds(r.precondition, current)))
       co_return precondition_failed_reply(current);
     if (r.method == KvMethod::kDelete && !current) co_return not_found_reply(r.key);
-    waiter = std::make_shared<Waiter>();
+    waiter = std::make_shared<Waiter>(io_.get_executor());
+    waiter->deadline = now + config_.write_timeout;
+    write_deadlines_.push_back(waiter);
     waiter->key = r.key;
     waiter->idempotency_key = r.idempotency_key;
     waiter->fingerprint = fingerprint;
@@ -143,14 +148,12 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
     queued_.push_back({Proposal{waiter->op, r.key, std::move(r.value), r.idempotency_key}, waiter});
     // Every write that arrives before the io thread turns joins one group:
     // one propose, one fsync, one replication round trip.
-    if (!flush_posted_) {
-      flush_posted_ = true;
-      asio::post(io_, [this] { flush_writes(); });
-    }
+    post_flush();
   }
+  // A retry of a write in flight shares its waiter, its deadline included.
   std::shared_ptr<Waiter> keep = waiter;
-  const bool timed_out = co_await clock_.sleep_until(now + config_.write_timeout, keep->done.get_token());
-  if (timed_out || keep->status == 0) {
+  co_await keep->done.wait();
+  if (keep->status == 0) {
     ++counters_.unavailable;
     co_return unavailable_reply("not committed within write_timeout " + std::to_string(config_.write_timeout.count()) +
                                 "ms; the write may still be applied (retry with the same Idempotency-Key)");
@@ -162,6 +165,23 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
   histograms_.observe_write(now, clock_.now());
   const std::uint64_t version = keep->op == Op::kDelete ? keep->removed_version : keep->seq;
   co_return write_reply(keep->key, version, keep->epoch, keep->seq);
+}
+
+void StoreNode::expire_writes(core::TimePoint now) {
+  while (!write_deadlines_.empty()) {
+    Waiter& w = *write_deadlines_.front();
+    if (!w.done.is_set()) {
+      if (w.deadline > now) return;
+      w.done.set();  // it stays in waiting_: it may still commit
+    }
+    write_deadlines_.pop_front();
+  }
+}
+
+void StoreNode::post_flush() {
+  if (flush_posted_ || queued_.empty()) return;
+  flush_posted_ = true;
+  asio::post(io_, [this] { flush_writes(); });
 }
 
 void StoreNode::flush_writes() {

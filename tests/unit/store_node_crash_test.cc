@@ -13,7 +13,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -105,6 +107,12 @@ class Life {
   }
 
   std::string status() const { return node_->status_json(); }
+  void advance(core::Duration d) { clock_.advance(d); }
+  // Runs what is ready now, without waiting for anything.
+  void drain() {
+    io_.restart();
+    io_.poll();
+  }
 
   template <class Done>
   bool run_until(Done done) {
@@ -256,6 +264,70 @@ TEST(StoreNodeApply, ANodeFarBehindAppliesInChunksThatLetOtherWorkRun) {
     ASSERT_TRUE(again.run_until([&] { return *got != 0; }));
     EXPECT_EQ(*got, 200) << "key" << i;
     EXPECT_EQ(*body, value_of(i)) << "key" << i;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A write whose fsync hangs is answered 503 once write_timeout has passed
+// on the node's clock (not before), saying it may still be applied; it is,
+// once the disk comes back.
+TEST(StoreNodeWrite, AnswersServiceUnavailableAtWriteTimeoutAndMayStillApply) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("failover-node-timeout-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  test::FaultyFileSystem fs(1);
+  SharedRecord record;
+  // Declared before the node, so the writer thread is let go (by the
+  // guard) before the node joins it, even when an assertion ends the test.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> hang{true};
+  std::atomic<bool> hung{false};
+  fs.set_sync_hook([&] {
+    if (!hang) return;
+    hung = true;
+    released.wait();
+  });
+  {
+    Life life(fs, record, dir.string());
+    struct LetGo {
+      std::atomic<bool>& hang;
+      std::promise<void>& release;
+      ~LetGo() {
+        if (hang.exchange(false)) release.set_value();
+      }
+    } let_go{hang, release};
+    hang = false;  // not while starting
+    ASSERT_TRUE(life.open().ok());
+    life.start();
+    ASSERT_TRUE(life.run_until([&] { return life.serving(); }));
+    hang = true;
+
+    auto status = std::make_shared<int>(0);
+    auto reply = std::make_shared<std::string>();
+    life.request("PUT", "slow", "late", status, reply);
+    ASSERT_TRUE(life.run_until([&] { return hung.load(); }));
+    life.advance(StoreConfig{}.write_timeout - std::chrono::milliseconds(1));
+    life.drain();
+    EXPECT_EQ(*status, 0) << "answered before write_timeout";
+    life.advance(StoreConfig{}.heartbeat_interval);  // the tick that looks
+    ASSERT_TRUE(life.run_until([&] { return *status != 0; }));
+    EXPECT_EQ(*status, 503);
+    EXPECT_NE(reply->find("write_timeout"), std::string::npos) << *reply;
+
+    hang = false;
+    release.set_value();
+    auto got = std::make_shared<int>(0);
+    auto body = std::make_shared<std::string>();
+    ASSERT_TRUE(life.run_until([&] {
+      if (*got == 200) return true;
+      *got = 0;
+      life.request("GET", "slow", "", got, body);
+      life.run_until([&] { return *got != 0; });
+      return *got == 200;
+    }));
+    EXPECT_EQ(*body, "late");
   }
   std::filesystem::remove_all(dir);
 }
