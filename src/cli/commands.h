@@ -26,6 +26,7 @@ Run kv_options(CLI::App& sub);        // kv_command.cc
 Run proxy_options(CLI::App& sub);     // proxy_command.cc
 Run up_options(CLI::App& sub);        // up_command.cc
 Run drill_options(CLI::App& sub);     // drill_command.cc
+Run check_history_options(CLI::App& sub);  // check_history_command.cc
 Run demo_service_options(CLI::App& sub);  // demo_command.cc
 
 // -t/--check-config, which every role has: with it, the run loads the

@@ -38,6 +38,8 @@ constexpr CommandEntry kCommands[] = {
      up_options},
     {"drill", "Start the stack, drive load through it, kill and hang one part of each layer; report and judge",
      drill_options},
+    {"check-history", "Is a history of reads and writes (JSON lines) linearizable, each key a register?",
+     check_history_options},
     {"demo-service", "The example service of `up`: GET and PUT /kv/KEY through the store, saying who served",
      demo_service_options},
 };

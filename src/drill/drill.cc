@@ -16,6 +16,7 @@
 #include "core/config_error.h"
 #include "drill/drill_report.h"
 #include "drill/drill_result.h"
+#include "drill/history_json.h"
 #include "drill/stack_control.h"
 #include "drill/up_service.h"
 #include "role/runner.h"
@@ -99,24 +100,6 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
-// One JSON object a line, times in ms since the load started.
-std::string history_lines(const std::vector<Operation>& history, core::TimePoint t0) {
-  std::string out;
-  for (const Operation& op : history) {
-    const json::object o{{"client", op.client},
-                         {"op", op.kind == Operation::Kind::kRead ? "read" : "write"},
-                         {"key", op.key},
-                         {"value", op.value ? json::value(*op.value) : json::value(nullptr)},
-                         {"start_ms", std::chrono::duration<double, std::milli>(op.start - t0).count()},
-                         {"end_ms", std::chrono::duration<double, std::milli>(op.end - t0).count()},
-                         {"outcome", op.outcome == Operation::Outcome::kOk       ? "ok"
-                                     : op.outcome == Operation::Outcome::kFailed ? "failed"
-                                                                                 : "unknown"}};
-    out += json::serialize(o) + "\n";
-  }
-  return out;
-}
-
 class Drill {
  public:
   Drill(asio::io_context& io, const DrillOptions& o, const ClusterConfig& config, StackControl& control)
@@ -183,7 +166,7 @@ class Drill {
     std::cout << "\n" << drill_table(result) << std::flush;
     if (!o_.json_path.empty()) write_out(o_.json_path, drill_json(result));
     if (!o_.report_path.empty()) write_out(o_.report_path, drill_report_html(result));
-    if (!o_.history_path.empty()) write_out(o_.history_path, history_lines(load_->history(), load_->started()));
+    if (!o_.history_path.empty()) write_out(o_.history_path, history_to_json_lines(load_->history(), load_->started()));
     co_return result.passed() ? 0 : 1;
   }
 

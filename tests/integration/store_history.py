@@ -6,21 +6,31 @@ a user cares about run over the history afterwards:
   after it;
 - no stale read: a read returns a value that was written, and that no
   acknowledged write had overwritten before the read began (a register per
-  key, judged by the seq each acknowledged write got: X-Seq); a 404 after
-  an acknowledged write of the key had finished is a stale read too.
+  key); a 404 after an acknowledged write of the key had finished is a
+  stale read too.
 
 Values are unique ("c<client>-<n>"), so a value names its write. Every
-loop is bounded in count and time."""
+loop is bounded in count and time.
+
+`linearizable()` hands the history to the project's own checker,
+`failover check-history` (the one `failover drill` runs): each key a
+register, the final reads included, so a lost write is a stale final read."""
+import json
+import os
 import random
+import subprocess
 import threading
 import time
 
 
-class Op:
-    __slots__ = ("kind", "key", "value", "start", "end", "status", "seq")
+REQUEST_TIMEOUT_S = 1.0  # each attempt of a client on a node
 
-    def __init__(self, kind, key, value, start):
-        self.kind, self.key, self.value, self.start = kind, key, value, start
+
+class Op:
+    __slots__ = ("kind", "key", "value", "start", "end", "status", "seq", "client")
+
+    def __init__(self, kind, key, value, start, client=""):
+        self.kind, self.key, self.value, self.start, self.client = kind, key, value, start, client
         self.end, self.status, self.seq = None, None, None
 
     def __repr__(self):
@@ -44,14 +54,14 @@ class Client(threading.Thread):
     def call(self, kind, key, value=None):
         """One operation: the attempts it takes, in order; the Op that
         holds its outcome (status 200/404, or None when no node took it)."""
-        op = Op(kind, key, value, time.monotonic())
+        op = Op(kind, key, value, time.monotonic(), "c%d" % self.index)
         self.ops.append(op)
         for n in list(self.nodes):
             try:
                 if kind == "put":
-                    r = self.c.kv(n, "PUT", key, body=value.encode(), timeout=1.0)
+                    r = self.c.kv(n, "PUT", key, body=value.encode(), timeout=REQUEST_TIMEOUT_S)
                 else:
-                    r = self.c.kv(n, "GET", key, timeout=1.0)
+                    r = self.c.kv(n, "GET", key, timeout=REQUEST_TIMEOUT_S)
             except OSError:
                 continue
             if r.status == 307:
@@ -112,34 +122,47 @@ class Clients:
         return min((op.end for op in self.acked_writes() if op.start > t), default=None)
 
 
-def check_reads(ops):
-    """Stale reads in the history: (read, why) for each."""
-    writes = {}  # value -> its write
-    acked_by_key = {}  # key -> acknowledged writes, by end time
+def history_lines(ops):
+    """The history as `failover check-history` reads it: one JSON object a
+    line. A write acknowledged is "ok"; any other may have been applied (a
+    503 after its deadline, a dropped connection): "unknown". A read that no
+    node answered with 200 or 404 is left out."""
+    lines = []
     for op in ops:
+        if op.end is None:
+            continue
         if op.kind == "put":
-            writes[op.value] = op
-            if op.status == 200:
-                acked_by_key.setdefault(op.key, []).append(op)
-    stale = []
-    for r in ops:
-        if r.kind != "get" or r.status not in (200, 404):
+            entry = {"op": "write", "value": op.value, "outcome": "ok" if op.status == 200 else "unknown"}
+        elif op.status in (200, 404):
+            entry = {"op": "read", "value": op.value if op.status == 200 else None, "outcome": "ok"}
+        else:
             continue
-        # The highest seq of the key acknowledged before the read began.
-        before = [w for w in acked_by_key.get(r.key, []) if w.end < r.start]
-        newest = max(before, key=lambda w: w.seq) if before else None
-        if r.status == 404:
-            if newest:
-                stale.append((r, "404 after %r" % newest))
-            continue
-        w = writes.get(r.value)
-        if w is None:
-            stale.append((r, "a value never written"))
-        elif w.start > r.end:
-            stale.append((r, "a value written after the read ended"))
-        elif w.status == 200 and newest and newest.seq > w.seq:
-            stale.append((r, "overwritten before the read began by %r" % newest))
-    return stale
+        entry.update(client=op.client, key=op.key, start_ms=op.start * 1000, end_ms=op.end * 1000)
+        lines.append(json.dumps(entry))
+    return "\n".join(lines) + "\n"
+
+
+def final_reads(keys, read):
+    """One more read of each key (`read(key)`: (status, value)) after the
+    load, timed like any other: the checker finds a lost write as a stale
+    final read."""
+    ops = []
+    for key in sorted(keys):
+        op = Op("get", key, None, time.monotonic())
+        status, value = read(key)
+        op.end, op.status = time.monotonic(), status
+        op.value = value if status == 200 else None
+        ops.append(op)
+    return ops
+
+
+def linearizable(binary, ops, directory):
+    """Runs `failover check-history` on the history; (passed, its output)."""
+    path = os.path.join(directory, "history.jsonl")
+    with open(path, "w") as f:
+        f.write(history_lines(ops))
+    p = subprocess.run([binary, "check-history", path], capture_output=True, text=True, timeout=120)
+    return p.returncode == 0, (p.stdout + p.stderr).strip()
 
 
 def check_final(ops, read_final):

@@ -18,7 +18,7 @@ import etcd_harness  # noqa: E402
 import harness as h  # noqa: E402
 import store_history  # noqa: E402
 from harness import log  # noqa: E402
-from test_store import FAILOVER_BOUND_S, Cluster  # noqa: E402
+from test_store import FAILOVER_BOUND_S, Cluster, assert_history  # noqa: E402
 
 KILLS = 5
 
@@ -81,16 +81,7 @@ class StoreOnEtcdTest(unittest.TestCase):
         self.assertEqual(record, c.status(c.primary())["record"])
         ms = sorted(int(t * 1000) for t in times)
         log("%d kills with the record in etcd: kill to first acknowledged write %s ms" % (len(ms), ms))
-        p = c.wait_primary(2)
-        ops = clients.ops()
-
-        def final(key):
-            r = c.kv(p, "GET", key)
-            self.assertIn(r.status, (200, 404), (key, r))
-            return r.body.decode() if r.status == 200 else None
-        self.assertEqual(store_history.check_reads(ops), [])
-        self.assertEqual(store_history.check_final(ops, final), [])
-
+        assert_history(self, c, clients)
 
 if __name__ == "__main__":
     args, _ = h.parse_args()
