@@ -67,7 +67,7 @@ void parse_log(const YamlValue& v, StoreConfig& c) {
 
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "log"});
+                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "min_free_disk", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -115,6 +115,7 @@ StoreConfig parse_store(const YamlValue& v) {
     }
   }
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
+  c.min_free_disk = m.size_or("min_free_disk", c.min_free_disk, 0, 1ull << 50);
   if (m.has("log")) parse_log(m.required("log"), c);
   return c;
 }

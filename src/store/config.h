@@ -34,6 +34,10 @@ struct StoreConfig {
   // "backup", "fenced"), with the old role, the new one and the epoch.
   std::map<std::string, std::string> notify;
   std::chrono::milliseconds write_timeout{2000};     // how long a write may wait to be committed
+  // Below this much free space under data_dir the node takes no new writes
+  // (507) and a primary hands its role to an in-sync backup; what is left
+  // is the room for the role change itself (0: never).
+  std::uint64_t min_free_disk = 64ull << 20;
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
   // The log (`log:`): segment files of this size; once more than
   // 2 x keep_entries applied entries are in it, the state is flushed and the

@@ -68,6 +68,9 @@ class FileSystem {
   virtual core::Result<void> sync_dir(const Path& dir) = 0;
   virtual core::Result<uint64_t> file_size(const Path& path) = 0;
   virtual bool exists(const Path& path) = 0;
+  // The bytes a writer may still put on the file system that holds `dir`
+  // (statvfs: f_bavail blocks).
+  virtual core::Result<uint64_t> free_bytes(const Path& dir) = 0;
 };
 
 // The real disk. One instance for the process; thread-safe.

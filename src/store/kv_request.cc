@@ -263,4 +263,10 @@ net::HttpResponse unavailable_reply(std::string_view reason) {
   return r;
 }
 
+net::HttpResponse insufficient_storage_reply(std::string_view reason) {
+  net::HttpResponse r = error_reply(507, reason);
+  r.headers.emplace_back("X-Reason", std::string(reason));
+  return r;
+}
+
 }  // namespace failover::store

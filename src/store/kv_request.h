@@ -101,6 +101,9 @@ net::HttpResponse redirect_reply(std::string_view primary_name, std::string_view
 // 503 {"error":reason}, Retry-After: 1, X-Reason: reason ("no primary",
 // "lease expired", "backup out of sync", ...).
 net::HttpResponse unavailable_reply(std::string_view reason);
+// 507 {"error":reason}, X-Reason: reason: the disk is short of room; the
+// write was refused before anything was done with it.
+net::HttpResponse insufficient_storage_reply(std::string_view reason);
 
 
 }  // namespace failover::store

@@ -89,7 +89,9 @@ core::Result<void> StoreNode::open() {
   for (const auto& [name, peer] : config_.peers) addresses[name] = peer.peer_listen;
   http_ = std::make_unique<net::HttpClient>(io_.get_executor(), net::HttpClientOptions{}, clock_);
   links_ = std::make_unique<PeerLinks>(io_.get_executor(), clock_, addresses, config_.heartbeat_interval,
-                                       [this](Message m) { run(replica_->receive(clock_.now(), m)); },
+                                       [this](Message m) {
+                                         if (!dropped_for_disk(m)) run(replica_->receive(clock_.now(), m));
+                                       },
                                        [this](const std::string& peer) { run(replica_->link_up(clock_.now(), peer)); });
   spdlog::info("store: node {} storage {} log {}..{} applied {}", config_.node, meta_.storage_id, log_->first_seq(),
                log_->last_seq(), applied_seq_);
@@ -138,9 +140,48 @@ asio::awaitable<void> StoreNode::tick_loop() {
     if (!woke) co_return;
     run(replica_->tick(clock_.now()));
     expire_writes(clock_.now());
+    check_disk(clock_.now());
     if (config_.preempt) maybe_preempt(clock_.now());
     if (notify_.running() > 0) notify_.collect();
   }
+}
+
+void StoreNode::check_disk(core::TimePoint now) {
+  if (now < next_disk_check_) return;
+  next_disk_check_ = now + kDiskCheckEvery;
+  core::Result<std::uint64_t> free = fs_.free_bytes(config_.data_dir);
+  if (!free) {
+    spdlog::warn("store: cannot tell the free space under {}: {}", config_.data_dir, free.error().to_string());
+    return;
+  }
+  const bool primary = replica_->role() == Role::kPrimary;
+  if (disk_.observe(*free)) {
+    if (disk_.full())
+      spdlog::error("store: {}: refusing writes (507){}", disk_.reason(),
+                    primary ? ", handing the role to an in-sync backup" : ", taking no entries (out of in_sync)");
+    else
+      spdlog::info("store: the disk has room again ({} MiB free): taking writes", *free >> 20);
+  }
+  if (!disk_.full() || !primary || !replica_->switching_to().empty() || !replica_->record()) return;
+  // Hand the role over while there is room for the change; tried again on
+  // each check (the backup may not be in in_sync yet, or a handover was
+  // abandoned).
+  for (const arbiter::Member& m : replica_->record()->in_sync) {
+    if (m.node == config_.node) continue;
+    core::Result<Actions> begun = replica_->switchover(now, m.node);
+    if (!begun) continue;
+    spdlog::warn("store: {}: switching over to {}", disk_.reason(), m.node);
+    run(std::move(*begun));
+    return;
+  }
+}
+
+// A backup short of disk takes no entries nor checkpoints: the primary
+// stops hearing from it and drops it from in_sync after its lease, so no
+// write waits on a disk that cannot hold it.
+bool StoreNode::dropped_for_disk(const Message& m) const {
+  if (!disk_.full() || replica_->role() == Role::kPrimary) return false;
+  return std::holds_alternative<Append>(m) || std::holds_alternative<CheckpointOffer>(m);
 }
 
 void StoreNode::maybe_preempt(core::TimePoint now) {

@@ -24,6 +24,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "store/config.h"
+#include "store/disk_guard.h"
 #include "store/failover_metrics.h"
 #include "store/kv_request.h"
 #include "store/kv_state.h"
@@ -149,6 +150,9 @@ class StoreNode {
   net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);
   std::optional<std::uint64_t> version_of(const std::string& key, bool& unknown) const;
   void flush_writes();
+  // node.cc: the free space under data_dir, every kDiskCheckEvery.
+  void check_disk(core::TimePoint now);
+  bool dropped_for_disk(const Message& m) const;
   void expire_writes(core::TimePoint now);
   void finish(std::uint64_t upto);
   void forget_pending(const Waiter& w);
@@ -197,6 +201,10 @@ class StoreNode {
   std::map<std::string, std::shared_ptr<Waiter>> pending_idempotency_;  // idempotency key -> its write
 
   std::uint64_t truncating_to_ = 0;
+
+  DiskGuard disk_{config_.min_free_disk};
+  core::TimePoint next_disk_check_{};
+  static constexpr core::Duration kDiskCheckEvery = std::chrono::milliseconds(100);
 
   // Flushes and checkpoints run here so that heartbeats keep time; stop()
   // joins it before the state it uses goes.

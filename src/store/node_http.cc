@@ -20,10 +20,12 @@ asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::H
     co_return no ? unavailable_reply(no->reason) : net::HttpResponse::json(200, R"({"role":"primary"})");
   }
   if (path == "/replica") {
-    const bool ok = replica_->role() == Role::kBackup && replica_->in_sync() && replica_->known_primary(now);
+    const bool ok = replica_->role() == Role::kBackup && replica_->in_sync() && replica_->known_primary(now) &&
+                    !disk_.full();
     co_return ok ? net::HttpResponse::json(200, R"({"role":"backup","in_sync":true})")
                  : unavailable_reply(std::string("not an in-sync backup: this node is ") + role_name(replica_->role()) +
-                                     (replica_->in_sync() ? "" : ", out of in_sync"));
+                                     (replica_->in_sync() ? "" : ", out of in_sync") +
+                                     (disk_.full() ? ", " + disk_.reason() : ""));
   }
   if (path.starts_with("/_checkpoint/")) co_return serve_checkpoint(request);
   if (path == "/admin/switchover") {
@@ -108,6 +110,7 @@ std::optional<std::uint64_t> StoreNode::version_of(const std::string& key, bool&
 asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& request, KvRequest r) {
   const core::TimePoint now = clock_.now();
   if (replica_->role() != Role::kPrimary) co_return elsewhere(request, Refusal{Refusal::Kind::kNotPrimary, ""});
+  if (disk_.full()) co_return insufficient_storage_reply(disk_.reason());
 
   std::shared_ptr<Waiter> waiter;
   const Op op = r.method == KvMethod::kDelete ? Op::kDelete : Op::kPut;

@@ -49,6 +49,10 @@ std::string StoreNode::status_json() const {
   o["lease_left_ms"] = r.role() != Role::kPrimary ? json::value(0)
                        : lease == core::Duration::max() ? json::value("unbounded (alone in in_sync)")
                                                         : json::value(ms(lease));
+  o["disk"] = json::object{{"free_bytes", disk_.free_bytes() == UINT64_MAX ? json::value(nullptr) : json::value(disk_.free_bytes())},
+                           {"min_free_disk", disk_.min_free()},
+                           {"full", disk_.full()}};
+  if (disk_.full()) o["disk"].as_object()["reason"] = disk_.reason();
   o["record"] = record_json(r.record());
   o["arbiter"] = json::object{{"address", arbiter_name(config_)},
                               {"reachable", arbiter_reachable_},
@@ -121,6 +125,8 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
     out.gauge("failover_store_role", "1 for the role this node has now", {{"role", role_name(role)}},
               r.role() == role);
   out.gauge("failover_store_epoch", "The epoch this node knows", {}, r.epoch());
+  out.gauge("failover_store_disk_full", "1 while free space under data_dir is below min_free_disk (writes 507)", {},
+            disk_.full() ? 1 : 0);
   out.gauge("failover_store_commit_seq", "The highest committed seq", {}, r.commit_seq());
   out.gauge("failover_store_applied_seq", "The highest seq applied to RocksDB", {}, applied_seq_);
   out.gauge("failover_store_last_seq", "The end of the log", {}, r.last_seq());

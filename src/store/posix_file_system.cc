@@ -2,6 +2,7 @@
 // the kinds file_system.h promises.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,6 +161,12 @@ class PosixFileSystem final : public FileSystem {
   }
 
   core::Result<void> sync_dir(const Path& dir) override { return fsync_path(dir, O_RDONLY | O_DIRECTORY); }
+
+  core::Result<uint64_t> free_bytes(const Path& dir) override {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) return errno_error(dir, "statvfs", errno);
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  }
 
   core::Result<uint64_t> file_size(const Path& path) override {
     struct stat st {};

@@ -4,17 +4,26 @@ in the middle of a backup's log while it was down. On its next start the
 node finds the damage by checksum, keeps the good prefix, takes a new
 storage_id (so the arbiter never promotes it on a log it no longer has),
 repairs from the primary and rejoins in_sync; then it can take over, with
-every acknowledged write."""
+every acknowledged write.
+
+And a full disk (each node's data_dir on its own small tmpfs, filled by the
+test): the primary hands its role to the in-sync backup and writes go on
+there; alone, it answers 507; a full backup leaves in_sync and says why;
+with room again, each comes back. No acknowledged write is lost, and the
+clients' history stays linearizable."""
 import glob
 import os
 import signal
+import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import log  # noqa: E402
-from test_store import Cluster  # noqa: E402
+import store_history  # noqa: E402
+from test_store import Cluster, assert_history  # noqa: E402
 
 KEYS = 300
 
@@ -81,7 +90,105 @@ class DiskTest(unittest.TestCase):
             self.assertEqual((r.status, r.body), (200, self.value(i)), "key%d" % i)
 
 
+TMPFS_MIB, MIN_FREE_MIB = 64, 16
+
+
+class DiskFullTest(unittest.TestCase):
+    binary = None
+
+    def setUp(self):
+        self.mounts = {}
+        root = h.tempdir("failover-disk-full-")
+        for n in ("a", "b"):
+            path = os.path.join(root, n)
+            os.makedirs(path)
+            p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % TMPFS_MIB, "tmpfs", path],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                self.tearDown()
+                self.skipTest("cannot mount a tmpfs here (%s): the full-disk tests need root" % p.stderr.strip())
+            self.mounts[n] = path
+        self.c = Cluster(self.binary, extra={"min_free_disk": "%dMiB" % MIN_FREE_MIB},
+                         extra_for={n: {"data_dir": os.path.join(self.mounts[n], "data")} for n in ("a", "b")})
+        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
+        self.assertTrue(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
+
+    def tearDown(self):
+        if getattr(self, "c", None):
+            self.c.close()
+        for path in self.mounts.values():
+            subprocess.run(["umount", "-l", path], capture_output=True)
+
+    def logs(self):
+        return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
+
+    def fill(self, n):
+        """Leaves about half of min_free_disk free on n's tmpfs."""
+        st = os.statvfs(self.mounts[n])
+        room = st.f_bavail * st.f_frsize - MIN_FREE_MIB * (1 << 20) // 2
+        with open(os.path.join(self.mounts[n], "filler"), "wb") as f:
+            f.write(b"\0" * max(room, 0))
+
+    def unfill(self, n):
+        os.remove(os.path.join(self.mounts[n], "filler"))
+
+    def progress(self, clients, more=20, timeout=10):
+        acked = len(clients.acked_writes())
+        return h.wait_for(lambda: len(clients.acked_writes()) >= acked + more, timeout)
+
+    def test_full_primary_hands_over_and_full_backup_leaves_in_sync(self):
+        c = self.c
+        clients = store_history.Clients(c, count=3, seconds=120)
+        clients.start()
+        try:
+            self.assertTrue(self.progress(clients), self.logs())
+            p = c.primary()
+            other = "b" if p == "a" else "a"
+            filled_at = time.monotonic()
+            self.fill(p)
+            self.assertEqual(c.wait_primary(5, other_than=p), other, "the full primary kept its role\n" + self.logs())
+            log("primary %s filled: %s primary after %.0f ms" % (p, other, (time.monotonic() - filled_at) * 1000))
+            self.assertTrue(self.progress(clients), "no writes after the handover\n" + self.logs())
+            # The full node, now a backup, takes no entries: out of in_sync.
+            self.assertTrue(c.wait_in_sync(1, 5), self.logs())
+            s = c.status(p)
+            self.assertTrue(s["disk"]["full"], s)
+            self.assertIn("disk full", s["disk"]["reason"])
+            r = h.http_request(c.listen[p], "GET", "/replica")
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("disk full", r.header("x-reason"))
+            self.unfill(p)
+            self.assertTrue(c.wait_in_sync(2, 15), "the node never came back after its disk had room\n" + self.logs())
+            self.assertTrue(self.progress(clients))
+        finally:
+            clients.stop()
+        assert_history(self, c, clients)
+
+    def test_full_primary_alone_answers_insufficient_storage(self):
+        c = self.c
+        p = c.primary()
+        other = "b" if p == "a" else "a"
+        c.nodes[other].kill(signal.SIGKILL)
+        self.assertTrue(c.wait_in_sync(1, 5), self.logs())  # alone after its lease
+        self.assertEqual(c.kv(p, "PUT", "before", body=b"v").status, 200)
+        self.fill(p)
+        answers = []  # (key, reply) of each write tried once the disk is full
+
+        def refused():
+            key = "during-%d" % len(answers)
+            answers.append((key, c.kv(p, "PUT", key, body=b"v")))
+            return answers[-1][1].status == 507
+        self.assertTrue(h.wait_for(refused, 3, poll=0.05), answers)
+        self.assertIn("disk full", answers[-1][1].header("x-reason"))
+        self.assertEqual(c.kv(p, "GET", "before").status, 200, "reads go on")
+        self.unfill(p)
+        self.assertTrue(h.wait_for(lambda: c.kv(p, "PUT", "after", body=b"v").status == 200, 3, poll=0.05))
+        for key, reply in answers:
+            if reply.status == 507:
+                self.assertEqual(c.kv(p, "GET", key).status, 404, "%s answered 507 was applied" % key)
+
+
 if __name__ == "__main__":
     args, _ = h.parse_args()
-    DiskTest.binary = os.path.abspath(args.binary)
+    DiskTest.binary = DiskFullTest.binary = os.path.abspath(args.binary)
     h.main()

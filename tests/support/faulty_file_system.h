@@ -200,6 +200,13 @@ class FaultyFileSystem final : public store::FileSystem {
     return core::ok();
   }
 
+  // What set_capacity() leaves (all of it without one).
+  core::Result<uint64_t> free_bytes(const store::Path&) override {
+    std::lock_guard lock(mu_);
+    const uint64_t used = used_bytes();
+    return used >= capacity_ ? 0 : capacity_ - used;
+  }
+
   core::Result<uint64_t> file_size(const store::Path& path) override {
     std::lock_guard lock(mu_);
     auto it = names_.find(norm(path));

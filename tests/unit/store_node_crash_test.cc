@@ -332,6 +332,48 @@ TEST(StoreNodeWrite, AnswersServiceUnavailableAtWriteTimeoutAndMayStillApply) {
   std::filesystem::remove_all(dir);
 }
 
+// Short of disk (below min_free_disk), a primary answers writes 507, with
+// nothing proposed, and /status says why; with room again, it takes them.
+TEST(StoreNodeWrite, AnswersInsufficientStorageBelowMinFreeDisk) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("failover-node-disk-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  test::FaultyFileSystem fs(1);
+  SharedRecord record;
+  {
+    Life life(fs, record, dir.string());
+    ASSERT_TRUE(life.open().ok());
+    life.start();
+    ASSERT_TRUE(life.run_until([&] { return life.serving(); }));
+    auto put = [&](const std::string& key, std::shared_ptr<std::string> reply = nullptr) {
+      auto status = std::make_shared<int>(0);
+      life.request("PUT", key, "v", status, reply);
+      life.run_until([&] { return *status != 0; });
+      return *status;
+    };
+    ASSERT_EQ(put("before"), 200);
+    fs.set_capacity(1 << 20);  // the log holds a few KiB: about 1 MiB free, under the default 64
+    life.advance(std::chrono::milliseconds(200));
+    life.drain();
+    auto reply = std::make_shared<std::string>();
+    EXPECT_EQ(put("during", reply), 507);
+    EXPECT_NE(reply->find("disk full"), std::string::npos) << *reply;
+    const auto status = boost::json::parse(life.status());
+    EXPECT_TRUE(status.at("disk").at("full").as_bool()) << life.status();
+
+    fs.set_capacity(UINT64_MAX);
+    life.advance(std::chrono::milliseconds(200));
+    life.drain();
+    EXPECT_EQ(put("after"), 200);
+    auto got = std::make_shared<int>(0);
+    life.request("GET", "during", "", got);
+    ASSERT_TRUE(life.run_until([&] { return *got != 0; }));
+    EXPECT_EQ(*got, 404) << "a write answered 507 was applied";
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // A node stopped in the middle of installing a peer's checkpoint (after
 // install.json was written): the next start finishes the install before it
 // serves, whether the state had been swapped yet (param true) or not.
