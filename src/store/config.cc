@@ -67,7 +67,7 @@ void parse_log(const YamlValue& v, StoreConfig& c) {
 
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "min_free_disk", "log"});
+                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "min_free_disk", "vip", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -116,6 +116,17 @@ StoreConfig parse_store(const YamlValue& v) {
   }
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
   c.min_free_disk = m.size_or("min_free_disk", c.min_free_disk, 0, 1ull << 50);
+  if (m.has("vip")) {
+    YamlMap vip(m.required("vip"), {"address", "interface"});
+    const YamlValue address = vip.required("address");
+    std::optional<VipConfig> parsed = parse_vip_address(address.as_string());
+    if (!parsed) address.fail("\"" + address.as_string() + "\" is not an IPv4 address with its prefix length (10.0.0.100/24)");
+    const YamlValue interface = vip.required("interface");
+    if (!valid_interface_name(interface.as_string()))
+      interface.fail("\"" + interface.as_string() + "\" is not an interface name (1 to 15 of A-Z a-z 0-9 _ . -)");
+    parsed->interface = interface.as_string();
+    c.vip = std::move(*parsed);
+  }
   if (m.has("log")) parse_log(m.required("log"), c);
   return c;
 }

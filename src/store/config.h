@@ -2,8 +2,11 @@
 // `failover store` configuration (the `store:` section; docs/store.md).
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "store/vip.h"
 
 namespace failover::store {
 
@@ -38,6 +41,8 @@ struct StoreConfig {
   // (507) and a primary hands its role to an in-sync backup; what is left
   // is the room for the role change itself (0: never).
   std::uint64_t min_free_disk = 64ull << 20;
+  // `vip: {address: 10.0.0.100/24, interface: eth0}`: held while serving as primary.
+  std::optional<VipConfig> vip;
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record
   // The log (`log:`): segment files of this size; once more than
   // 2 x keep_entries applied entries are in it, the state is flushed and the

@@ -110,6 +110,10 @@ void StoreNode::start() {
   // keepalived's notify_backup at start-up.
   if (auto it = config_.notify.find(role_name(replica_->role())); it != config_.notify.end())
     notify_.start(it->second, {"init", role_name(replica_->role()), std::to_string(replica_->epoch())});
+  if (config_.vip) {
+    vip_ = std::make_unique<VipDriver>(*config_.vip);
+    vip_->release_leftover();
+  }
   run(replica_->start(clock_.now()));
   asio::co_spawn(io_, tick_loop(), asio::detached);
   asio::co_spawn(io_, probe_arbiter_loop(), asio::detached);
@@ -118,6 +122,7 @@ void StoreNode::start() {
 void StoreNode::stop() {
   if (stop_.stop_requested()) return;
   stop_.request_stop();
+  vip_.reset();  // the address goes with the node
   if (links_) links_->stop();
   background_.join();  // a flush or checkpoint under way ends; its report to io_ is never run
   if (writer_) writer_->stop();
@@ -141,6 +146,7 @@ asio::awaitable<void> StoreNode::tick_loop() {
     run(replica_->tick(clock_.now()));
     expire_writes(clock_.now());
     check_disk(clock_.now());
+    if (vip_) vip_->tick(clock_.now(), replica_->role() == Role::kPrimary && !replica_->read_refusal(clock_.now()));
     if (config_.preempt) maybe_preempt(clock_.now());
     if (notify_.running() > 0) notify_.collect();
   }

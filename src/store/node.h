@@ -35,6 +35,7 @@
 #include "store/peer_links.h"
 #include "store/preempt.h"
 #include "store/replica.h"
+#include "store/vip_driver.h"
 
 namespace failover::store {
 
@@ -172,6 +173,7 @@ class StoreNode {
   std::stop_source stop_;
   PreemptHoldDown preempt_{config_.preempt_hold_down};
   NotifyRunner notify_{clock_};
+  std::unique_ptr<VipDriver> vip_;  // with `vip:`; gives the address up when destroyed
   // Wakes the switchover requests waiting for the replica to finish one
   // (it ends, or is abandoned at switchover_timeout, inside some run()).
   core::AsyncCondition replica_ran_{io_.get_executor()};

@@ -53,6 +53,11 @@ std::string StoreNode::status_json() const {
                            {"min_free_disk", disk_.min_free()},
                            {"full", disk_.full()}};
   if (disk_.full()) o["disk"].as_object()["reason"] = disk_.reason();
+  if (vip_)
+    o["vip"] = json::object{{"address", vip_->config().address},
+                            {"interface", vip_->config().interface},
+                            {"held", vip_->held()},
+                            {"announcements", vip_->announcements()}};
   o["record"] = record_json(r.record());
   o["arbiter"] = json::object{{"address", arbiter_name(config_)},
                               {"reachable", arbiter_reachable_},
@@ -125,6 +130,7 @@ void StoreNode::metrics(core::MetricsWriter& out) const {
     out.gauge("failover_store_role", "1 for the role this node has now", {{"role", role_name(role)}},
               r.role() == role);
   out.gauge("failover_store_epoch", "The epoch this node knows", {}, r.epoch());
+  if (vip_) out.gauge("failover_store_vip_held", "1 while this node holds the VIP", {}, vip_->held() ? 1 : 0);
   out.gauge("failover_store_disk_full", "1 while free space under data_dir is below min_free_disk (writes 507)", {},
             disk_.full() ? 1 : 0);
   out.gauge("failover_store_commit_seq", "The highest committed seq", {}, r.commit_seq());

@@ -8,6 +8,7 @@
 namespace failover::test {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -113,6 +114,39 @@ TEST(StoreConfig, NotifyCommandsByRole) {
                 store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  notify: {primary: ''}"), "s.yaml");
               }),
               HasSubstr("must be a command"));
+}
+
+TEST(StoreConfig, AVipAndTheRoomKeptOnDisk) {
+  const store::StoreConfig c = store::parse_store_config(
+      with("lease: 200ms", "lease: 200ms\n  vip: {address: 10.0.0.100/24, interface: eth0}\n  min_free_disk: 16MiB"),
+      "s.yaml");
+  ASSERT_TRUE(c.vip.has_value());
+  EXPECT_EQ(c.vip->address, "10.0.0.100/24");
+  EXPECT_EQ(c.vip->ipv4, 0x0a000064u);
+  EXPECT_EQ(c.vip->interface, "eth0");
+  EXPECT_EQ(c.min_free_disk, 16u << 20);
+  EXPECT_FALSE(store::parse_store_config(with("", ""), "s.yaml").vip.has_value());
+  EXPECT_EQ(store::parse_store_config(with("", ""), "s.yaml").min_free_disk, 64u << 20);
+  for (const char* bad : {"10.0.0.100", "10.0.0.300/24", "10.0.0.1/33", "10.0.0.1/", "vip/24", "::1/64"})
+    EXPECT_THAT(error_of([bad] {
+                  store::parse_store_config(
+                      with("lease: 200ms", std::string("lease: 200ms\n  vip: {address: '") + bad + "', interface: eth0}"),
+                      "s.yaml");
+                }),
+                AllOf(StartsWith("s.yaml:11: store.vip.address:"), HasSubstr("not an IPv4 address with its prefix length")))
+        << bad;
+  for (const char* bad : {"eth 0", "a-very-long-interface0", "eth0;reboot", "''"})
+    EXPECT_THAT(error_of([bad] {
+                  store::parse_store_config(
+                      with("lease: 200ms", std::string("lease: 200ms\n  vip: {address: 10.0.0.1/24, interface: ") + bad + "}"),
+                      "s.yaml");
+                }),
+                HasSubstr("not an interface name"))
+        << bad;
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  vip: {address: 10.0.0.1/24}"), "s.yaml");
+              }),
+              HasSubstr("missing key interface"));
 }
 
 TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
