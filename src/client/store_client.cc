@@ -149,7 +149,13 @@ std::string percent_encode(std::string_view s) {
 struct StoreClient::Impl {
   // Each attempt's own timeout runs on the steady clock; the call's
   // deadline, the retries and their waits on options.clock.
-  Impl(asio::any_io_executor ex, StoreClientOptions o) : http(ex), options(std::move(o)) {}
+  // Bodies up to a 64 MiB value and its JSON around it.
+  Impl(asio::any_io_executor ex, StoreClientOptions o) : http(ex, http_options()), options(std::move(o)) {}
+  static net::HttpClientOptions http_options() {
+    net::HttpClientOptions h;
+    h.max_body_size = (64u << 20) + (1u << 20);
+    return h;
+  }
 
   net::HttpClient http;
   StoreClientOptions options;

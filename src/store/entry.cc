@@ -1,6 +1,5 @@
 #include "store/entry.h"
 
-#include <boost/crc.hpp>
 #include <cassert>
 #include <cstring>
 
@@ -30,22 +29,14 @@ const char* op_name(Op op) {
   return "unknown";
 }
 
-uint32_t crc32c(std::string_view bytes) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
-
 uint32_t request_fingerprint(Op op, std::string_view key, std::string_view value) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
   // The key's length first, so that ("ab", "c") and ("a", "bc") differ.
   const char head[5] = {static_cast<char>(op), static_cast<char>(key.size() & 0xFF),
                         static_cast<char>((key.size() >> 8) & 0xFF), static_cast<char>((key.size() >> 16) & 0xFF),
                         static_cast<char>((key.size() >> 24) & 0xFF)};
-  crc.process_bytes(head, sizeof head);
-  crc.process_bytes(key.data(), key.size());
-  crc.process_bytes(value.data(), value.size());
-  const uint32_t f = crc.checksum();
+  uint32_t state = crc32c_extend(~0u, std::string_view(head, sizeof head));
+  state = crc32c_extend(state, key);
+  const uint32_t f = ~crc32c_extend(state, value);
   return f == 0 ? 1 : f;
 }
 

@@ -73,8 +73,13 @@ struct Decoded {
 // reads outside `bytes`; takes any input.
 Decoded decode_entry(std::string_view bytes);
 
-// CRC-32C (Castagnoli) of `bytes`, as stored in the frame.
+// CRC-32C (Castagnoli) of `bytes`, as stored in the frame (crc32c.cc).
 uint32_t crc32c(std::string_view bytes);
+// The running state over several pieces: crc32c(ab) ==
+// ~crc32c_extend(crc32c_extend(~0u, a), b). The portable one is the table
+// the fast one must agree with (tests).
+uint32_t crc32c_extend(uint32_t state, std::string_view bytes);
+uint32_t crc32c_extend_portable(uint32_t state, std::string_view bytes);
 
 // What a write asked for (its op, key and value), in 32 bits, kept with its
 // idempotency key so that the key can be refused for another request.

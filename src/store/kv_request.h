@@ -24,7 +24,7 @@ namespace failover::store {
 // normalise "/kv/a/../b" into another key). Stricter than the state's own
 // limit (kv_state.h), which only keeps the reserved key space apart.
 inline constexpr std::size_t kMaxHttpKeyBytes = 1024;
-inline constexpr std::size_t kMaxHttpValueBytes = 1024 * 1024;  // larger: 413
+inline constexpr std::size_t kMaxHttpValueBytes = 64 * 1024 * 1024;  // larger: 413 (the log's own limit)
 inline constexpr std::size_t kMaxHttpIdempotencyKeyBytes = 128;
 inline constexpr std::size_t kDefaultListLimit = 100;
 inline constexpr std::size_t kMaxListLimit = 1000;  // larger limits are cut to this

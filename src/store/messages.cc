@@ -243,7 +243,7 @@ core::Result<DecodedFrame> decode_frame(std::string_view bytes) {
   Reader header(bytes.substr(0, 4));
   const std::uint32_t length = header.u32();
   if (length == 0 || length > kMaxFrame) return core::Error::invalid("frame length " + std::to_string(length) + " out of bounds");
-  if (bytes.size() - 4 < length) return DecodedFrame{};
+  if (bytes.size() - 4 < length) return DecodedFrame{std::nullopt, 4 + std::size_t{length}};
   Reader r(bytes.substr(4, length));
   const auto type = static_cast<Type>(r.u8());
   core::Result<Message> m = core::Error::invalid("unknown message type " + std::to_string(static_cast<int>(type)));

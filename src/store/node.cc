@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdlib>
+#include <utility>
 #include <spdlog/spdlog.h>
 
 #include "net/endpoint.h"
@@ -17,6 +18,8 @@ namespace {
 // Entries kept in memory after they were applied, so a backup a little
 // behind is fed without reading the log back.
 constexpr std::size_t kKeepApplied = 4096;
+constexpr std::size_t kKeepAppliedBytes = 64u << 20;  // large values: fewer than kKeepApplied are kept
+constexpr std::size_t kAppendBytes = 16u << 20;       // one Append frame, unless one entry is larger
 constexpr std::uint64_t kReadBytes = 4u << 20;
 }  // namespace
 
@@ -229,9 +232,25 @@ const Entry* StoreNode::cached(std::uint64_t seq) const {
 
 void StoreNode::act(act::SendAppend& a) {
   std::uint64_t seq = a.append.prev_seq + 1;
+  std::size_t bytes = 0;
+  // Large values: the range goes as several frames of about kAppendBytes,
+  // each continuing the one before (prev_seq), all sent now, so the
+  // replica's view of what was sent stays true.
+  auto add = [&](Entry e) {
+    const std::size_t size = e.key.size() + e.value.size() + e.idempotency_key.size();
+    if (!a.append.entries.empty() && bytes + size > kAppendBytes) {
+      Append next = a.append;
+      next.entries.clear();
+      next.prev_seq = a.append.entries.back().seq;
+      links_->send(a.to, Message(std::exchange(a.append, std::move(next))));
+      bytes = 0;
+    }
+    bytes += size;
+    a.append.entries.push_back(std::move(e));
+  };
   while (seq <= a.upto) {
     if (const Entry* e = cached(seq)) {
-      a.append.entries.push_back(*e);
+      add(*e);
       ++seq;
       continue;
     }
@@ -244,7 +263,7 @@ void StoreNode::act(act::SendAppend& a) {
     }
     for (Entry& e : *got) {
       if (e.seq > a.upto) break;
-      a.append.entries.push_back(std::move(e));
+      add(std::move(e));
       ++seq;
     }
   }
@@ -252,13 +271,19 @@ void StoreNode::act(act::SendAppend& a) {
 }
 
 void StoreNode::act(act::AppendLocal& a) {
-  for (const Entry& e : a.entries) recent_.push_back(e);
+  for (const Entry& e : a.entries) {
+    recent_.push_back(e);
+    recent_bytes_ += e.value.size();
+  }
   if (!writer_->submit(std::move(a.entries))) die(core::Error::internal("the log writer has stopped"));
 }
 
 void StoreNode::act(act::TruncateLog& a) {
   truncating_to_ = a.after_seq;
-  while (!recent_.empty() && recent_.back().seq > a.after_seq) recent_.pop_back();
+  while (!recent_.empty() && recent_.back().seq > a.after_seq) {
+    recent_bytes_ -= recent_.back().value.size();
+    recent_.pop_back();
+  }
   if (!writer_->truncate_after(a.after_seq, Path(config_.data_dir) / "quarantine"))
     die(core::Error::internal("the log writer has stopped"));
 }
@@ -326,10 +351,13 @@ void StoreNode::act(act::Commit& a) {
 
 void StoreNode::apply_committed() {
   const std::uint64_t upto = std::min(apply_target_, applied_seq_ + kApplyChunk);
-  std::vector<Entry> batch;
+  // Views of the entries: of recent_ where it has them (no copy of a large
+  // value), else of what was read back from the log, kept in `read`.
+  std::vector<const Entry*> batch;
+  std::deque<std::vector<Entry>> read;
   for (std::uint64_t seq = applied_seq_ + 1; seq <= upto;) {
     if (const Entry* e = cached(seq)) {
-      batch.push_back(*e);
+      batch.push_back(e);
       ++seq;
       continue;
     }
@@ -338,18 +366,19 @@ void StoreNode::apply_committed() {
       die(core::Error::internal("committed seq " + std::to_string(seq) + " is not in the log"));
       return;
     }
-    for (Entry& e : *got) {
+    read.push_back(std::move(*got));
+    for (const Entry& e : read.back()) {
       if (e.seq > upto) break;
-      batch.push_back(std::move(e));
+      batch.push_back(&e);
       ++seq;
     }
   }
   if (!batch.empty()) {
     std::vector<KvEntry> views;
     views.reserve(batch.size());
-    for (const Entry& e : batch)
-      views.push_back(KvEntry{e.epoch, e.seq, static_cast<KvOp>(e.op), e.key, e.value, e.idempotency_key,
-                              e.idempotency_key.empty() ? 0 : request_fingerprint(e.op, e.key, e.value)});
+    for (const Entry* e : batch)
+      views.push_back(KvEntry{e->epoch, e->seq, static_cast<KvOp>(e->op), e->key, e->value, e->idempotency_key,
+                              e->idempotency_key.empty() ? 0 : request_fingerprint(e->op, e->key, e->value)});
     if (auto applied = kv_->apply(views); !applied) {
       die(applied.error());
       return;
@@ -357,9 +386,11 @@ void StoreNode::apply_committed() {
   }
   applied_seq_ = std::max(applied_seq_, upto);
   finish(upto);
-  while (recent_.size() > kKeepApplied && recent_.front().seq <= applied_seq_ &&
-         recent_.front().seq <= replica_->durable_seq())
+  while ((recent_.size() > kKeepApplied || recent_bytes_ > kKeepAppliedBytes) && recent_.front().seq <= applied_seq_ &&
+         recent_.front().seq <= replica_->durable_seq()) {
+    recent_bytes_ -= recent_.front().value.size();
     recent_.pop_front();
+  }
   maybe_discard();
   // The rest after what is queued now (beacons, acks, requests).
   if (applied_seq_ < apply_target_ && !apply_posted_) {

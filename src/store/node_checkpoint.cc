@@ -27,7 +27,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/crc.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 #include <spdlog/spdlog.h>
@@ -40,7 +39,6 @@ namespace json = boost::json;
 
 namespace {
 
-using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
 
 constexpr const char* kInstallMarker = "install.json";
 constexpr std::string_view kServePrefix = "/_checkpoint/";
@@ -61,15 +59,15 @@ core::Result<std::vector<CheckpointFile>> list_files(FileSystem& fs, const Path&
   for (const std::string& name : *names) {
     if (!is_plain_file_name(name)) return core::Error::internal(dir.string() + ": unexpected file '" + name + "'");
     CheckpointFile f{name, 0, 0};
-    Crc32c crc;
+    uint32_t crc = ~0u;
     for (;;) {
       core::Result<std::string> piece = fs.read_range(dir / name, f.size, kPieceBytes);
       if (!piece) return piece.error();
       if (piece->empty()) break;
-      crc.process_bytes(piece->data(), piece->size());
+      crc = crc32c_extend(crc, *piece);
       f.size += piece->size();
     }
-    f.crc32c = crc.checksum();
+    f.crc32c = ~crc;
     files.push_back(std::move(f));
   }
   return files;
@@ -218,7 +216,7 @@ asio::awaitable<core::Result<void>> StoreNode::download(const CheckpointOffer& o
   for (const CheckpointFile& f : offer.files) {
     core::Result<std::unique_ptr<WritableFile>> file = disk().open_for_append(dir / f.name);
     if (!file) co_return file.error();
-    Crc32c crc;
+    uint32_t crc = ~0u;
     for (std::uint64_t offset = 0; offset < f.size;) {
       net::ClientRequest req;
       req.target = std::string(kServePrefix) + offer.id + "/" + f.name + "?offset=" + std::to_string(offset);
@@ -230,10 +228,10 @@ asio::awaitable<core::Result<void>> StoreNode::download(const CheckpointOffer& o
       if (got->body.empty() || got->body.size() > f.size - offset)
         co_return core::Error::invalid(f.name + ": the file is not the size offered");
       if (auto written = (*file)->append(got->body); !written) co_return written.error();
-      crc.process_bytes(got->body.data(), got->body.size());
+      crc = crc32c_extend(crc, got->body);
       offset += got->body.size();
     }
-    if (crc.checksum() != f.crc32c) co_return core::Error::invalid(f.name + ": CRC-32C does not match the offer");
+    if (~crc != f.crc32c) co_return core::Error::invalid(f.name + ": CRC-32C does not match the offer");
     if (auto synced = (*file)->sync(); !synced) co_return synced.error();
     if (auto closed = (*file)->close(); !closed) co_return closed.error();
   }
@@ -254,6 +252,7 @@ void StoreNode::install(const CheckpointOffer& offer) {
   kv_ = std::move(*kv);
   applied_seq_ = apply_target_ = offer.seq;
   recent_.clear();
+  recent_bytes_ = 0;
   const bool queued = writer_->with_log([this, offer](Log& log) -> core::Result<void> {
     if (auto reset = log.reset(base_epoch_of(offer), offer.seq, history_of(offer)); !reset) return reset;
     asio::post(io_, [this, offer] { installed(offer); });

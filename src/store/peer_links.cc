@@ -85,7 +85,9 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
       }
       // Everything queued goes out in one write: group commit's batching
       // carries through to the wire.
-      std::string batch;
+      // (One frame, the usual case and the large value's, is moved, not copied.)
+      std::string batch = std::move(link.queue.front());
+      link.queue.pop_front();
       while (!link.queue.empty()) {
         batch += link.queue.front();
         link.queue.pop_front();
@@ -139,7 +141,11 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           socket->close(peer_ec);
           co_return;
         }
-        if (!frame->message) break;
+        if (!frame->message) {
+          // A large frame: room for all of it at once, not a doubling series.
+          if (frame->size > buffer.size() - start) buffer.reserve(start + frame->size + kReadChunk);
+          break;
+        }
         start += frame->size;
         on_message(std::move(*frame->message));
         if (stop.stop_requested()) co_return;

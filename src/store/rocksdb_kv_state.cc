@@ -16,6 +16,8 @@ namespace failover::store {
 
 namespace {
 
+constexpr std::uint64_t kMinBlobBytes = 64u << 10;
+
 class RocksKvState final : public KvState {
  public:
   static core::Result<std::unique_ptr<KvState>> open(const std::string& dir, KvStateOptions options);
@@ -61,6 +63,11 @@ core::Result<std::unique_ptr<KvState>> RocksKvState::open(const std::string& dir
   // would lose the applied state as a crash does (RocksDB's default, kept
   // explicit because the restart time depends on it).
   rocks.avoid_flush_during_shutdown = false;
+  // Large values (up to 64 MiB) go to blob files, out of the LSM tree, so
+  // compactions do not rewrite them (BlobDB, "integrated" since RocksDB 6.18).
+  rocks.enable_blob_files = true;
+  rocks.min_blob_size = kMinBlobBytes;
+  rocks.enable_blob_garbage_collection = true;
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(rocks, dir, &raw);
   if (!s.ok()) return rocks_error("open " + dir, s);

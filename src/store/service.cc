@@ -41,7 +41,9 @@ int run(const std::string& config_path) {
     co_return net::HttpResponse::error(404, "no such path: try /kv/KEY, /primary, /replica, /status, /metrics");
   };
   net::HttpServerLimits limits;
-  limits.max_body_size = 1u << 20;  // a value is at most 1 MiB
+  // A value is at most 64 MiB; the server reads the whole body before the
+  // node sees the request, so an upload cut short leaves nothing behind.
+  limits.max_body_size = kMaxHttpValueBytes;
   if (!runner.listen(config.peer_listen, [&] { node.listen_peers(); })) return role::kExitListenError;
   if (!runner.listen(config.listen, [&] { net::serve_http(io, *net::resolve_endpoint(config.listen), handler, limits); }))
     return role::kExitListenError;

@@ -64,27 +64,16 @@ class StoreBadInputTest(unittest.TestCase):
         self.assertEqual(self.raw_path("PUT", "/kv/" + "k" * 1024, body=b"v").status, 200)
         self.assertEqual(self.c.status(self.p)["requests"]["writes"], writes + 1)
 
-    def test_a_value_over_the_limit_is_413_and_the_limit_itself_is_fine(self):
+    def test_a_value_over_the_limit_is_413(self):
         # The answer comes from the head alone, and the connection closes
         # (as nginx's client_max_body_size): a client still sending the
         # body may see a reset instead, so this one sends only the head.
         raw, _, _ = h.raw_exchange(self.c.listen[self.p], b"PUT /kv/big HTTP/1.1\r\nHost: x\r\n"
-                                   b"Content-Length: %d\r\n\r\nxxxx" % (1024 * 1024 + 1))
+                                   b"Content-Length: %d\r\n\r\nxxxx" % (64 * 1024 * 1024 + 1))
         self.assertEqual(h.status_line_code(raw), 413, raw)
         self.assertIn(b"error", raw)
         self.assertEqual(self.raw_path("GET", "/kv/big").status, 404)
-        # A 503 or a 307 says "retry" or "go there", never that the value is
-        # refused: under a sanitizer, handling a 1 MiB value can hold the
-        # primary's io thread past the grace, and the backup takes over.
-        statuses = []
-
-        def put_big():
-            p = self.c.wait_primary(5)
-            statuses.append(p and self.c.kv(p, "PUT", "big", b"x" * (1024 * 1024), timeout=5).status)
-            return statuses[-1] == 200
-        h.wait_for(put_big, 20, poll=0.1)
-        self.assertEqual(statuses[-1], 200, statuses)
-        self.assertFalse([s for s in statuses if s not in (200, 307, 503)], statuses)
+        # The limit itself is fine: test_store_large.py.
 
     def test_bad_conditions_and_idempotency_keys_are_400(self):
         for headers in ({"If-Match": "not-a-version"}, {"If-None-Match": "3"},

@@ -496,6 +496,8 @@ TEST(StoreMessages, RoundTripAndGarbage) {
   auto part = store::decode_frame(std::string_view(wire).substr(0, 10));
   ASSERT_TRUE(part.ok());
   EXPECT_FALSE(part->message);
+  auto first = store::decode_frame(wire);
+  EXPECT_EQ(part->size, first->size) << "the whole frame's size, for the reader to make room";
   // A flipped byte inside an entry is caught by its checksum.
   std::string bad = wire;
   bad[60] ^= 0x5a;
