@@ -35,7 +35,8 @@ KILLS = 20
 class Cluster:
     """A witness and two store nodes, a and b, each a tracked process."""
 
-    def __init__(self, binary, strict=False, extra=None, extra_for=None, etcd_key=None, proxied=False):
+    def __init__(self, binary, strict=False, extra=None, extra_for=None, etcd_key=None, proxied=False,
+                 etcd_endpoints=None):
         """With `etcd_key`, the record is that key of the shared test etcd
         (etcd_harness) and there is no witness. With `proxied`, each node
         reaches the other's replication port through a `failover proxy`, so
@@ -51,7 +52,7 @@ class Cluster:
         arbiter = {"type": "witness", "address": self.witness_addr}
         if etcd_key:
             import etcd_harness
-            arbiter = {"type": "etcd", "endpoints": [etcd_harness.start()], "key": etcd_key}
+            arbiter = {"type": "etcd", "endpoints": etcd_endpoints or [etcd_harness.start()], "key": etcd_key}
         else:
             self.witness = h.Node(binary, "witness", {"witness": {"listen": self.witness_addr,
                                                                   "data_dir": os.path.join(self.dir, "witness")}},
