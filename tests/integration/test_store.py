@@ -189,9 +189,22 @@ def assert_history(test, cluster, clients):
 
 class StoreTest(unittest.TestCase):
     binary = None
+    ARBITER = "witness"  # --arbiter etcd: the same suite with the record in the test etcd
+
+    clusters = 0
+
+    def cluster(self, **kw):
+        if self.ARBITER == "etcd":  # a key of its own: a new cluster's record
+            StoreTest.clusters += 1
+            kw["etcd_key"] = "/failover-test-suite-%d-%d" % (os.getpid(), StoreTest.clusters)
+        return Cluster(self.binary, **kw)
+
+    def needs_witness(self):
+        if self.ARBITER != "witness":
+            self.skipTest("kills or restarts the witness: not in the run on etcd")
 
     def setUp(self):
-        self.c = Cluster(self.binary)
+        self.c = self.cluster()
         self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
         self.assertIsNotNone(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
 
@@ -338,7 +351,7 @@ class StoreTest(unittest.TestCase):
     def test_the_preferred_node_takes_its_role_back_after_the_hold_down(self):
         self.c.close()
         hold_down = 1.0
-        c = self.c = Cluster(self.binary, extra_for={"a": {"preempt": True, "preempt_hold_down": "%dms" % (hold_down * 1000)}})
+        c = self.c = self.cluster(extra_for={"a": {"preempt": True, "preempt_hold_down": "%dms" % (hold_down * 1000)}})
         self.assertIsNotNone(c.wait_primary(10))
         self.assertIsNotNone(c.wait_in_sync(2))
         # Whoever won the first election, a is primary within a hold-down.
@@ -373,7 +386,7 @@ class StoreTest(unittest.TestCase):
             with open(path) as f:
                 return f.read()
         notify = lambda n: {"notify": {"primary": "NODE=%s %s" % (n, script), "backup": "NODE=%s %s" % (n, script)}}  # noqa: E731
-        c = self.c = Cluster(self.binary, extra_for={"a": notify("a"), "b": notify("b")})
+        c = self.c = self.cluster(extra_for={"a": notify("a"), "b": notify("b")})
         p = c.wait_primary(10)
         self.assertIsNotNone(p)
         self.assertIsNotNone(c.wait_in_sync(2))
@@ -418,6 +431,7 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(c.kv(q, "PUT", "idem", b"two", headers=key).status, 422)
 
     def test_witness_down_changes_nothing_while_both_live(self):
+        self.needs_witness()
         c = self.c
         c.witness.kill(signal.SIGKILL)
         p = c.primary()
@@ -467,6 +481,7 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(c.kv(c.primary(), "GET", "k99").status, 200)
 
     def test_witness_and_primary_down_nobody_serves_until_the_witness_returns(self):
+        self.needs_witness()
         c = self.c
         p = c.primary()
         b = "b" if p == "a" else "a"
@@ -491,6 +506,7 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(c.kv(b, "PUT", "after", b"x").status, 200)
 
     def test_old_primary_quarantines_its_unacknowledged_tail_and_rejoins(self):
+        self.needs_witness()
         c = self.c
         p = c.primary()
         b = "b" if p == "a" else "a"
@@ -571,6 +587,10 @@ class ConfigTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    if "--arbiter" in sys.argv:  # --arbiter etcd
+        i = sys.argv.index("--arbiter")
+        StoreTest.ARBITER = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
     args, _ = h.parse_args()
     StoreTest.binary = ConfigTest.binary = os.path.abspath(args.binary)
     h.main()
