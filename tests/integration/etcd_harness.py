@@ -62,6 +62,7 @@ class EtcdCluster:
     data under `dir_`: for the store's arbiter tests and its benchmark."""
 
     def __init__(self, dir_, size=3, heartbeat_ms=50, election_ms=250):
+        os.makedirs(dir_, exist_ok=True)
         self.names = ["e%d" % i for i in range(size)]
         ports = {n: (h.free_port(), h.free_port()) for n in self.names}
         self.client = {n: "127.0.0.1:%d" % ports[n][0] for n in self.names}
