@@ -91,10 +91,7 @@ asio::awaitable<boost::system::error_code> write_response(beast::tcp_stream& str
 
 asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> shared) {
   beast::flat_buffer buffer;
-  // Beast reads as much as the buffer has room for, at least 512 bytes: at
-  // its starting size a 16 MiB body took 32 768 reads (over a second). 16
-  // KiB, nginx's client_body_buffer_size, makes it a thousand.
-  buffer.reserve(16 * 1024);
+  if (shared->limits.read_buffer_bytes > 0) buffer.reserve(shared->limits.read_buffer_bytes);
   const std::string remote = to_string(stream.socket().remote_endpoint());
   for (;;) {
     http::request_parser<http::string_body> parser;

@@ -231,6 +231,7 @@ const Entry* StoreNode::cached(std::uint64_t seq) const {
 }
 
 void StoreNode::act(act::SendAppend& a) {
+  const Append header = a.append;  // no entries yet: the caller fills them in
   std::uint64_t seq = a.append.prev_seq + 1;
   std::size_t bytes = 0;
   // Large values: the range goes as several frames of about kAppendBytes,
@@ -239,8 +240,7 @@ void StoreNode::act(act::SendAppend& a) {
   auto add = [&](Entry e) {
     const std::size_t size = e.key.size() + e.value.size() + e.idempotency_key.size();
     if (!a.append.entries.empty() && bytes + size > kAppendBytes) {
-      Append next = a.append;
-      next.entries.clear();
+      Append next = header;
       next.prev_seq = a.append.entries.back().seq;
       links_->send(a.to, Message(std::exchange(a.append, std::move(next))));
       bytes = 0;

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -94,6 +95,22 @@ class LargeValuesTest(unittest.TestCase):
         for key, size in SIZES.items():
             self.assert_value(b, key, value_of(key, size))
         self.assert_value(b, "chunked", chunked)
+
+    def test_a_group_larger_than_one_frame_reaches_the_backup_whole(self):
+        """Eight 4 MiB writes at once share a group (32 MiB): the primary
+        sends it to the backup as frames of about 16 MiB."""
+        c = self.c
+        values = {"g%d" % i: value_of("g%d" % i, 4 * MIB) for i in range(8)}
+        threads = [threading.Thread(target=self.put, args=(k, v)) for k, v in values.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        p = c.wait_primary(5)
+        b = "b" if p == "a" else "a"
+        self.assertTrue(c.wait_in_sync(2, 30), self.logs())
+        for k, v in values.items():
+            self.assert_value(b, k, v, query="?stale=1")
 
     def test_an_upload_cut_short_leaves_nothing(self):
         c = self.c
