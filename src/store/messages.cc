@@ -76,6 +76,7 @@ void encode_body(std::string& out, const Append& m) {
   put_u64(out, m.commit_seq);
   put_u64(out, m.beacon);
   put_u8(out, m.in_sync ? 1 : 0);
+  put_u8(out, m.rank);
   put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const Entry& e : m.entries) append_encoded(out, e);
 }
@@ -131,6 +132,7 @@ core::Result<Message> decode_append(Reader& r) {
   m.commit_seq = r.u64();
   m.beacon = r.u64();
   const std::uint8_t in_sync = r.u8();
+  m.rank = r.u8();
   const std::uint32_t count = r.u32();
   if (in_sync > 1) return core::Error::invalid("append: bad in_sync flag");
   m.in_sync = in_sync == 1;

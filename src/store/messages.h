@@ -29,6 +29,11 @@ struct Append {
   std::uint64_t commit_seq = 0;  // committed on the primary
   std::uint64_t beacon = 0;      // the primary's own token for the send time; echoed, never compared
   bool in_sync = false;          // the receiver is in the record's in_sync (what its /replica says)
+  // Among the in-sync backups, how many the primary sees further along
+  // than the receiver (0: none). On the primary's death each waits this
+  // many heartbeat intervals past its grace before it asks for the role,
+  // so the one with the longest log is promoted when it is alive.
+  std::uint8_t rank = 0;
   std::vector<Entry> entries;    // seqs prev_seq+1, prev_seq+2, ...
   bool operator==(const Append&) const = default;
 };

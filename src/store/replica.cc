@@ -60,7 +60,7 @@ Actions Replica::tick(core::TimePoint now) {
   }
   switch (role_) {
     case Role::kBackup:
-      if (now - heard_at_ >= config_.heartbeat_timeout) become_candidate(now);
+      if (now - heard_at_ >= grace()) become_candidate(now);
       break;
     case Role::kPrimary:
       if (now >= next_beacon_) beacon(now);
@@ -78,7 +78,7 @@ Actions Replica::tick(core::TimePoint now) {
 core::TimePoint Replica::next_wake() const {
   core::TimePoint wake = core::TimePoint::max();
   if (record_retry_at_ != core::TimePoint{}) wake = std::min(wake, record_retry_at_);
-  if (role_ == Role::kBackup) wake = std::min(wake, heard_at_ + config_.heartbeat_timeout);
+  if (role_ == Role::kBackup) wake = std::min(wake, heard_at_ + grace());
   if (role_ == Role::kPrimary) {
     wake = std::min(wake, next_beacon_);
     const core::TimePoint until = lease_until();
@@ -93,7 +93,8 @@ void Replica::become_candidate(core::TimePoint now) {
   beacon_before_suspicion_ = beacon_heard_at_;
   set_role(now, Role::kCandidate);
   note(false, "no beacon from " + (primary_.empty() ? std::string("any primary") : primary_) + " for " +
-                  std::to_string(config_.heartbeat_timeout.count()) + "ms: asking the arbiter");
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(grace()).count()) +
+                  "ms: asking the arbiter");
   if (!record_read_pending_) {
     record_read_pending_ = true;
     out_.push_back(act::ReadRecord{});

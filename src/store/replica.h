@@ -281,6 +281,7 @@ class Replica {
   void on_ack(core::TimePoint now, const AppendAck& m);
   void beacon(core::TimePoint now);
   void send_entries(core::TimePoint now, PeerView& peer, bool force_beacon);
+  std::uint8_t rank_of(const PeerView& peer) const;  // replica_primary.cc
   core::TimePoint lease_until() const;
   bool lease_held(core::TimePoint now) const;
   void advance_commit(core::TimePoint now);
@@ -315,6 +316,10 @@ class Replica {
   std::uint64_t primary_commit_ = 0;
   std::uint64_t last_beacon_ = 0;
   bool told_in_sync_ = false;        // the primary's last word on whether we are in in_sync
+  std::uint8_t rank_ = 0;            // ... and on how many in-sync backups are ahead of us (Append::rank)
+  // How long a backup waits for a beacon before it asks for the role: the
+  // timeout, and an interval more for each in-sync backup further along.
+  core::Duration grace() const { return config_.heartbeat_timeout + rank_ * config_.heartbeat_interval; }
 
   // The arbiter.
   bool record_read_pending_ = false;

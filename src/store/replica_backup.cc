@@ -81,6 +81,7 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
   beacon_heard_at_ = now;
   last_beacon_ = m.beacon;
   told_in_sync_ = m.in_sync;
+  rank_ = m.in_sync ? m.rank : 0;
   if (truncating_ || installing_) {
     ack(m.from, AppendAck::Status::kNeedEpoch);  // a beacon's answer; no claim on the log yet
     return;

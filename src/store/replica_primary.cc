@@ -64,6 +64,20 @@ void Replica::beacon(core::TimePoint now) {
   next_beacon_ = now + config_.heartbeat_interval;
 }
 
+std::uint8_t Replica::rank_of(const PeerView& peer) const {
+  // The in-sync backups further along than `peer` (a tie goes to the name
+  // first in order), so that no two share a rank.
+  int ahead = 0;
+  for (const arbiter::Member& m : record_->in_sync) {
+    if (m.node == config_.node || m.node == peer.name) continue;
+    auto it = peers_.find(m.node);
+    if (it == peers_.end()) continue;
+    const std::uint64_t theirs = it->second.match_seq;
+    if (theirs > peer.match_seq || (theirs == peer.match_seq && m.node < peer.name)) ++ahead;
+  }
+  return static_cast<std::uint8_t>(std::min(ahead, 255));
+}
+
 void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beacon) {
   Append a;
   a.epoch = epoch_;
@@ -71,6 +85,7 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
   a.commit_seq = commit_seq_;
   a.beacon = beacon_token(now);
   a.in_sync = record_ && !peer.storage_id.empty() && record_->has_member(peer.name, peer.storage_id);
+  a.rank = a.in_sync ? rank_of(peer) : 0;
   if (!peer.streaming) {
     // Not reconciled yet: a bare beacon tells it our epoch; its answer
     // starts KIP-101 (kNeedEpoch) or says where it stands (kOk).
