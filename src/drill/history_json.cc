@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <set>
+#include <utility>
 
 namespace failover::drill {
 
@@ -107,6 +109,9 @@ std::string history_to_json_lines(const std::vector<Operation>& history, core::T
 
 core::Result<std::vector<Operation>> history_from_json_lines(std::string_view text, std::string_view source) {
   std::vector<Operation> history;
+  // A value names its write (history.h): two writes of one value to one key
+  // would make the check meaningless.
+  std::set<std::pair<std::string, std::string>> written;
   std::size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -118,6 +123,9 @@ core::Result<std::vector<Operation>> history_from_json_lines(std::string_view te
     const json::value v = json::parse(line, ec);
     core::Result<Operation> op = ec ? core::Result<Operation>(core::Error::invalid("not JSON: " + ec.message()))
                                     : operation_from(v);
+    if (op && op->kind == Operation::Kind::kWrite && !written.emplace(op->key, *op->value).second)
+      op = core::Error::invalid("key \"" + op->key + "\": the value \"" + *op->value +
+                                "\" is written twice (each write must write a value of its own)");
     if (!op) return core::Error::invalid(std::string(source) + ":" + std::to_string(line_no) + ": " + op.error().message);
     history.push_back(std::move(*op));
   }

@@ -7,6 +7,7 @@
 //
 // op: "read" or "write". value: the value written or read; null for a read
 // that found no value. start_ms, end_ms: any one clock, in ms, end >= start.
+// A write's value must be its own on its key (a value names its write).
 // outcome: "ok", "failed" (certainly not applied: a refusal) or "unknown"
 // (a timeout, a dropped connection; a write may have been applied). A read
 // whose outcome is not "ok" is left out of the check. `failover drill

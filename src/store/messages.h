@@ -121,7 +121,7 @@ inline constexpr std::size_t kMaxFrame = 256u << 20;
 struct DecodedFrame {
   std::optional<Message> message;  // empty when more bytes are needed
   // Bytes consumed; when incomplete, the whole frame's size once its length
-  // field is in (the reader makes room for it), else 0.
+  // field is in, else 0.
   std::size_t size = 0;
 };
 // Decodes the first frame of `bytes`. kInvalid for garbage: an unknown type,

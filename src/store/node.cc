@@ -135,6 +135,7 @@ void StoreNode::die(core::Error error) {
   // A failed fsync may have lost writes the page cache still shows; going on
   // could acknowledge them. Exit and recover from the log on the next start.
   spdlog::critical("store: cannot write the log: {}; exiting", error.to_string());
+  vip_.reset();  // a dead node must not keep answering for the VIP
   spdlog::shutdown();
   std::_Exit(1);
 }
@@ -165,6 +166,7 @@ void StoreNode::check_disk(core::TimePoint now) {
   }
   const bool primary = replica_->role() == Role::kPrimary;
   if (disk_.observe(*free)) {
+    replica_->hold_off_promotion(disk_.full());
     if (disk_.full())
       spdlog::error("store: {}: refusing writes (507){}", disk_.reason(),
                     primary ? ", handing the role to an in-sync backup" : ", taking no entries (out of in_sync)");

@@ -155,6 +155,7 @@ class StoreNode {
   void check_disk(core::TimePoint now);
   bool dropped_for_disk(const Message& m) const;
   void expire_writes(core::TimePoint now);
+  net::HttpResponse disk_full_reply() const;
   void finish(std::uint64_t upto);
   void forget_pending(const Waiter& w);
 

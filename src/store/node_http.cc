@@ -5,6 +5,8 @@
 // who answers and when.
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include "net/url.h"
 #include "store/kv_request.h"
 #include "store/node.h"
@@ -110,7 +112,6 @@ std::optional<std::uint64_t> StoreNode::version_of(const std::string& key, bool&
 asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& request, KvRequest r) {
   const core::TimePoint now = clock_.now();
   if (replica_->role() != Role::kPrimary) co_return elsewhere(request, Refusal{Refusal::Kind::kNotPrimary, ""});
-  if (disk_.full()) co_return insufficient_storage_reply(disk_.reason());
 
   std::shared_ptr<Waiter> waiter;
   const Op op = r.method == KvMethod::kDelete ? Op::kDelete : Op::kPut;
@@ -129,6 +130,7 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
       co_return write_reply(r.key, (*done)->version, (*done)->epoch, (*done)->seq);
     }
   }
+  if (!waiter && disk_.full()) co_return disk_full_reply();
   if (!waiter) {
     // A plain PUT needs no current version: skipping the lookup saves a
     // RocksDB read on the hottest path (5% of the primary's CPU at c=64).
@@ -168,6 +170,18 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
   histograms_.observe_write(now, clock_.now());
   const std::uint64_t version = keep->op == Op::kDelete ? keep->removed_version : keep->seq;
   co_return write_reply(keep->key, version, keep->epoch, keep->seq);
+}
+
+// Short of disk: 503 (retry, soon on another node) while an in-sync
+// backup can take the role, 507 when none can. Either way the write was
+// refused before anything was done with it.
+net::HttpResponse StoreNode::disk_full_reply() const {
+  const auto& record = replica_->record();
+  const bool handing_over = !replica_->switching_to().empty() ||
+                            (record && std::any_of(record->in_sync.begin(), record->in_sync.end(),
+                                                   [&](const arbiter::Member& m) { return m.node != config_.node; }));
+  if (handing_over) return unavailable_reply(disk_.reason() + "; handing the role to an in-sync backup");
+  return insufficient_storage_reply(disk_.reason());
 }
 
 void StoreNode::expire_writes(core::TimePoint now) {

@@ -141,11 +141,7 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           socket->close(peer_ec);
           co_return;
         }
-        if (!frame->message) {
-          // A large frame: room for all of it at once, not a doubling series.
-          if (frame->size > buffer.size() - start) buffer.reserve(start + frame->size + kReadChunk);
-          break;
-        }
+        if (!frame->message) break;
         start += frame->size;
         on_message(std::move(*frame->message));
         if (stop.stop_requested()) co_return;

@@ -60,7 +60,7 @@ Actions Replica::tick(core::TimePoint now) {
   }
   switch (role_) {
     case Role::kBackup:
-      if (now - heard_at_ >= grace()) become_candidate(now);
+      if (now - heard_at_ >= grace() && !hold_off_promotion_) become_candidate(now);
       break;
     case Role::kPrimary:
       if (now >= next_beacon_) beacon(now);

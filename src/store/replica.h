@@ -245,6 +245,9 @@ class Replica {
   // Replication messages from an epoch below ours, refused at the door.
   std::uint64_t stale_epoch_messages() const { return stale_epoch_messages_; }
   const std::string& why_not_promotable() const { return not_promotable_; }
+  // A backup that cannot take writes (its disk is short): it never asks for
+  // the role while this is set, however long it goes without a beacon.
+  void hold_off_promotion(bool hold) { hold_off_promotion_ = hold; }
   const std::map<std::string, PeerView>& peers() const { return peers_; }
   const std::vector<FailoverTiming>& failovers() const { return failovers_; }
 
@@ -317,6 +320,7 @@ class Replica {
   std::uint64_t last_beacon_ = 0;
   bool told_in_sync_ = false;        // the primary's last word on whether we are in in_sync
   std::uint8_t rank_ = 0;            // ... and on how many in-sync backups are ahead of us (Append::rank)
+  bool hold_off_promotion_ = false;  // hold_off_promotion()
   // How long a backup waits for a beacon before it asks for the role: the
   // timeout, and an interval more for each in-sync backup further along.
   core::Duration grace() const { return config_.heartbeat_timeout + rank_ * config_.heartbeat_interval; }

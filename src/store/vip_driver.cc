@@ -28,7 +28,9 @@ std::string joined(const std::vector<std::string>& words) {
 
 VipDriver::~VipDriver() {
   if (running_) ::waitpid(*running_, nullptr, 0);
-  if (!plan_.held()) return;
+  // Whatever is still queued, the node is going: remove the address if it
+  // may be there (removing one that is not fails harmlessly).
+  if (!ever_added_) return;
   // The process is ending: give the address up now, not on the next start.
   core::Result<pid_t> pid = spawn_child(ip_addr("del"));
   if (pid) ::waitpid(*pid, nullptr, 0);
@@ -49,6 +51,7 @@ void VipDriver::tick(core::TimePoint now, bool serving) {
       case VipPlan::Step::kAdd:
         spdlog::info("store: vip: taking {} on {}", config_.address, config_.interface);
         queue_.push_back({ip_addr("add"), false});
+        ever_added_ = true;
         break;
       case VipPlan::Step::kRemove:
         spdlog::info("store: vip: giving up {} on {}", config_.address, config_.interface);

@@ -51,6 +51,7 @@ class VipDriver {
   std::optional<pid_t> running_;
   Command running_command_;
   std::uint64_t announcements_ = 0;
+  bool ever_added_ = false;  // the destructor removes the address then
 };
 
 }  // namespace failover::store

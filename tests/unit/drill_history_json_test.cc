@@ -53,6 +53,7 @@ TEST(DrillHistoryJson, ABadLineIsNamedWithWhatIsWrong) {
       {R"({"op":"read","key":"k","value":null,"start_ms":5,"end_ms":1,"outcome":"ok"})", "before start_ms"},
       {R"({"op":"read","key":"k","value":null,"start_ms":1e300,"end_ms":1e301,"outcome":"ok"})", "out of range"},
       {R"({"op":"read","key":"k","value":null,"start_ms":0,"end_ms":1,"outcome":"maybe"})", "outcome must be"},
+      {R"({"op":"write","key":"k","value":"v","start_ms":5,"end_ms":6,"outcome":"failed"})", "written twice"},
   };
   for (const Case& c : cases) {
     auto got = history_from_json_lines(good + "\n\n" + c.line + "\n" + good, "h.jsonl");

@@ -121,5 +121,21 @@ TEST(StoreThreeNodes, WhenTheFirstInLineIsDeadTooTheNextTakesOverAnIntervalLater
   EXPECT_EQ(*sim.primary(), second);
 }
 
+// A backup short of disk (hold_off_promotion) never asks for the role, however
+// long it goes without a beacon; with room again, it takes over as usual.
+TEST(StoreHoldOffPromotion, ABackupShortOfDiskNeverAsksForTheRole) {
+  Sim sim({"a", "b"});
+  sim.until([&] { return sim.arbiter.record.in_sync.size() == 2 && sim.primary(); }, 2000ms);
+  const std::string p = *sim.primary(), b = p == "a" ? "b" : "a";
+  sim.replica(b).hold_off_promotion(true);
+  sim.crash(p);
+  sim.advance(2000ms);
+  EXPECT_FALSE(sim.primary().has_value());
+  EXPECT_EQ(sim.replica(b).role(), Role::kBackup);
+  sim.replica(b).hold_off_promotion(false);
+  sim.until([&] { return sim.primary().has_value(); }, 1000ms);
+  EXPECT_EQ(sim.primary(), b);
+}
+
 }  // namespace
 }  // namespace failover::test
