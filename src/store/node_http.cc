@@ -124,6 +124,13 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
     if (auto it = pending_idempotency_.find(r.idempotency_key); it != pending_idempotency_.end()) {
       if (it->second->fingerprint != fingerprint) co_return idempotency_key_reused(r.idempotency_key);
       waiter = it->second;  // a retry of a write still in flight: share its outcome
+      if (waiter->done.is_set() && waiter->status == 0) {
+        // Its first try was answered 503 at its deadline: this try waits
+        // for the same outcome, with a deadline of its own.
+        waiter->done = core::OneShotEvent(io_.get_executor());
+        waiter->deadline = now + config_.write_timeout;
+        write_deadlines_.push_back(waiter);
+      }
     } else if (auto done = kv_->idempotent(r.idempotency_key); done && *done) {
       if ((*done)->fingerprint != 0 && (*done)->fingerprint != fingerprint)
         co_return idempotency_key_reused(r.idempotency_key);

@@ -75,8 +75,9 @@ class Life {
 
   // Sends a request; its status lands in `*status` when answered.
   void request(std::string method, std::string key, std::string body, std::shared_ptr<int> status,
-               std::shared_ptr<std::string> reply = nullptr) {
+               std::shared_ptr<std::string> reply = nullptr, std::string idempotency_key = "") {
     net::HttpRequest r;
+    if (!idempotency_key.empty()) r.headers.emplace_back("Idempotency-Key", std::move(idempotency_key));
     r.method = std::move(method);
     r.path = r.target = "/kv/" + key;
     r.body = std::move(body);
@@ -306,7 +307,7 @@ TEST(StoreNodeWrite, AnswersServiceUnavailableAtWriteTimeoutAndMayStillApply) {
 
     auto status = std::make_shared<int>(0);
     auto reply = std::make_shared<std::string>();
-    life.request("PUT", "slow", "late", status, reply);
+    life.request("PUT", "slow", "late", status, reply, "key-1");
     ASSERT_TRUE(life.run_until([&] { return hung.load(); }));
     life.advance(StoreConfig{}.write_timeout - std::chrono::milliseconds(1));
     life.drain();
@@ -315,6 +316,18 @@ TEST(StoreNodeWrite, AnswersServiceUnavailableAtWriteTimeoutAndMayStillApply) {
     ASSERT_TRUE(life.run_until([&] { return *status != 0; }));
     EXPECT_EQ(*status, 503);
     EXPECT_NE(reply->find("write_timeout"), std::string::npos) << *reply;
+
+    // Its retry (same Idempotency-Key) shares the write still in flight, with
+    // a whole write_timeout of its own, not the first try's spent one.
+    auto retry = std::make_shared<int>(0);
+    life.request("PUT", "slow", "late", retry, nullptr, "key-1");
+    life.drain();
+    life.advance(StoreConfig{}.write_timeout - std::chrono::milliseconds(1));
+    life.drain();
+    EXPECT_EQ(*retry, 0) << "the retry was answered before its own write_timeout";
+    life.advance(StoreConfig{}.heartbeat_interval);
+    ASSERT_TRUE(life.run_until([&] { return *retry != 0; }));
+    EXPECT_EQ(*retry, 503);
 
     hang = false;
     release.set_value();
