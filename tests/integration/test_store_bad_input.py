@@ -20,10 +20,10 @@ from test_store import Cluster  # noqa: E402
 def append_frame(epoch, sender, prev_seq, commit_seq):
     """An Append with no entries (a beacon), as src/store/messages.cc
     encodes it: [u32 length][u8 type 1][u64 epoch][str from][u64 prev_seq]
-    [u64 commit_seq][u64 beacon][u8 in_sync][u32 entry count]."""
+    [u64 commit_seq][u64 beacon][u8 in_sync][u8 rank][u32 entry count]."""
     name = sender.encode()
     body = (struct.pack("<BQI", 1, epoch, len(name)) + name +
-            struct.pack("<QQQBI", prev_seq, commit_seq, 12345, 1, 0))
+            struct.pack("<QQQBBI", prev_seq, commit_seq, 12345, 1, 0, 0))
     return struct.pack("<I", len(body)) + body
 
 
