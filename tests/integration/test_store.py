@@ -141,6 +141,29 @@ class Cluster:
             h.reap(proc)
 
 
+class PairTestCase(unittest.TestCase):
+    """A test on a fresh pair, Cluster(binary, **CLUSTER), with a primary and
+    both nodes in in_sync before it starts."""
+    binary = None
+    CLUSTER = {}
+
+    def setUp(self):
+        self.c = Cluster(self.binary, **self.CLUSTER)
+        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
+        self.assertTrue(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
+
+    def tearDown(self):
+        self.c.close()
+
+    def logs(self):
+        return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
+
+    def progress(self, clients, more=20, timeout=10):
+        """Whether `clients` get `more` writes acknowledged within `timeout`."""
+        acked = len(clients.acked_writes())
+        return h.wait_for(lambda: len(clients.acked_writes()) >= acked + more, timeout)
+
+
 def metric_samples(text):
     """Prometheus text -> {'name{labels}': value}, comments skipped."""
     out = {}

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import log  # noqa: E402
 import store_history  # noqa: E402
-from test_store import Cluster, assert_history  # noqa: E402
+from test_store import Cluster, PairTestCase, assert_history  # noqa: E402
 
 KEYS = 300
 
@@ -93,8 +93,7 @@ class DiskTest(unittest.TestCase):
 TMPFS_MIB, MIN_FREE_MIB = 64, 16
 
 
-class DiskFullTest(unittest.TestCase):
-    binary = None
+class DiskFullTest(PairTestCase):
 
     def setUp(self):
         self.mounts = {}
@@ -108,19 +107,15 @@ class DiskFullTest(unittest.TestCase):
                 self.tearDown()
                 self.skipTest("cannot mount a tmpfs here (%s): the full-disk tests need root" % p.stderr.strip())
             self.mounts[n] = path
-        self.c = Cluster(self.binary, extra={"min_free_disk": "%dMiB" % MIN_FREE_MIB},
-                         extra_for={n: {"data_dir": os.path.join(self.mounts[n], "data")} for n in ("a", "b")})
-        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
-        self.assertTrue(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
+        self.CLUSTER = {"extra": {"min_free_disk": "%dMiB" % MIN_FREE_MIB},
+                        "extra_for": {n: {"data_dir": os.path.join(self.mounts[n], "data")} for n in ("a", "b")}}
+        super().setUp()
 
     def tearDown(self):
         if getattr(self, "c", None):
             self.c.close()
         for path in self.mounts.values():
             subprocess.run(["umount", "-l", path], capture_output=True)
-
-    def logs(self):
-        return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
 
     def fill(self, n):
         """Leaves about half of min_free_disk free on n's tmpfs."""
@@ -131,10 +126,6 @@ class DiskFullTest(unittest.TestCase):
 
     def unfill(self, n):
         os.remove(os.path.join(self.mounts[n], "filler"))
-
-    def progress(self, clients, more=20, timeout=10):
-        acked = len(clients.acked_writes())
-        return h.wait_for(lambda: len(clients.acked_writes()) >= acked + more, timeout)
 
     def test_full_primary_hands_over_and_full_backup_leaves_in_sync(self):
         c = self.c
