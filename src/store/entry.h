@@ -15,6 +15,7 @@
 // frame corrupt; fewer bytes than the frame needs make it incomplete.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,10 @@ struct Entry {
   std::string idempotency_key;
   bool operator==(const Entry&) const = default;
 };
+
+// An entry shared, not copied, between the log writer, the peers' frames
+// and the apply: a value may be 64 MiB.
+using SharedEntry = std::shared_ptr<const Entry>;
 
 // Limits of one entry. A frame claiming more is corrupt, so a flipped bit in
 // a length never makes recovery allocate gigabytes.

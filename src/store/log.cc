@@ -82,11 +82,26 @@ std::optional<uint64_t> Log::damaged_from() const {
 }
 
 core::Result<void> Log::append(std::span<const Entry> entries) {
-  Impl& s = *impl_;
+  std::vector<const Entry*> all;
+  all.reserve(entries.size());
+  for (const Entry& e : entries) all.push_back(&e);
+  return impl_->append(all);
+}
+
+core::Result<void> Log::append(std::span<const SharedEntry> entries) {
+  std::vector<const Entry*> all;
+  all.reserve(entries.size());
+  for (const SharedEntry& e : entries) all.push_back(e.get());
+  return impl_->append(all);
+}
+
+core::Result<void> Log::Impl::append(std::span<const Entry* const> entries) {
+  Impl& s = *this;
   if (s.failed) return *s.failed;
   uint64_t next = s.last_seq + 1;
   uint64_t epoch = s.last_epoch;
-  for (const Entry& e : entries) {
+  for (const Entry* entry : entries) {
+    const Entry& e = *entry;
     if (e.seq != next) return core::Error::invalid("append: seq " + std::to_string(e.seq) + ", expected " + std::to_string(next));
     if (e.epoch < epoch) return core::Error::invalid("append: epoch " + std::to_string(e.epoch) + " below " + std::to_string(epoch));
     if (auto r = check_limits(e); !r) return r;
@@ -108,9 +123,9 @@ core::Result<void> Log::append(std::span<const Entry> entries) {
     seg.offsets.insert(seg.offsets.end(), pending_offsets.begin(), pending_offsets.end());
     seg.size += pending.size();
     for (size_t i = first_pending; i < first_pending + pending_offsets.size(); ++i) {
-      s.epochs.add(entries[i].epoch, entries[i].seq);
-      s.last_seq = entries[i].seq;
-      s.last_epoch = entries[i].epoch;
+      s.epochs.add(entries[i]->epoch, entries[i]->seq);
+      s.last_seq = entries[i]->seq;
+      s.last_epoch = entries[i]->epoch;
     }
     first_pending += pending_offsets.size();
     pending.clear();
@@ -118,7 +133,8 @@ core::Result<void> Log::append(std::span<const Entry> entries) {
     return core::ok();
   };
 
-  for (const Entry& e : entries) {
+  for (const Entry* entry : entries) {
+    const Entry& e = *entry;
     const uint64_t size = encoded_size(e);
     const uint64_t filled = s.segments.empty() ? 0 : s.segments.back().size + pending.size();
     // An entry larger than a segment still goes into an empty one.
@@ -151,8 +167,10 @@ core::Result<void> Log::append(std::span<const Entry> entries) {
   return flush();
 }
 
-core::Result<void> Log::sync() {
-  Impl& s = *impl_;
+core::Result<void> Log::sync() { return impl_->sync(); }
+
+core::Result<void> Log::Impl::sync() {
+  Impl& s = *this;
   if (s.failed) return *s.failed;
   if (s.active && s.active_unsynced) {
     if (auto r = s.active->sync(); !r) return s.fail(r.error());

@@ -71,6 +71,9 @@ struct Log::Impl {
     if (!failed) failed = error;
     return error;
   }
+  // Log::append of checked entries.
+  core::Result<void> append(std::span<const Entry* const> entries);
+  core::Result<void> sync();
   // Reads entries [from, to) (to <= last_seq + 1), under `mu` held by the caller.
   core::Result<std::vector<Entry>> read_locked(uint64_t from, uint64_t to, uint64_t max_bytes) const;
 };

@@ -10,6 +10,13 @@ LogWriter::LogWriter(Log& log, Callbacks callbacks)
 LogWriter::~LogWriter() { stop(); }
 
 bool LogWriter::submit(std::vector<Entry> entries) {
+  std::vector<SharedEntry> shared;
+  shared.reserve(entries.size());
+  for (Entry& e : entries) shared.push_back(std::make_shared<const Entry>(std::move(e)));
+  return submit(std::move(shared));
+}
+
+bool LogWriter::submit(std::vector<SharedEntry> entries) {
   if (entries.empty()) return true;
   {
     std::lock_guard lock(mu_);
@@ -58,7 +65,7 @@ void LogWriter::die(core::Error error) {
   if (callbacks_.on_fatal) callbacks_.on_fatal(std::move(error));
 }
 
-bool LogWriter::commit(std::vector<Entry>& group) {
+bool LogWriter::commit(std::vector<SharedEntry>& group) {
   if (group.empty()) return true;
   if (auto r = log_.append(group); !r) {
     die(r.error());
@@ -68,7 +75,7 @@ bool LogWriter::commit(std::vector<Entry>& group) {
     die(r.error());
     return false;
   }
-  const uint64_t last = group.back().seq;
+  const uint64_t last = group.back()->seq;
   syncs_.fetch_add(1, std::memory_order_relaxed);
   synced_entries_.fetch_add(group.size(), std::memory_order_relaxed);
   group.clear();
@@ -87,9 +94,9 @@ void LogWriter::run() {
     }
     // Consecutive submits form one group: one write, one fsync. A
     // truncation closes the group before it, keeping the submitted order.
-    std::vector<Entry> group;
+    std::vector<SharedEntry> group;
     for (Job& job : jobs) {
-      if (auto* entries = std::get_if<std::vector<Entry>>(&job)) {
+      if (auto* entries = std::get_if<std::vector<SharedEntry>>(&job)) {
         group.insert(group.end(), std::make_move_iterator(entries->begin()), std::make_move_iterator(entries->end()));
         continue;
       }

@@ -50,6 +50,7 @@ class LogWriter {
   // Queues entries to append (seqs continuing the log and earlier submits;
   // anything else is fatal, as the log refuses it). False, dropping them,
   // once the writer has stopped or failed. Any thread.
+  bool submit(std::vector<SharedEntry> entries);
   bool submit(std::vector<Entry> entries);
 
   // Queues a Log::truncate_after(seq, quarantine_dir) after every submit
@@ -78,13 +79,13 @@ class LogWriter {
     Path quarantine_dir;
   };
   using LogJob = std::function<core::Result<void>(Log&)>;
-  using Job = std::variant<std::vector<Entry>, Truncate, LogJob>;
+  using Job = std::variant<std::vector<SharedEntry>, Truncate, LogJob>;
 
   void run();
   // Runs a truncation or a log job; false after a fatal error.
   bool run_job(Job& job);
   // Appends and syncs `group` and reports it; false after a fatal error.
-  bool commit(std::vector<Entry>& group);
+  bool commit(std::vector<SharedEntry>& group);
 
   std::atomic<uint64_t> syncs_{0}, synced_entries_{0};
   void die(core::Error error);

@@ -68,7 +68,7 @@ constexpr std::size_t kMaxName = 256;
 constexpr std::uint32_t kMaxOfferFiles = 100'000;
 constexpr std::uint32_t kMaxOfferEpochs = 1'000'000;
 
-void encode_body(std::string& out, const Append& m) {
+void encode_append_body(std::string& out, const Append& m, std::span<const Entry* const> entries) {
   put_u8(out, static_cast<std::uint8_t>(Type::kAppend));
   put_u64(out, m.epoch);
   put_string(out, m.from);
@@ -77,8 +77,17 @@ void encode_body(std::string& out, const Append& m) {
   put_u64(out, m.beacon);
   put_u8(out, m.in_sync ? 1 : 0);
   put_u8(out, m.rank);
-  put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
-  for (const Entry& e : m.entries) append_encoded(out, e);
+  put_u32(out, static_cast<std::uint32_t>(entries.size()));
+  std::size_t bytes = 0;
+  for (const Entry* e : entries) bytes += encoded_size(*e);
+  out.reserve(out.size() + bytes);
+  for (const Entry* e : entries) append_encoded(out, *e);
+}
+void encode_body(std::string& out, const Append& m) {
+  std::vector<const Entry*> entries;
+  entries.reserve(m.entries.size());
+  for (const Entry& e : m.entries) entries.push_back(&e);
+  encode_append_body(out, m, entries);
 }
 void encode_body(std::string& out, const AppendAck& m) {
   put_u8(out, static_cast<std::uint8_t>(Type::kAppendAck));
@@ -232,12 +241,26 @@ const std::string& sender_of(const Message& m) {
   return std::visit([](const auto& x) -> const std::string& { return x.from; }, m);
 }
 
-void encode(std::string& out, const Message& m) {
+namespace {
+
+// Frames `encode_body` with the length of what it appended.
+template <typename EncodeBody>
+void frame(std::string& out, EncodeBody encode_body) {
   const std::size_t start = out.size();
   put_u32(out, 0);  // patched below, once the body's size is known
-  std::visit([&out](const auto& x) { encode_body(out, x); }, m);
+  encode_body();
   const auto length = static_cast<std::uint32_t>(out.size() - start - 4);
   for (int i = 0; i < 4; ++i) out[start + i] = static_cast<char>(length >> (8 * i));
+}
+
+}  // namespace
+
+void encode(std::string& out, const Message& m) {
+  frame(out, [&] { std::visit([&out](const auto& x) { encode_body(out, x); }, m); });
+}
+
+void encode_append(std::string& out, const Append& header, std::span<const Entry* const> entries) {
+  frame(out, [&] { encode_append_body(out, header, entries); });
 }
 
 core::Result<DecodedFrame> decode_frame(std::string_view bytes) {

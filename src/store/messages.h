@@ -8,6 +8,7 @@
 // encoding, so a flipped bit in a payload is caught as well as a bad frame.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -113,6 +114,9 @@ const std::string& sender_of(const Message& m);
 
 // Appends the frame of `m` to `out`.
 void encode(std::string& out, const Message& m);
+// Appends the frame of `header` (its own entries ignored) carrying
+// `entries`: the frame of an Append whose entries are not copied into it.
+void encode_append(std::string& out, const Append& header, std::span<const Entry* const> entries);
 
 // Frames larger than this are refused as garbage (a value is at most 1 MiB in
 // this issue; an Append carries many; checkpoints do not travel as frames).

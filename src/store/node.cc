@@ -93,7 +93,7 @@ core::Result<void> StoreNode::open() {
   http_ = std::make_unique<net::HttpClient>(io_.get_executor(), net::HttpClientOptions{}, clock_);
   links_ = std::make_unique<PeerLinks>(io_.get_executor(), clock_, addresses, config_.heartbeat_interval,
                                        [this](Message m) {
-                                         if (!dropped_for_disk(m)) run(replica_->receive(clock_.now(), m));
+                                         if (!dropped_for_disk(m)) run(replica_->receive(clock_.now(), std::move(m)));
                                        },
                                        [this](const std::string& peer) { run(replica_->link_up(clock_.now(), peer)); });
   spdlog::info("store: node {} storage {} log {}..{} applied {}", config_.node, meta_.storage_id, log_->first_seq(),
@@ -228,31 +228,38 @@ void StoreNode::run(Actions actions) {
 void StoreNode::act(act::Send& a) { links_->send(a.to, a.message); }
 
 const Entry* StoreNode::cached(std::uint64_t seq) const {
-  if (recent_.empty() || seq < recent_.front().seq || seq > recent_.back().seq) return nullptr;
-  return &recent_[seq - recent_.front().seq];
+  if (recent_.empty() || seq < recent_.front()->seq || seq > recent_.back()->seq) return nullptr;
+  return recent_[seq - recent_.front()->seq].get();
 }
 
 void StoreNode::act(act::SendAppend& a) {
-  const Append header = a.append;  // no entries yet: the caller fills them in
-  std::uint64_t seq = a.append.prev_seq + 1;
-  std::size_t bytes = 0;
-  // Large values: the range goes as several frames of about kAppendBytes,
+  // The frames are encoded from the entries where they are (recent_ or read
+  // back from the log, kept in `read`): a large value is copied once, into
+  // its frame. A long range goes as several frames of about kAppendBytes,
   // each continuing the one before (prev_seq), all sent now, so the
   // replica's view of what was sent stays true.
-  auto add = [&](Entry e) {
-    const std::size_t size = e.key.size() + e.value.size() + e.idempotency_key.size();
-    if (!a.append.entries.empty() && bytes + size > kAppendBytes) {
-      Append next = header;
-      next.prev_seq = a.append.entries.back().seq;
-      links_->send(a.to, Message(std::exchange(a.append, std::move(next))));
-      bytes = 0;
-    }
-    bytes += size;
-    a.append.entries.push_back(std::move(e));
+  std::deque<std::vector<Entry>> read;
+  std::vector<const Entry*> batch;
+  std::size_t bytes = 0;
+  auto send = [&] {
+    Append header = a.append;
+    if (!batch.empty()) header.prev_seq = batch.front()->seq - 1;
+    std::string frame;
+    encode_append(frame, header, batch);
+    links_->send_frame(a.to, std::move(frame));
+    batch.clear();
+    bytes = 0;
   };
+  auto add = [&](const Entry* e) {
+    const std::size_t size = e->key.size() + e->value.size() + e->idempotency_key.size();
+    if (!batch.empty() && bytes + size > kAppendBytes) send();
+    bytes += size;
+    batch.push_back(e);
+  };
+  std::uint64_t seq = a.append.prev_seq + 1;
   while (seq <= a.upto) {
     if (const Entry* e = cached(seq)) {
-      add(*e);
+      add(e);
       ++seq;
       continue;
     }
@@ -260,30 +267,33 @@ void StoreNode::act(act::SendAppend& a) {
     if (!got || got->empty()) {
       spdlog::warn("store: cannot send seq {} to {}: {}", seq, a.to,
                    got ? std::string("not in the log") : got.error().to_string());
-      a.upto = seq - 1;  // send what we have; the peer asks for the rest
-      break;
+      break;  // send what we have; the peer asks for the rest
     }
-    for (Entry& e : *got) {
+    read.push_back(std::move(*got));
+    for (const Entry& e : read.back()) {
       if (e.seq > a.upto) break;
-      add(std::move(e));
+      add(&e);
       ++seq;
     }
   }
-  links_->send(a.to, Message(std::move(a.append)));
+  send();
 }
 
 void StoreNode::act(act::AppendLocal& a) {
-  for (const Entry& e : a.entries) {
-    recent_.push_back(e);
+  std::vector<SharedEntry> shared;
+  shared.reserve(a.entries.size());
+  for (Entry& e : a.entries) {
     recent_bytes_ += e.value.size();
+    shared.push_back(std::make_shared<const Entry>(std::move(e)));
+    recent_.push_back(shared.back());
   }
-  if (!writer_->submit(std::move(a.entries))) die(core::Error::internal("the log writer has stopped"));
+  if (!writer_->submit(std::move(shared))) die(core::Error::internal("the log writer has stopped"));
 }
 
 void StoreNode::act(act::TruncateLog& a) {
   truncating_to_ = a.after_seq;
-  while (!recent_.empty() && recent_.back().seq > a.after_seq) {
-    recent_bytes_ -= recent_.back().value.size();
+  while (!recent_.empty() && recent_.back()->seq > a.after_seq) {
+    recent_bytes_ -= recent_.back()->value.size();
     recent_.pop_back();
   }
   if (!writer_->truncate_after(a.after_seq, Path(config_.data_dir) / "quarantine"))
@@ -388,9 +398,9 @@ void StoreNode::apply_committed() {
   }
   applied_seq_ = std::max(applied_seq_, upto);
   finish(upto);
-  while ((recent_.size() > kKeepApplied || recent_bytes_ > kKeepAppliedBytes) && recent_.front().seq <= applied_seq_ &&
-         recent_.front().seq <= replica_->durable_seq()) {
-    recent_bytes_ -= recent_.front().value.size();
+  while ((recent_.size() > kKeepApplied || recent_bytes_ > kKeepAppliedBytes) && recent_.front()->seq <= applied_seq_ &&
+         recent_.front()->seq <= replica_->durable_seq()) {
+    recent_bytes_ -= recent_.front()->value.size();
     recent_.pop_front();
   }
   maybe_discard();

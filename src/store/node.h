@@ -183,7 +183,7 @@ class StoreNode {
 
   // Entries appended and not yet applied, for SendAppend and Commit without
   // reading the log back (older ones are read from the log).
-  std::deque<Entry> recent_;
+  std::deque<SharedEntry> recent_;
   std::size_t recent_bytes_ = 0;  // of the values in recent_
   std::uint64_t applied_seq_ = 0;
   std::uint64_t apply_target_ = 0;  // committed: applied_seq_ catches up to it, a chunk at a time

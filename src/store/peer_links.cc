@@ -175,6 +175,12 @@ void PeerLinks::start() {
 }
 
 void PeerLinks::send(const std::string& to, const Message& m) {
+  std::string frame;
+  encode(frame, m);
+  send_frame(to, std::move(frame));
+}
+
+void PeerLinks::send_frame(const std::string& to, std::string frame) {
   auto it = impl_->links.find(to);
   if (it == impl_->links.end()) return;
   Impl::Link& link = it->second;
@@ -182,8 +188,6 @@ void PeerLinks::send(const std::string& to, const Message& m) {
     ++link.stats.frames_dropped;
     return;
   }
-  std::string frame;
-  encode(frame, m);
   link.queued_bytes += frame.size();
   link.queue.push_back(std::move(frame));
   ++link.stats.frames_sent;

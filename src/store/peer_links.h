@@ -41,6 +41,8 @@ class PeerLinks {
   // Queues `m` for `to`; dropped (and counted) when that link is down or its
   // queue is full.
   void send(const std::string& to, const Message& m);
+  // The same with a frame already encoded (store/messages.h).
+  void send_frame(const std::string& to, std::string frame);
   void stop();
 
   std::map<std::string, Stats> stats() const;

@@ -195,7 +195,7 @@ class Replica {
   // The target of the switchover under way; "" when none.
   const std::string& switching_to() const { return handover_to_; }
 
-  Actions receive(core::TimePoint now, const Message& message);
+  Actions receive(core::TimePoint now, Message message);
   // This node's link to `peer` has just connected. A primary beacons to it
   // at once rather than at the next beacon: a node that came back starts to
   // reconcile without waiting for a heartbeat interval (failback time).
@@ -273,7 +273,7 @@ class Replica {
   Actions take();
 
   // replica_backup.cc
-  void on_append(core::TimePoint now, const Append& m);
+  void on_append(core::TimePoint now, Append& m);
   void on_epoch_end(core::TimePoint now, const EpochEnd& m);
   void on_checkpoint_offer(core::TimePoint now, const CheckpointOffer& m);
   void ack(const std::string& to, AppendAck::Status status);

@@ -7,7 +7,7 @@
 
 namespace failover::store {
 
-Actions Replica::receive(core::TimePoint now, const Message& message) {
+Actions Replica::receive(core::TimePoint now, Message message) {
   // Only configured peers take part: a stray node's epoch could fence us.
   if (!peers_.contains(sender_of(message))) {
     note(true, "a replication message from unknown node '" + sender_of(message) + "' ignored");
@@ -16,7 +16,7 @@ Actions Replica::receive(core::TimePoint now, const Message& message) {
   // Counted here, refused by each handler (an ack from a lower epoch is
   // simply stale; an append gets our epoch back, which fences its sender).
   if (std::visit([](const auto& m) { return m.epoch; }, message) < epoch_) ++stale_epoch_messages_;
-  if (const auto* m = std::get_if<Append>(&message)) on_append(now, *m);
+  if (auto* m = std::get_if<Append>(&message)) on_append(now, *m);
   else if (const auto* m = std::get_if<AppendAck>(&message)) on_ack(now, *m);
   else if (const auto* m = std::get_if<EpochEnd>(&message)) on_epoch_end(now, *m);
   else if (const auto* m = std::get_if<CheckpointOffer>(&message)) on_checkpoint_offer(now, *m);
@@ -44,7 +44,7 @@ void Replica::append_local(std::vector<Entry> entries) {
   out_.push_back(act::AppendLocal{std::move(entries)});
 }
 
-void Replica::on_append(core::TimePoint now, const Append& m) {
+void Replica::on_append(core::TimePoint now, Append& m) {
   // The door: an Append from an epoch below ours is from a deposed primary;
   // our answer carries our epoch, which fences it.
   if (m.epoch < epoch_) {
@@ -100,11 +100,12 @@ void Replica::on_append(core::TimePoint now, const Append& m) {
   }
   // Reconciled with this epoch, our log is a prefix of the primary's: what
   // we already hold of these entries is the same, the rest is appended.
+  const std::uint64_t received = m.entries.size();
   std::vector<Entry> fresh;
-  for (const Entry& e : m.entries)
-    if (e.seq > last_seq_) fresh.push_back(e);
+  for (Entry& e : m.entries)
+    if (e.seq > last_seq_) fresh.push_back(std::move(e));  // a value may be 64 MiB: moved, not copied
   append_local(std::move(fresh));
-  verified_seq_ = std::max(verified_seq_, m.prev_seq + m.entries.size());
+  verified_seq_ = std::max(verified_seq_, m.prev_seq + received);
   advance_backup_commit(m.commit_seq);
   ack(m.from, AppendAck::Status::kOk);
 }

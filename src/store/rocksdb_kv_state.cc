@@ -143,7 +143,12 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
     }
     IdempotencyRecord record{e.epoch, e.seq, e.seq, e.op, e.fingerprint};
     if (e.op == KvOp::kPut) {
-      batch.Put(rocksdb::Slice(e.key.data(), e.key.size()), encode_versioned(e.seq, e.value));
+      // The value goes in as it is after its version: no copy of a large
+      // value before RocksDB's own.
+      const std::string version = encode_u64(e.seq);
+      const rocksdb::Slice key(e.key.data(), e.key.size());
+      const rocksdb::Slice parts[] = {rocksdb::Slice(version), rocksdb::Slice(e.value.data(), e.value.size())};
+      batch.Put(rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
       written[std::string(e.key)] = e.seq;
     } else {
       auto version = current_version(e.key);
