@@ -52,6 +52,13 @@ core::Result<void> check_limits(const Entry& entry) {
   return core::ok();
 }
 
+std::vector<const Entry*> entry_pointers(const std::vector<SharedEntry>& entries) {
+  std::vector<const Entry*> out;
+  out.reserve(entries.size());
+  for (const SharedEntry& e : entries) out.push_back(e.get());
+  return out;
+}
+
 size_t encoded_size(const Entry& entry) {
   return kMinFrameBytes + entry.key.size() + entry.value.size() + entry.idempotency_key.size();
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -41,6 +42,8 @@ struct Entry {
 // An entry shared, not copied, between the log writer, the peers' frames
 // and the apply: a value may be 64 MiB.
 using SharedEntry = std::shared_ptr<const Entry>;
+// The entries themselves, for the functions that take Entry pointers.
+std::vector<const Entry*> entry_pointers(const std::vector<SharedEntry>& entries);
 
 // Limits of one entry. A frame claiming more is corrupt, so a flipped bit in
 // a length never makes recovery allocate gigabytes.

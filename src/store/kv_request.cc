@@ -148,7 +148,9 @@ std::string check_http_key(std::string_view key) {
   return {};
 }
 
-KvParse parse_kv_request(const net::HttpRequest& in) {
+namespace {
+
+KvParse parse(const net::HttpRequest& in, std::string* body_to_take) {
   if (!std::string_view(in.path).starts_with(kPrefix)) return error_reply(404, "not a /kv/ path");
   KvRequest r;
   const std::string_view raw_key = std::string_view(in.path).substr(kPrefix.size());
@@ -183,10 +185,18 @@ KvParse parse_kv_request(const net::HttpRequest& in) {
   if (r.method == KvMethod::kPut) {
     if (in.body.size() > kMaxHttpValueBytes)
       return error_reply(413, "the value is over " + std::to_string(kMaxHttpValueBytes) + " bytes");
-    r.value = in.body;
+    // Not a ?: of the two, whose common type is a const copy.
+    if (body_to_take) r.value = std::move(*body_to_take);
+    else r.value = in.body;
   }
   return r;
 }
+
+}  // namespace
+
+KvParse parse_kv_request(const net::HttpRequest& in) { return parse(in, nullptr); }
+
+KvParse parse_kv_request_taking_body(net::HttpRequest& in) { return parse(in, &in.body); }
 
 bool precondition_holds(const Precondition& p, std::optional<std::uint64_t> current_version) {
   if (p.if_match && current_version != p.if_match) return false;

@@ -61,6 +61,9 @@ using KvParse = std::variant<KvRequest, net::HttpResponse>;
 
 // Parses `PUT|GET|DELETE /kv/{key}` and `GET /kv/?prefix=P&limit=N&after=K`.
 KvParse parse_kv_request(const net::HttpRequest& request);
+// The same, with the body of an accepted PUT moved into its value instead of
+// copied (it may be 64 MiB); the rest of `request` is left as it was.
+KvParse parse_kv_request_taking_body(net::HttpRequest& request);
 
 // Whether a write may go ahead, given the key's current version (nullopt:
 // absent). If-Match fails when the key is absent or at another version;

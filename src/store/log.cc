@@ -88,12 +88,7 @@ core::Result<void> Log::append(std::span<const Entry> entries) {
   return impl_->append(all);
 }
 
-core::Result<void> Log::append(std::span<const SharedEntry> entries) {
-  std::vector<const Entry*> all;
-  all.reserve(entries.size());
-  for (const SharedEntry& e : entries) all.push_back(e.get());
-  return impl_->append(all);
-}
+core::Result<void> Log::append(const std::vector<SharedEntry>& entries) { return impl_->append(entry_pointers(entries)); }
 
 core::Result<void> Log::Impl::append(std::span<const Entry* const> entries) {
   Impl& s = *this;

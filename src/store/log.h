@@ -76,7 +76,7 @@ class Log {
   // Appends entries with seqs last_seq()+1, +2, ... and epochs not below
   // last_epoch() (else kInvalid, nothing written). Not durable until sync().
   core::Result<void> append(std::span<const Entry> entries);
-  core::Result<void> append(std::span<const SharedEntry> entries);
+  core::Result<void> append(const std::vector<SharedEntry>& entries);
   // Makes every appended entry durable (the segment files and their names).
   core::Result<void> sync();
 

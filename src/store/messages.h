@@ -105,6 +105,13 @@ struct Handover {
 
 using Message = std::variant<Append, AppendAck, EpochEnd, CheckpointOffer, Handover>;
 
+// The two connections a node keeps to each peer. Entries go on the data
+// lane, in order; everything else (beacons, acks, reconciliation) on the
+// control lane, so that a beacon never waits behind a 64 MiB value on the
+// wire (at loopback speed here, ~0.4 s: past heartbeat.timeout). Messages
+// on one lane arrive in order; across lanes in any order.
+enum class Lane : std::uint8_t { kControl, kData };
+
 // A name a checkpoint offer may carry: 1..255 bytes of [A-Za-z0-9._-], not
 // "." or "..", so that it never leaves the directory it is joined to.
 bool is_plain_file_name(std::string_view name);
@@ -118,8 +125,9 @@ void encode(std::string& out, const Message& m);
 // `entries`: the frame of an Append whose entries are not copied into it.
 void encode_append(std::string& out, const Append& header, std::span<const Entry* const> entries);
 
-// Frames larger than this are refused as garbage (a value is at most 1 MiB in
-// this issue; an Append carries many; checkpoints do not travel as frames).
+// Frames larger than this are refused as garbage (an Append carries up to
+// about kAppendBytes, or one value of at most 64 MiB; checkpoints do not
+// travel as frames).
 inline constexpr std::size_t kMaxFrame = 256u << 20;
 
 struct DecodedFrame {

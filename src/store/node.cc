@@ -227,39 +227,48 @@ void StoreNode::run(Actions actions) {
 
 void StoreNode::act(act::Send& a) { links_->send(a.to, a.message); }
 
-const Entry* StoreNode::cached(std::uint64_t seq) const {
+SharedEntry StoreNode::cached(std::uint64_t seq) const {
   if (recent_.empty() || seq < recent_.front()->seq || seq > recent_.back()->seq) return nullptr;
-  return recent_[seq - recent_.front()->seq].get();
+  return recent_[seq - recent_.front()->seq];
 }
 
 void StoreNode::act(act::SendAppend& a) {
-  // The frames are encoded from the entries where they are (recent_ or read
-  // back from the log, kept in `read`): a large value is copied once, into
-  // its frame. A long range goes as several frames of about kAppendBytes,
-  // each continuing the one before (prev_seq), all sent now, so the
-  // replica's view of what was sent stays true.
-  std::deque<std::vector<Entry>> read;
-  std::vector<const Entry*> batch;
+  // The frames are encoded from the entries where they are (recent_, or read
+  // back from the log): a large value is copied once, into its frame, and
+  // that on background_ (a 64 MiB frame takes ~200 ms here, which beacons
+  // would wait for). A long range goes as several frames of about
+  // kAppendBytes, each continuing the one before (prev_seq), all queued now,
+  // so the replica's view of what was sent stays true.
+  std::vector<SharedEntry> batch;
   std::size_t bytes = 0;
   auto send = [&] {
     Append header = a.append;
     if (!batch.empty()) header.prev_seq = batch.front()->seq - 1;
-    std::string frame;
-    encode_append(frame, header, batch);
-    links_->send_frame(a.to, std::move(frame));
+    if (bytes < kLargeValueBytes) {
+      std::string frame;
+      encode_append(frame, header, entry_pointers(batch));
+      links_->send_frame(a.to, std::move(frame), a.lane);
+    } else {
+      asio::post(background_, [this, fill = links_->send_later(a.to, a.lane), header = std::move(header),
+                               entries = std::move(batch)]() mutable {
+        std::string frame;
+        encode_append(frame, header, entry_pointers(entries));
+        asio::post(io_, [fill = std::move(fill), frame = std::move(frame)]() mutable { fill(std::move(frame)); });
+      });
+    }
     batch.clear();
     bytes = 0;
   };
-  auto add = [&](const Entry* e) {
+  auto add = [&](SharedEntry e) {
     const std::size_t size = e->key.size() + e->value.size() + e->idempotency_key.size();
     if (!batch.empty() && bytes + size > kAppendBytes) send();
     bytes += size;
-    batch.push_back(e);
+    batch.push_back(std::move(e));
   };
   std::uint64_t seq = a.append.prev_seq + 1;
   while (seq <= a.upto) {
-    if (const Entry* e = cached(seq)) {
-      add(e);
+    if (SharedEntry e = cached(seq)) {
+      add(std::move(e));
       ++seq;
       continue;
     }
@@ -269,10 +278,9 @@ void StoreNode::act(act::SendAppend& a) {
                    got ? std::string("not in the log") : got.error().to_string());
       break;  // send what we have; the peer asks for the rest
     }
-    read.push_back(std::move(*got));
-    for (const Entry& e : read.back()) {
+    for (Entry& e : *got) {
       if (e.seq > a.upto) break;
-      add(&e);
+      add(std::make_shared<const Entry>(std::move(e)));
       ++seq;
     }
   }
@@ -362,14 +370,16 @@ void StoreNode::act(act::Commit& a) {
 }
 
 void StoreNode::apply_committed() {
+  if (applying_) return;  // the batch under way carries on when it is done
   const std::uint64_t upto = std::min(apply_target_, applied_seq_ + kApplyChunk);
-  // Views of the entries: of recent_ where it has them (no copy of a large
-  // value), else of what was read back from the log, kept in `read`.
-  std::vector<const Entry*> batch;
-  std::deque<std::vector<Entry>> read;
+  // The entries of recent_ where it has them (no copy of a large value),
+  // else read back from the log.
+  std::vector<SharedEntry> batch;
+  std::size_t value_bytes = 0;
   for (std::uint64_t seq = applied_seq_ + 1; seq <= upto;) {
-    if (const Entry* e = cached(seq)) {
-      batch.push_back(e);
+    if (SharedEntry e = cached(seq)) {
+      value_bytes += e->value.size();
+      batch.push_back(std::move(e));
       ++seq;
       continue;
     }
@@ -378,29 +388,65 @@ void StoreNode::apply_committed() {
       die(core::Error::internal("committed seq " + std::to_string(seq) + " is not in the log"));
       return;
     }
-    read.push_back(std::move(*got));
-    for (const Entry& e : read.back()) {
+    for (Entry& e : *got) {
       if (e.seq > upto) break;
-      batch.push_back(&e);
+      value_bytes += e.value.size();
+      batch.push_back(std::make_shared<const Entry>(std::move(e)));
       ++seq;
     }
   }
-  if (!batch.empty()) {
-    std::vector<KvEntry> views;
-    views.reserve(batch.size());
-    for (const Entry* e : batch)
-      views.push_back(KvEntry{e->epoch, e->seq, static_cast<KvOp>(e->op), e->key, e->value, e->idempotency_key,
-                              e->idempotency_key.empty() ? 0 : request_fingerprint(e->op, e->key, e->value)});
-    if (auto applied = kv_->apply(views); !applied) {
+  for (const SharedEntry& e : batch) {
+    if (e->op == Op::kPut && e->value.size() >= kLargeValueBytes) large_keys_.insert(e->key);
+    else if (e->op != Op::kNoop) large_keys_.erase(e->key);
+  }
+  if (value_bytes < kLargeValueBytes) {
+    if (auto applied = apply(*kv_, batch); !applied) {
       die(applied.error());
       return;
     }
+    applied_through(upto);
+    return;
   }
+  // Large values: RocksDB copies them twice (its batch, its memtable), about
+  // 100 ms for 16 MiB on this machine, so off the io thread, where beacons
+  // would wait. Reads meanwhile see the state before the batch; the writes
+  // in it are answered only once it is applied.
+  applying_ = true;
+  asio::post(background_, [this, kv = kv_.get(), batch = std::move(batch), upto] {
+    core::Result<void> applied = apply(*kv, batch);
+    asio::post(io_, [this, applied, upto] {
+      applying_ = false;
+      if (!applied) {
+        die(applied.error());
+        return;
+      }
+      applied_through(upto);
+      install_when_idle();
+    });
+  });
+}
+
+core::Result<void> StoreNode::apply(KvState& kv, const std::vector<SharedEntry>& batch) {
+  if (batch.empty()) return core::ok();
+  std::vector<KvEntry> views;
+  views.reserve(batch.size());
+  for (const SharedEntry& e : batch)
+    views.push_back(KvEntry{e->epoch, e->seq, static_cast<KvOp>(e->op), e->key, e->value, e->idempotency_key,
+                            e->idempotency_key.empty() ? 0 : request_fingerprint(e->op, e->key, e->value)});
+  return kv.apply(views);
+}
+
+void StoreNode::applied_through(std::uint64_t upto) {
   applied_seq_ = std::max(applied_seq_, upto);
+  if (apply_waiters_ > 0) applied_changed_.notify_all();
   finish(upto);
   while ((recent_.size() > kKeepApplied || recent_bytes_ > kKeepAppliedBytes) && recent_.front()->seq <= applied_seq_ &&
          recent_.front()->seq <= replica_->durable_seq()) {
     recent_bytes_ -= recent_.front()->value.size();
+    // A large value may be freed here, its last holder: on background_, as
+    // unmapping 64 MiB takes tens of ms.
+    if (recent_.front()->value.size() >= kLargeValueBytes)
+      asio::post(background_, [last = std::move(recent_.front())] {});
     recent_.pop_front();
   }
   maybe_discard();

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "arbiter/arbiter.h"
@@ -62,7 +63,8 @@ class StoreNode {
   void stop();
 
   // The client API: /kv/..., /primary, /replica. Other paths: nullopt.
-  boost::asio::awaitable<std::optional<net::HttpResponse>> handle(const net::HttpRequest& request);
+  // A PUT's body is moved out of `request` into the write.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> handle(net::HttpRequest& request);
   std::string status_json() const;
   void metrics(core::MetricsWriter& out) const;
 
@@ -112,12 +114,14 @@ class StoreNode {
   void act(act::SaveMeta& a);
   void act(act::Commit& a);
   void apply_committed();
+  static core::Result<void> apply(KvState& kv, const std::vector<SharedEntry>& batch);
+  void applied_through(std::uint64_t upto);
   void act(act::FailWrites& a);
   void act(act::SendCheckpoint& a);
   void act(act::FetchCheckpoint& a);
   void act(act::RoleChanged& a);
   void act(act::Note& a);
-  const Entry* cached(std::uint64_t seq) const;
+  SharedEntry cached(std::uint64_t seq) const;
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> read_record();
   boost::asio::awaitable<void> compare_and_set(std::uint64_t expected, arbiter::Record proposed);
@@ -146,7 +150,9 @@ class StoreNode {
   // preempt: true: asks the primary for the role once the hold-down has passed.
   void maybe_preempt(core::TimePoint now);
   boost::asio::awaitable<void> ask_for_role(std::string primary, std::string primary_listen);
-  net::HttpResponse read(const net::HttpRequest& request, const std::string& key, bool stale);
+  boost::asio::awaitable<net::HttpResponse> read(const net::HttpRequest& request, const std::string& key, bool stale);
+  net::HttpResponse read_reply(const net::HttpRequest& request, const std::string& key, bool stale,
+                               core::Result<std::optional<VersionedValue>> got);
   net::HttpResponse list(const net::HttpRequest& request, const KvRequest& r);
   net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);
   std::optional<std::uint64_t> version_of(const std::string& key, bool& unknown) const;
@@ -188,6 +194,19 @@ class StoreNode {
   std::uint64_t applied_seq_ = 0;
   std::uint64_t apply_target_ = 0;  // committed: applied_seq_ catches up to it, a chunk at a time
   bool apply_posted_ = false;
+  // Large values are encoded, applied, read and freed on background_, never
+  // on the io thread, where beacons would wait behind them (64 MiB takes
+  // 100-400 ms here for each): a frame or a batch with this many value bytes,
+  // a GET of a key in large_keys_. Meanwhile no other batch is applied, and
+  // a checkpoint is installed only once RocksDB is no longer in use there.
+  static constexpr std::size_t kLargeValueBytes = 1u << 20;
+  bool applying_ = false;
+  int reads_in_background_ = 0;
+  std::unordered_set<std::string> large_keys_;  // last applied or read with kLargeValueBytes or more
+  std::optional<CheckpointOffer> install_after_apply_;
+  void install_when_idle();
+  core::AsyncCondition applied_changed_{io_.get_executor()};  // applied_seq_ moved
+  int apply_waiters_ = 0;                                     // reads waiting on it
 
   // Writes waiting for their commit, by seq; writes queued for the next
   // group (one propose, one fsync, one replication round trip).

@@ -238,7 +238,16 @@ asio::awaitable<core::Result<void>> StoreNode::download(const CheckpointOffer& o
   co_return disk().sync_dir(dir);
 }
 
+void StoreNode::install_when_idle() {
+  if (install_after_apply_ && !applying_ && reads_in_background_ == 0)
+    install(*std::exchange(install_after_apply_, std::nullopt));
+}
+
 void StoreNode::install(const CheckpointOffer& offer) {
+  if (applying_ || reads_in_background_ > 0) {  // RocksDB is in use on background_
+    install_after_apply_ = offer;
+    return;
+  }
   const Path dir(config_.data_dir);
   json::object marker{{"seq", offer.seq},
                       {"base_epoch", base_epoch_of(offer)},
@@ -251,6 +260,7 @@ void StoreNode::install(const CheckpointOffer& offer) {
   if (!kv) die(kv.error());
   kv_ = std::move(*kv);
   applied_seq_ = apply_target_ = offer.seq;
+  applied_changed_.notify_all();
   recent_.clear();
   recent_bytes_ = 0;
   const bool queued = writer_->with_log([this, offer](Log& log) -> core::Result<void> {

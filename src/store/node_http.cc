@@ -14,7 +14,7 @@
 namespace failover::store {
 namespace asio = boost::asio;
 
-asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::HttpRequest& request) {
+asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(net::HttpRequest& request) {
   const std::string& path = request.path;
   const core::TimePoint now = clock_.now();
   if (path == "/primary") {
@@ -35,11 +35,23 @@ asio::awaitable<std::optional<net::HttpResponse>> StoreNode::handle(const net::H
     co_return answer;
   }
   if (!path.starts_with("/kv/")) co_return std::nullopt;
-  KvParse parsed = parse_kv_request(request);
+  KvParse parsed = parse_kv_request_taking_body(request);
   if (auto* refused = std::get_if<net::HttpResponse>(&parsed)) co_return std::move(*refused);
   KvRequest& r = std::get<KvRequest>(parsed);
+  if (!r.stale && (r.method == KvMethod::kGet || r.method == KvMethod::kList)) {
+    // Every write committed when the read began must be in what it reads:
+    // a new primary may still be applying those of the old one (a large
+    // batch is applied off the io thread).
+    const std::uint64_t committed = replica_->commit_seq();
+    ++apply_waiters_;
+    while (applied_seq_ < committed && !stop_.stop_requested()) co_await applied_changed_.wait();
+    --apply_waiters_;
+  }
   switch (r.method) {
-    case KvMethod::kGet: co_return read(request, r.key, r.stale);
+    case KvMethod::kGet: {
+      net::HttpResponse answer = co_await read(request, r.key, r.stale);
+      co_return answer;
+    }
     case KvMethod::kList: co_return list(request, r);
     case KvMethod::kPut:
     case KvMethod::kDelete: {
@@ -66,10 +78,22 @@ net::HttpResponse StoreNode::elsewhere(const net::HttpRequest& request, const Re
   return unavailable_reply(why.reason);
 }
 
-net::HttpResponse StoreNode::read(const net::HttpRequest& request, const std::string& key, bool stale) {
+asio::awaitable<net::HttpResponse> StoreNode::read(const net::HttpRequest& request, const std::string& key, bool stale) {
   if (!stale)
-    if (auto no = replica_->read_refusal(clock_.now())) return elsewhere(request, *no);
-  core::Result<std::optional<VersionedValue>> got = kv_->get(key);
+    if (auto no = replica_->read_refusal(clock_.now())) co_return elsewhere(request, *no);
+  if (!large_keys_.contains(key)) co_return read_reply(request, key, stale, kv_->get(key));
+  // Reading 64 MiB out of RocksDB takes ~200 ms here: on background_, or
+  // the beacons would wait and the lease lapse under the read.
+  ++reads_in_background_;
+  core::Result<std::optional<VersionedValue>> got = core::Error::internal("not read");
+  co_await core::run_on(background_, io_.get_executor(), [&got, kv = kv_.get(), &key] { got = kv->get(key); });
+  --reads_in_background_;
+  install_when_idle();
+  co_return read_reply(request, key, stale, std::move(got));
+}
+
+net::HttpResponse StoreNode::read_reply(const net::HttpRequest& request, const std::string& key, bool stale,
+                                        core::Result<std::optional<VersionedValue>> got) {
   // The lease is checked after the read: a read that straddled its end may
   // have missed a write of a new primary.
   if (!stale)
@@ -77,6 +101,8 @@ net::HttpResponse StoreNode::read(const net::HttpRequest& request, const std::st
   if (!got) return net::HttpResponse::error(500, got.error().to_string());
   ++counters_.reads;
   if (!*got) return not_found_reply(key);
+  // Known large from now on (after a restart the set starts empty).
+  if ((*got)->value.size() >= kLargeValueBytes) large_keys_.insert(key);
   return value_reply(std::move((*got)->value), (*got)->version);
 }
 

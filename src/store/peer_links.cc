@@ -4,9 +4,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <deque>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "core/async_event.h"
@@ -22,12 +25,29 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // A peer that cannot keep up loses frames past this; it catches up by kGap.
 constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kDecodeElsewhereBytes = 1u << 20;
+
+// The size of the frame `bytes` starts with, once its length field is in;
+// else 0.
+std::size_t frame_size(std::string_view bytes) {
+  if (bytes.size() < 4) return 0;
+  const core::Result<DecodedFrame> head = decode_frame(bytes.substr(0, 4));
+  return head && !head->message ? head->size : 0;
+}
 }  // namespace
 
 struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
+  // A frame in the queue, or the place of one still being encoded
+  // (send_later): the queue goes out in order, so it waits for it.
+  struct Queued {
+    std::string frame;
+    std::shared_ptr<std::optional<std::string>> later;  // set: empty until filled
+    bool ready() const { return !later || later->has_value(); }
+    std::string take() { return later ? std::move(**later) : std::move(frame); }
+  };
   struct Link {
     std::string address;
-    std::deque<std::string> queue;
+    std::deque<Queued> queue;
     std::size_t queued_bytes = 0;
     std::unique_ptr<core::AsyncCondition> ready;
     std::shared_ptr<tcp::socket> socket;
@@ -40,18 +60,20 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
   core::Duration reconnect_every;
   OnMessage on_message;
   OnConnected on_connected;
-  std::map<std::string, Link> links;
+  std::map<std::pair<std::string, Lane>, Link> links;  // (peer, lane)
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::weak_ptr<tcp::socket>> inbound;
   std::stop_source stop;
   std::uint64_t bad_frames = 0;
+  boost::asio::thread_pool decoder{1};  // large frames (read_loop)
 
   Impl(asio::any_io_executor ex, const core::Clock& c, core::Duration every, OnMessage m, OnConnected up)
       : executor(std::move(ex)), clock(c), reconnect_every(every), on_message(std::move(m)), on_connected(std::move(up)) {}
 
-  asio::awaitable<void> connect_loop(std::string name) {
+  asio::awaitable<void> connect_loop(std::pair<std::string, Lane> key) {
     auto self = shared_from_this();
-    Link& link = links.at(name);
+    Link& link = links.at(key);
+    const std::string& name = key.first;
     while (!stop.stop_requested()) {
       const auto endpoint = net::resolve_endpoint(link.address);
       if (endpoint) {
@@ -79,21 +101,26 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> write_loop(Link& link, tcp::socket& socket) {
     while (!stop.stop_requested()) {
-      if (link.queue.empty()) {
+      if (link.queue.empty() || !link.queue.front().ready()) {
         co_await link.ready->wait();
         continue;
       }
-      // Everything queued goes out in one write: group commit's batching
-      // carries through to the wire.
-      // (One frame, the usual case and the large value's, is moved, not copied.)
-      std::string batch = std::move(link.queue.front());
-      link.queue.pop_front();
-      while (!link.queue.empty()) {
-        batch += link.queue.front();
+      // Everything queued and ready goes out in one gather write (frames
+      // are not joined: one may be 64 MiB): group commit's batching carries
+      // through to the wire.
+      std::vector<std::string> frames;
+      std::vector<asio::const_buffer> buffers;
+      while (!link.queue.empty() && link.queue.front().ready()) {
+        frames.push_back(link.queue.front().take());
         link.queue.pop_front();
       }
-      link.queued_bytes = 0;
-      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(batch), kTuple);
+      std::size_t bytes = 0;
+      for (const std::string& f : frames) {
+        buffers.push_back(asio::buffer(f));
+        bytes += f.size();
+      }
+      link.queued_bytes -= std::min(link.queued_bytes, bytes);  // what is left waits behind an unfilled place
+      auto [ec, n] = co_await asio::async_write(socket, buffers, kTuple);
       if (ec) co_return;
     }
   }
@@ -129,9 +156,24 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
       auto [ec, n] = co_await socket->async_read_some(asio::buffer(buffer.data() + used, buffer.size() - used), kTuple);
       if (ec) co_return;
       used += n;
+      // Room for the whole of a large frame at once, rather than doubling
+      // (each doubling copies all read so far: ~100 ms at 32 MiB here). Its
+      // length was checked against kMaxFrame, and the pages are only taken
+      // as bytes arrive.
+      if (const std::size_t whole = frame_size(std::string_view(buffer.data(), used)); whole > buffer.capacity())
+        buffer.reserve(whole + kReadChunk);
       std::size_t start = 0;
       while (true) {
-        core::Result<DecodedFrame> frame = decode_frame(std::string_view(buffer.data() + start, used - start));
+        const std::string_view rest(buffer.data() + start, used - start);
+        core::Result<DecodedFrame> frame = DecodedFrame{};
+        // A large frame (a 64 MiB value: its copy and checksum take ~200 ms
+        // here) is decoded on `decoder`, so the io thread goes on with the
+        // control lane's beacons meanwhile; this lane waits, keeping its order.
+        if (const std::size_t whole = frame_size(rest); whole >= kDecodeElsewhereBytes && rest.size() >= whole) {
+          co_await core::run_on(decoder, executor, [&frame, rest] { frame = decode_frame(rest); });
+        } else {
+          frame = decode_frame(rest);
+        }
         if (!frame) {
           ++bad_frames;
           boost::system::error_code peer_ec;
@@ -148,6 +190,13 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
       }
       buffer.erase(0, start);
       used -= start;
+      if (buffer.capacity() > kDecodeElsewhereBytes && used < kReadChunk) {
+        // Done with a large frame: its buffer goes, freed off the io thread
+        // (unmapping 64 MiB takes a while here too).
+        std::string small(buffer.data(), used);
+        asio::post(decoder, [large = std::move(buffer)] {});
+        buffer = std::move(small);
+      }
     }
   }
 };
@@ -155,10 +204,12 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
 PeerLinks::PeerLinks(asio::any_io_executor executor, const core::Clock& clock, std::map<std::string, std::string> peers,
                      core::Duration reconnect_every, OnMessage on_message, OnConnected on_connected)
     : impl_(std::make_shared<Impl>(executor, clock, reconnect_every, std::move(on_message), std::move(on_connected))) {
-  for (auto& [name, address] : peers) {
-    Impl::Link& link = impl_->links[name];
-    link.address = std::move(address);
-    link.ready = std::make_unique<core::AsyncCondition>(executor);
+  for (const auto& [name, address] : peers) {
+    for (const Lane lane : {Lane::kControl, Lane::kData}) {
+      Impl::Link& link = impl_->links[{name, lane}];
+      link.address = address;
+      link.ready = std::make_unique<core::AsyncCondition>(executor);
+    }
   }
 }
 
@@ -171,17 +222,18 @@ void PeerLinks::listen(const tcp::endpoint& endpoint) {
 
 void PeerLinks::start() {
   if (impl_->acceptor) asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
-  for (auto& [name, link] : impl_->links) asio::co_spawn(impl_->executor, impl_->connect_loop(name), asio::detached);
+  for (auto& [key, link] : impl_->links) asio::co_spawn(impl_->executor, impl_->connect_loop(key), asio::detached);
 }
 
 void PeerLinks::send(const std::string& to, const Message& m) {
   std::string frame;
   encode(frame, m);
-  send_frame(to, std::move(frame));
+  const auto* append = std::get_if<Append>(&m);
+  send_frame(to, std::move(frame), append && !append->entries.empty() ? Lane::kData : Lane::kControl);
 }
 
-void PeerLinks::send_frame(const std::string& to, std::string frame) {
-  auto it = impl_->links.find(to);
+void PeerLinks::send_frame(const std::string& to, std::string frame, Lane lane) {
+  auto it = impl_->links.find({to, lane});
   if (it == impl_->links.end()) return;
   Impl::Link& link = it->second;
   if (!link.socket || link.queued_bytes > kMaxQueuedBytes) {
@@ -189,14 +241,38 @@ void PeerLinks::send_frame(const std::string& to, std::string frame) {
     return;
   }
   link.queued_bytes += frame.size();
-  link.queue.push_back(std::move(frame));
+  link.queue.push_back(Impl::Queued{std::move(frame), nullptr});
   ++link.stats.frames_sent;
   link.ready->notify_all();
+}
+
+PeerLinks::Fill PeerLinks::send_later(const std::string& to, Lane lane) {
+  auto it = impl_->links.find({to, lane});
+  if (it == impl_->links.end()) return [](std::string) {};
+  Impl::Link& link = it->second;
+  if (!link.socket || link.queued_bytes > kMaxQueuedBytes) {
+    ++link.stats.frames_dropped;
+    return [](std::string) {};
+  }
+  auto later = std::make_shared<std::optional<std::string>>();
+  link.queue.push_back(Impl::Queued{{}, later});
+  ++link.stats.frames_sent;
+  // The link may have reconnected meanwhile and dropped its queue: the
+  // frame then goes nowhere, as any frame queued on a broken connection.
+  return [weak = std::weak_ptr<Impl>(impl_), key = it->first, later](std::string frame) {
+    auto impl = weak.lock();
+    if (!impl) return;
+    Impl::Link& l = impl->links.at(key);
+    l.queued_bytes += frame.size();
+    *later = std::move(frame);
+    l.ready->notify_all();
+  };
 }
 
 void PeerLinks::stop() {
   if (!impl_ || impl_->stop.stop_requested()) return;
   impl_->stop.request_stop();
+  impl_->decoder.join();  // a frame being decoded is dropped with its connection
   boost::system::error_code ec;
   if (impl_->acceptor) impl_->acceptor->close(ec);
   for (auto& [name, link] : impl_->links) {
@@ -209,7 +285,15 @@ void PeerLinks::stop() {
 
 std::map<std::string, PeerLinks::Stats> PeerLinks::stats() const {
   std::map<std::string, Stats> out;
-  for (const auto& [name, link] : impl_->links) out[name] = link.stats;
+  for (const auto& [key, link] : impl_->links) {
+    auto [it, first] = out.try_emplace(key.first, link.stats);
+    if (first) continue;
+    Stats& s = it->second;  // both lanes of the peer: connected when both are
+    s.connected = s.connected && link.stats.connected;
+    s.frames_sent += link.stats.frames_sent;
+    s.frames_dropped += link.stats.frames_dropped;
+    s.connects += link.stats.connects;
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Replication traffic between store nodes over TCP: one outbound connection
-// per peer carries this node's messages to it; peers' own connections bring
-// theirs. A link that breaks loses what was queued on it: the protocol
+// Replication traffic between store nodes over TCP: two outbound
+// connections per peer, one for each Lane (store/messages.h), carry this
+// node's messages to it; peers' own connections bring theirs. A link that breaks loses what was queued on it: the protocol
 // resends (a backup answers kGap, beacons repeat), so nothing here retries a
 // message. Runs on the node's one io thread.
 #include <boost/asio/any_io_executor.hpp>
@@ -40,9 +40,16 @@ class PeerLinks {
   void start();
   // Queues `m` for `to`; dropped (and counted) when that link is down or its
   // queue is full.
+  // An Append with entries goes on the data lane, all else on the control
+  // lane (store/messages.h, Lane).
   void send(const std::string& to, const Message& m);
-  // The same with a frame already encoded (store/messages.h).
-  void send_frame(const std::string& to, std::string frame);
+  // A frame already encoded (store/messages.h), on `lane`.
+  void send_frame(const std::string& to, std::string frame, Lane lane);
+  // Keeps the place of a frame still being encoded (a large value, on
+  // another thread): frames queued after it wait for it. Call the returned
+  // function with the frame, on the io thread, exactly once.
+  using Fill = std::function<void(std::string frame)>;
+  Fill send_later(const std::string& to, Lane lane);
   void stop();
 
   std::map<std::string, Stats> stats() const;

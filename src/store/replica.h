@@ -70,6 +70,7 @@ struct SendAppend {  // `append` with its entries prev_seq+1 .. upto filled in b
   std::string to;
   Append append;
   std::uint64_t upto = 0;
+  Lane lane = Lane::kData;
 };
 struct AppendLocal {  // write and fsync; report local_durable(last seq)
   std::vector<Entry> entries;

@@ -91,7 +91,7 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
     // starts KIP-101 (kNeedEpoch) or says where it stands (kOk).
     if (force_beacon) {
       a.prev_seq = last_seq_;
-      out_.push_back(act::SendAppend{peer.name, a, last_seq_});
+      out_.push_back(act::SendAppend{peer.name, a, last_seq_, Lane::kControl});
     }
     return;
   }
@@ -104,21 +104,31 @@ void Replica::send_entries(core::TimePoint now, PeerView& peer, bool force_beaco
     }
     if (force_beacon) {
       a.prev_seq = last_seq_;
-      out_.push_back(act::SendAppend{peer.name, a, last_seq_});
+      out_.push_back(act::SendAppend{peer.name, a, last_seq_, Lane::kControl});
     }
     return;
+  }
+  // The beacon goes on the control lane, claiming only what the peer has
+  // acknowledged holding: it may overtake entries still on the data lane,
+  // and must not make the peer answer kGap for them.
+  if (force_beacon) {
+    a.prev_seq = std::min(peer.match_seq, peer.next_seq - 1);
+    out_.push_back(act::SendAppend{peer.name, a, a.prev_seq, Lane::kControl});
   }
   bool sent = false;
   while (peer.next_seq <= last_seq_ && peer.next_seq - peer.match_seq - 1 < config_.max_in_flight) {
     const std::uint64_t upto = std::min(last_seq_, peer.next_seq + config_.max_batch - 1);
     a.prev_seq = peer.next_seq - 1;
-    out_.push_back(act::SendAppend{peer.name, a, upto});
+    out_.push_back(act::SendAppend{peer.name, a, upto, Lane::kData});
     peer.next_seq = upto + 1;
     sent = true;
   }
-  if (!sent && force_beacon) {
+  // Entries sent and not acknowledged: a probe behind them on the data lane.
+  // It arrives after them, so a kGap answer means they were lost (a broken
+  // connection, a full queue) and are sent again from what the peer holds.
+  if (!sent && force_beacon && peer.next_seq - 1 > peer.match_seq) {
     a.prev_seq = peer.next_seq - 1;
-    out_.push_back(act::SendAppend{peer.name, a, a.prev_seq});
+    out_.push_back(act::SendAppend{peer.name, a, a.prev_seq, Lane::kData});
   }
 }
 

@@ -58,6 +58,13 @@ std::optional<VersionedValue> decode_versioned(std::string_view stored) {
   return VersionedValue{std::string(stored.substr(8)), *version};
 }
 
+std::optional<VersionedValue> decode_versioned(std::string&& stored) {
+  if (stored.size() < 8) return std::nullopt;
+  const std::uint64_t version = *decode_u64(std::string_view(stored).substr(0, 8));
+  stored.erase(0, 8);
+  return VersionedValue{std::move(stored), version};
+}
+
 // epoch, seq, version (u64 little-endian each), op (1 byte), then the
 // request's fingerprint (u32 little-endian), absent from records written
 // before it was kept.

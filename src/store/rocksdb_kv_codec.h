@@ -36,6 +36,9 @@ std::string idem_seq_key(std::uint64_t seq);             // kIdemSeqPrefix + be6
 // [u64 version][value bytes]
 std::string encode_versioned(std::uint64_t version, std::string_view value);
 std::optional<VersionedValue> decode_versioned(std::string_view stored);
+// The same, taking the bytes over rather than copying them (a value may be
+// 64 MiB).
+std::optional<VersionedValue> decode_versioned(std::string&& stored);
 
 // [u64 epoch][u64 seq][u64 version][u8 op]
 std::string encode_idempotency(const IdempotencyRecord& r);

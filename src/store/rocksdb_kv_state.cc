@@ -180,7 +180,7 @@ core::Result<std::optional<VersionedValue>> RocksKvState::get(std::string_view k
   auto stored = read(key);
   if (!stored) return stored.error();
   if (!*stored) return std::optional<VersionedValue>();
-  auto v = decode_versioned(**stored);
+  auto v = decode_versioned(std::move(**stored));
   if (!v) return core::Error::internal("the value of a key is damaged");
   return std::optional<VersionedValue>(std::move(*v));
 }

@@ -12,6 +12,9 @@
 //    due messages arrive in (due time, send order), so equal delays keep FIFO.
 //  - heal() undoes every cut, isolate, drop and delay; it does not bring back
 //    messages that were already lost.
+//  - A message travels on a lane (0 unless given), like one of several
+//    connections between two nodes: drop() and delay() may name a lane, and
+//    then hold or lose only that lane's messages; a cut cuts every lane.
 // Pure: no sockets, threads or clocks. now() moves only through advance().
 #include <cstdint>
 #include <deque>
@@ -20,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,6 +35,7 @@ struct Message {
   std::string from;
   std::string to;
   std::string payload;
+  int lane = 0;
   friend bool operator==(const Message&, const Message&) = default;
 };
 
@@ -40,13 +45,13 @@ class Network {
 
   // Queues `payload` from `from` to `to`; lost at once if the link is cut or
   // isolated, or if the drop roll for that direction says so.
-  void send(std::string_view from, std::string_view to, std::string payload) {
-    Message m{std::string(from), std::string(to), std::move(payload)};
-    if (!link_up(m.from, m.to) || roll_drop(m.from, m.to)) {
+  void send(std::string_view from, std::string_view to, std::string payload, int lane = 0) {
+    Message m{std::string(from), std::string(to), std::move(payload), lane};
+    if (!link_up(m.from, m.to) || roll_drop(m.from, m.to, lane)) {
       ++dropped_;
       return;
     }
-    const core::Duration due = now_ + delay_of(m.from, m.to);
+    const core::Duration due = now_ + delay_of(m.from, m.to, lane);
     queue_.emplace(Key{due, next_seq_++}, std::move(m));
   }
 
@@ -93,15 +98,17 @@ class Network {
     drop_.clear();
     delay_.clear();
   }
-  // Loses each message from `from` to `to` (that direction only) with
-  // `probability` in [0, 1].
-  void drop(std::string_view from, std::string_view to, double probability) {
-    drop_[{std::string(from), std::string(to)}] = probability;
+  // Loses each message from `from` to `to` (that direction only, on `lane`
+  // or on every lane) with `probability` in [0, 1].
+  void drop(std::string_view from, std::string_view to, double probability, int lane = kEveryLane) {
+    drop_[{std::string(from), std::string(to), lane}] = probability;
   }
-  // Holds each message from `from` to `to` (that direction only) for `d`.
-  void delay(std::string_view from, std::string_view to, core::Duration d) {
-    delay_[{std::string(from), std::string(to)}] = d;
+  // Holds each message from `from` to `to` (that direction only, on `lane`
+  // or on every lane) for `d`.
+  void delay(std::string_view from, std::string_view to, core::Duration d, int lane = kEveryLane) {
+    delay_[{std::string(from), std::string(to), lane}] = d;
   }
+  static constexpr int kEveryLane = -1;
 
   // What `node` received and has not taken yet, oldest first.
   const std::deque<Message>& inbox(std::string_view node) const {
@@ -126,6 +133,15 @@ class Network {
 
  private:
   using Link = std::pair<std::string, std::string>;  // (from, to)
+  using LaneOfLink = std::tuple<std::string, std::string, int>;  // (from, to, lane or kEveryLane)
+
+  // The setting for `lane` of the link, else the one for every lane.
+  template <typename T>
+  static T of_lane(const std::map<LaneOfLink, T>& settings, const std::string& from, const std::string& to, int lane) {
+    if (auto it = settings.find({from, to, lane}); it != settings.end()) return it->second;
+    if (auto it = settings.find({from, to, kEveryLane}); it != settings.end()) return it->second;
+    return T{};
+  }
   struct Key {
     core::Duration due;
     std::uint64_t seq;
@@ -136,17 +152,16 @@ class Network {
     if (from != to && (isolated_.contains(from) || isolated_.contains(to))) return false;
     return !cut_.contains({from, to});
   }
-  bool roll_drop(const std::string& from, const std::string& to) {
-    auto it = drop_.find({from, to});
-    if (it == drop_.end() || it->second <= 0) return false;
+  bool roll_drop(const std::string& from, const std::string& to, int lane) {
+    const double probability = of_lane(drop_, from, to, lane);
+    if (probability <= 0) return false;
     // Built from the engine's raw bits: std::uniform_real_distribution is
     // implementation-defined, and a seed must mean the same drops everywhere.
     const double roll = static_cast<double>(rng_() >> 11) * 0x1.0p-53;  // [0, 1)
-    return roll < it->second;
+    return roll < probability;
   }
-  core::Duration delay_of(const std::string& from, const std::string& to) const {
-    auto it = delay_.find({from, to});
-    return it == delay_.end() ? core::Duration{0} : it->second;
+  core::Duration delay_of(const std::string& from, const std::string& to, int lane) const {
+    return of_lane(delay_, from, to, lane);
   }
 
   std::mt19937_64 rng_;
@@ -157,8 +172,8 @@ class Network {
   std::map<std::string, std::deque<Message>> inboxes_;
   std::set<Link> cut_;
   std::set<std::string, std::less<>> isolated_;
-  std::map<Link, double> drop_;
-  std::map<Link, core::Duration> delay_;
+  std::map<LaneOfLink, double> drop_;
+  std::map<LaneOfLink, core::Duration> delay_;
 };
 
 }  // namespace failover::test

@@ -83,7 +83,7 @@ class Life {
     r.body = std::move(body);
     asio::co_spawn(
         io_,
-        [this, r = std::move(r), status, reply]() -> asio::awaitable<void> {
+        [this, r = std::move(r), status, reply]() mutable -> asio::awaitable<void> {
           std::optional<net::HttpResponse> answer = co_await node_->handle(r);
           if (reply && answer) *reply = answer->body;
           *status = answer ? answer->status : -1;
@@ -98,7 +98,7 @@ class Life {
     r.path = r.target = "/primary";
     asio::co_spawn(
         io_,
-        [this, r, status]() -> asio::awaitable<void> {
+        [this, r, status]() mutable -> asio::awaitable<void> {
           std::optional<net::HttpResponse> answer = co_await node_->handle(r);
           *status = answer ? answer->status : -1;
         },

@@ -1,7 +1,7 @@
 // The replication links between two nodes on loopback, with the manual
 // clock standing still: a link that is down is tried again at once when the
-// peer connects to us (a node coming back), messages flow both ways, and
-// garbage closes that connection and is counted.
+// peer connects to us (a node coming back), messages flow both ways, each
+// lane in its order, and garbage closes that connection and is counted.
 #include "store/peer_links.h"
 
 #include <gtest/gtest.h>
@@ -63,15 +63,54 @@ TEST_F(PeerLinksTest, ADownLinkIsTriedAgainAtOnceWhenThePeerConnects) {
   Node b(io, clock, "b", "a", test::host_port(port_a));
   b.links.listen(test::loopback(port_b));
   b.links.start();
-  ASSERT_TRUE(settle([&] { return !a.connected.empty() && !b.connected.empty(); }));
-  EXPECT_EQ(a.connected, std::vector<std::string>{"b"});
-  EXPECT_EQ(b.connected, std::vector<std::string>{"a"});
+  // One connection for each lane (store/messages.h, Lane).
+  ASSERT_TRUE(settle([&] { return a.connected.size() == 2 && b.connected.size() == 2; }));
+  EXPECT_EQ(a.connected, (std::vector<std::string>{"b", "b"}));
+  EXPECT_EQ(b.connected, (std::vector<std::string>{"a", "a"}));
+  EXPECT_TRUE(a.links.stats().at("b").connected);
 
   a.links.send("b", append_from("a", 3));
   b.links.send("a", append_from("b", 4));
   ASSERT_TRUE(settle([&] { return a.received.size() == 1 && b.received.size() == 1; }));
   EXPECT_EQ(std::get<Append>(b.received[0]).epoch, 3u);
   EXPECT_EQ(std::get<Append>(a.received[0]).from, "b");
+  a.links.stop();
+  b.links.stop();
+  io.restart();
+  io.poll();
+}
+
+// Entries go on the data lane, the rest on the control lane: a frame still
+// being encoded (send_later) holds up the data lane behind it, in order, and
+// never the control lane's beacons.
+TEST_F(PeerLinksTest, AFrameStillBeingEncodedHoldsUpItsLaneOnly) {
+  const unsigned short port_a = test::free_port();
+  const unsigned short port_b = test::free_port();
+  Node a(io, clock, "a", "b", test::host_port(port_b));
+  Node b(io, clock, "b", "a", test::host_port(port_a));
+  a.links.listen(test::loopback(port_a));
+  b.links.listen(test::loopback(port_b));
+  a.links.start();
+  b.links.start();
+  ASSERT_TRUE(settle([&] { return a.links.stats().at("b").connected && b.links.stats().at("a").connected; }));
+
+  auto with_entry = [](std::uint64_t epoch) {
+    Append m = std::get<Append>(append_from("a", epoch));
+    m.entries.push_back(Entry{epoch, 1, Op::kPut, "k", "v", ""});
+    return m;
+  };
+  PeerLinks::Fill fill = a.links.send_later("b", Lane::kData);
+  a.links.send("b", with_entry(5));        // data lane: waits behind the place kept
+  a.links.send("b", append_from("a", 6));  // a beacon: control lane
+  ASSERT_TRUE(settle([&] { return b.received.size() == 1; }));
+  EXPECT_EQ(std::get<Append>(b.received[0]).epoch, 6u);
+
+  std::string frame;
+  encode(frame, Message(with_entry(4)));
+  fill(std::move(frame));
+  ASSERT_TRUE(settle([&] { return b.received.size() == 3; }));
+  EXPECT_EQ(std::get<Append>(b.received[1]).epoch, 4u);
+  EXPECT_EQ(std::get<Append>(b.received[2]).epoch, 5u);
   a.links.stop();
   b.links.stop();
   io.restart();

@@ -464,6 +464,48 @@ TEST(StoreReplica, BackupReportsTheWorstGapBetweenBeacons) {
   EXPECT_LT(sim.replica(b).worst_beacon_gap(), 250ms);
 }
 
+// Entries travel on the data lane, beacons on the control lane (Lane): a
+// large value that takes longer than the grace to cross the wire must not
+// make the backup suspect a live primary, nor the primary drop the backup.
+TEST(StoreReplica, ASlowDataLaneHoldsUpNoBeacon) {
+  Sim sim({"a", "b"});
+  settle(sim);
+  const std::string p = *sim.primary();
+  const std::string b = other(p);
+  const std::uint64_t epoch = sim.arbiter.record.epoch;
+  sim.net.delay(p, b, 600ms, static_cast<int>(store::Lane::kData));
+  ASSERT_TRUE(sim.write(p, "big", "value"));
+  sim.advance(400ms);
+  EXPECT_TRUE(sim.acked.empty());
+  EXPECT_EQ(sim.replica(b).role(), Role::kBackup);
+  EXPECT_LT(sim.replica(b).worst_beacon_gap(), 100ms);
+  sim.until([&] { return !sim.acked.empty(); }, 1000ms);
+  ASSERT_EQ(sim.acked.size(), 1u);
+  EXPECT_EQ(sim.primary(), p);
+  EXPECT_EQ(sim.arbiter.record.epoch, epoch);
+  EXPECT_EQ(sim.arbiter.record.in_sync.size(), 2u);
+}
+
+// A beacon on the control lane claims only what the backup acknowledged, so
+// it never makes the backup answer kGap for entries still on their way; a
+// probe behind them on the data lane finds those that were lost (a broken
+// connection) and has them sent again, even when no other write follows.
+TEST(StoreReplica, ALostDataFrameIsSentAgainBehindAProbe) {
+  Sim sim({"a", "b"});
+  settle(sim);
+  const std::string p = *sim.primary();
+  const std::string b = other(p);
+  const int data = static_cast<int>(store::Lane::kData);
+  sim.net.drop(p, b, 1.0, data);
+  ASSERT_TRUE(sim.write(p, "k", "v"));
+  sim.advance(5ms);
+  sim.net.drop(p, b, 0.0, data);
+  const auto took = sim.until([&] { return !sim.acked.empty(); }, 1000ms);
+  ASSERT_EQ(sim.acked.size(), 1u);
+  EXPECT_LE(took, 2 * 50ms + 10ms);  // the next beacon's probe, its kGap, the resend
+  EXPECT_EQ(sim.primary(), p);
+}
+
 TEST(StoreMessages, RoundTripAndGarbage) {
   store::Append a;
   a.epoch = 3;

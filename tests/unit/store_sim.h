@@ -356,7 +356,7 @@ class Sim {
     }
     std::string frame;
     store::encode(frame, store::Message(a.append));
-    net.send(n.name, a.to, std::move(frame));
+    net.send(n.name, a.to, std::move(frame), static_cast<int>(a.lane));
   }
   void act(SimNode& n, store::act::AppendLocal& a) {
     for (auto& e : a.entries) {
