@@ -75,6 +75,10 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
     Link& link = links.at(key);
     const std::string& name = key.first;
     while (!stop.stop_requested()) {
+      // Renewed before the attempt, so that the peer connecting to us while
+      // it fails still cuts the wait after it short (with two lanes a lost
+      // wake-up cost a failback a whole reconnect_every).
+      link.wake = std::stop_source();
       const auto endpoint = net::resolve_endpoint(link.address);
       if (endpoint) {
         auto socket = std::make_shared<tcp::socket>(executor);
@@ -84,6 +88,9 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           link.socket = socket;
           link.stats.connected = true;
           ++link.stats.connects;
+          // The peer listens now: its other lane need not wait for its next try.
+          for (auto& [other, l] : links)
+            if (other.first == name && !l.stats.connected) l.wake.request_stop();
           if (on_connected) on_connected(name);
           co_await write_loop(link, *socket);
           link.stats.connected = false;
@@ -93,7 +100,6 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           link.queued_bytes = 0;
         }
       }
-      link.wake = std::stop_source();
       std::stop_callback stopping(stop.get_token(), [&link] { link.wake.request_stop(); });
       co_await clock.sleep_for(reconnect_every, link.wake.get_token());
     }
