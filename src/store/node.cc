@@ -397,7 +397,7 @@ void StoreNode::apply_committed() {
   }
   for (const SharedEntry& e : batch) {
     if (e->op == Op::kPut && e->value.size() >= kLargeValueBytes) large_keys_.insert(e->key);
-    else if (e->op != Op::kNoop) large_keys_.erase(e->key);
+    else if (e->op != Op::kNoop && !large_keys_.empty()) large_keys_.erase(e->key);
   }
   if (value_bytes < kLargeValueBytes) {
     if (auto applied = apply(*kv_, batch); !applied) {

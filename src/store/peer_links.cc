@@ -263,11 +263,12 @@ PeerLinks::Fill PeerLinks::send_later(const std::string& to, Lane lane) {
   auto later = std::make_shared<std::optional<std::string>>();
   link.queue.push_back(Impl::Queued{{}, later});
   ++link.stats.frames_sent;
-  // The link may have reconnected meanwhile and dropped its queue: the
-  // frame then goes nowhere, as any frame queued on a broken connection.
+  // The link may have reconnected meanwhile and dropped its queue (the
+  // place is then held here alone): the frame goes nowhere, as any frame
+  // queued on a broken connection, and counts toward no queue.
   return [weak = std::weak_ptr<Impl>(impl_), key = it->first, later](std::string frame) {
     auto impl = weak.lock();
-    if (!impl) return;
+    if (!impl || later.use_count() == 1) return;
     Impl::Link& l = impl->links.at(key);
     l.queued_bytes += frame.size();
     *later = std::move(frame);
