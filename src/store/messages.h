@@ -125,10 +125,12 @@ void encode(std::string& out, const Message& m);
 // `entries`: the frame of an Append whose entries are not copied into it.
 void encode_append(std::string& out, const Append& header, std::span<const Entry* const> entries);
 
-// Frames larger than this are refused as garbage (an Append carries up to
-// about kAppendBytes, or one value of at most 64 MiB; checkpoints do not
-// travel as frames).
-inline constexpr std::size_t kMaxFrame = 256u << 20;
+// Frames larger than this are refused as garbage: an Append carries entries
+// of about 16 MiB together, or one entry of up to kMaxFrameBytes (a 64 MiB
+// value); checkpoints do not travel as frames. A reader reserves room for a
+// frame from its length, so the bound is also what a stranger can make it
+// reserve.
+inline constexpr std::size_t kMaxFrame = kMaxFrameBytes + (1u << 20);
 
 struct DecodedFrame {
   std::optional<Message> message;  // empty when more bytes are needed

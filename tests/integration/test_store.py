@@ -147,8 +147,11 @@ class PairTestCase(unittest.TestCase):
     binary = None
     CLUSTER = {}
 
+    def cluster(self):
+        return Cluster(self.binary, **self.CLUSTER)
+
     def setUp(self):
-        self.c = Cluster(self.binary, **self.CLUSTER)
+        self.c = self.cluster()
         self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
         self.assertTrue(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
 
@@ -210,8 +213,7 @@ def assert_history(test, cluster, clients):
     log("history: %s; %d writes acknowledged" % (said, len(clients.acked_writes())))
 
 
-class StoreTest(unittest.TestCase):
-    binary = None
+class StoreTest(PairTestCase):
     ARBITER = "witness"  # --arbiter etcd: the same suite with the record in the test etcd
 
     clusters = 0
@@ -225,17 +227,6 @@ class StoreTest(unittest.TestCase):
     def needs_witness(self):
         if self.ARBITER != "witness":
             self.skipTest("kills or restarts the witness: not in the run on etcd")
-
-    def setUp(self):
-        self.c = self.cluster()
-        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
-        self.assertIsNotNone(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
-
-    def tearDown(self):
-        self.c.close()
-
-    def logs(self):
-        return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
 
     def check_history(self, clients):
         assert_history(self, self.c, clients)

@@ -9,30 +9,18 @@ import os
 import shutil
 import signal
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from test_store import Cluster  # noqa: E402
+from test_store import PairTestCase  # noqa: E402
 
 KEEP = 200          # log.keep_entries: discards start past 2 x KEEP applied entries
 KEYS = 120
 WRITES_WHILE_DOWN = 1500
 
 
-class CheckpointTest(unittest.TestCase):
-    binary = None
-
-    def setUp(self):
-        self.c = Cluster(self.binary, extra={"log": {"segment_bytes": "16KiB", "keep_entries": KEEP}})
-        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
-        self.assertIsNotNone(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
-
-    def tearDown(self):
-        self.c.close()
-
-    def logs(self):
-        return "\n".join("--- %s\n%s" % (n, node.log()[-4000:]) for n, node in self.c.nodes.items())
+class CheckpointTest(PairTestCase):
+    CLUSTER = {"extra": {"log": {"segment_bytes": "16KiB", "keep_entries": KEEP}}}
 
     def put(self, node, i, round_):
         value = ("%d-%d-" % (round_, i)).encode() * 10

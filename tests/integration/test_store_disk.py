@@ -17,30 +17,17 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 from harness import log  # noqa: E402
 import store_history  # noqa: E402
-from test_store import Cluster, PairTestCase, assert_history  # noqa: E402
+from test_store import PairTestCase, assert_history  # noqa: E402
 
 KEYS = 300
 
 
-class DiskTest(unittest.TestCase):
-    binary = None
-
-    def setUp(self):
-        self.c = Cluster(self.binary)
-        self.assertIsNotNone(self.c.wait_primary(10), "no primary elected\n" + self.logs())
-        self.assertIsNotNone(self.c.wait_in_sync(2), "in_sync never grew to both\n" + self.logs())
-
-    def tearDown(self):
-        self.c.close()
-
-    def logs(self):
-        return "\n".join("--- %s\n%s" % (n, node.log()[-3000:]) for n, node in self.c.nodes.items())
+class DiskTest(PairTestCase):
 
     def value(self, i):
         return ("value-%d-" % i).encode() * 40
