@@ -34,10 +34,18 @@ using Path = std::filesystem::path;
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
-  // Adds `bytes` at the end of the file. On an error some prefix of the
-  // bytes may have been written.
+  // Writes `bytes` right after what was appended before (at first: at the
+  // end the file had when opened), over any zeros reserve() put there. On an
+  // error some prefix of the bytes may have been written.
   virtual core::Result<void> append(std::string_view bytes) = 0;
-  // Makes everything appended so far durable (fdatasync).
+  // Makes the file at least `size` bytes long, filling with zeros, without
+  // moving where the next append() writes. Real zeros, not a hole or
+  // fallocate's unwritten extents: once their size is durable, appends
+  // over them change no metadata, so their sync() is a pure data flush with
+  // no journal commit (about a third faster on ext4 here). A reader of the
+  // file sees the zeros; the log's recovery takes them for its end.
+  virtual core::Result<void> reserve(uint64_t size) = 0;
+  // Makes everything appended or reserved so far durable (fdatasync).
   virtual core::Result<void> sync() = 0;
   // Releases the file; the destructor closes too, ignoring errors.
   virtual core::Result<void> close() = 0;
@@ -47,8 +55,8 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  // Opens `path` for appending, creating it empty when missing (the new
-  // name is durable after sync_dir of its directory).
+  // Opens `path` for appending at its end, creating it empty when missing
+  // (the new name is durable after sync_dir of its directory).
   virtual core::Result<std::unique_ptr<WritableFile>> open_for_append(const Path& path) = 0;
   // The whole file.
   virtual core::Result<std::string> read_file(const Path& path) = 0;

@@ -125,7 +125,7 @@ core::Result<void> Log::Impl::append(std::span<const Entry* const> entries) {
     first_pending += pending_offsets.size();
     pending.clear();
     pending_offsets.clear();
-    return core::ok();
+    return s.reserve_ahead();
   };
 
   for (const Entry* entry : entries) {
@@ -137,17 +137,13 @@ core::Result<void> Log::Impl::append(std::span<const Entry* const> entries) {
     if (roll) {
       if (auto r = flush(); !r) return r;
       if (s.active) {
-        // The finished segment is made durable before the next one exists,
-        // so a surviving later segment implies a whole earlier one: a gap
-        // on reopen is damage, never an unsynced tail.
-        if (auto r = sync(); !r) return r;
-        if (auto r = s.active->close(); !r) return s.fail(r.error());
-        s.active.reset();
+        if (auto r = s.close_active(); !r) return r;
       }
       const Path path = s.dir / segment_name(e.seq);
       auto file = s.fs.open_for_append(path);
       if (!file) return s.fail(file.error());
       s.active = std::move(*file);
+      s.reserved = 0;
       s.dir_unsynced = true;
       std::unique_lock lock(s.mu);
       s.segments.push_back(Segment{e.seq, path, {}, 0});
@@ -155,11 +151,41 @@ core::Result<void> Log::Impl::append(std::span<const Entry* const> entries) {
       auto file = s.fs.open_for_append(s.segments.back().path);
       if (!file) return s.fail(file.error());
       s.active = std::move(*file);
+      s.reserved = 0;
     }
     pending_offsets.push_back(s.segments.back().size + pending.size());
     append_encoded(pending, e);
   }
   return flush();
+}
+
+core::Result<void> Log::Impl::reserve_ahead() {
+  const uint64_t end = segments.back().size;
+  if (end + options.reserve_ahead / 2 <= reserved) return core::ok();
+  const uint64_t target = std::min(end + options.reserve_ahead, options.segment_bytes);
+  if (target <= end) return core::ok();
+  reserved = target;
+  if (auto r = active->reserve(target); !r) {
+    if (is_disk_full(r.error())) return core::ok();  // leaves `reserved` set: tried once a chunk
+    return fail(r.error());
+  }
+  return core::ok();
+}
+
+core::Result<void> Log::Impl::close_active() {
+  // The finished segment is made durable, without its reserved zeros,
+  // before the next one exists, so a surviving later segment implies a
+  // whole earlier one: a gap or a bad frame on reopen is damage, never an
+  // unsynced or reserved tail.
+  if (auto r = sync(); !r) return r;
+  const Segment& seg = segments.back();
+  if (reserved > seg.size) {
+    if (auto r = fs.truncate(seg.path, seg.size); !r) return fail(r.error());
+  }
+  if (auto r = active->close(); !r) return fail(r.error());
+  active.reset();
+  reserved = 0;
+  return core::ok();
 }
 
 core::Result<void> Log::sync() { return impl_->sync(); }

@@ -5,9 +5,10 @@
 //
 // On disk, in its directory (the node's data_dir/log/):
 //   00000000000000000001.log   segments, each named by its first seq
-//                              (20 digits), frames of store/entry.h; a new
-//                              one starts once the current one would pass
-//                              `segment_bytes`
+//                              (20 digits), frames of store/entry.h, the
+//                              last one followed by zeros written ahead; a
+//                              new one starts once the current one would
+//                              pass `segment_bytes`
 //   base.json                  what precedes the first segment:
 //                              {"base_seq","base_epoch","epochs":[...]}
 //                              after discard_before() or reset()
@@ -41,6 +42,10 @@ namespace failover::store {
 
 struct LogOptions {
   uint64_t segment_bytes = 64ull << 20;
+  // Zeros kept written ahead of the last frame of the active segment
+  // (FileSystem::reserve): the sync of an append over them flushes data
+  // only, no file size. open() takes them for the end of the log.
+  uint64_t reserve_ahead = 1ull << 20;
 };
 
 class Log {

@@ -29,6 +29,7 @@ core::Result<std::vector<Entry>> Log::truncate_after(uint64_t seq, const Path& q
   // segment for the next append).
   s.active.reset();
   s.active_unsynced = false;
+  s.reserved = 0;
   size_t keep = 0;
   while (keep + 1 < s.segments.size() && s.segments[keep + 1].first_seq <= seq + 1) ++keep;
   for (size_t i = s.segments.size(); i > keep + 1; --i) {
@@ -84,6 +85,7 @@ core::Result<void> Log::reset(uint64_t base_epoch, uint64_t base_seq, EpochHisto
   if (auto r = write_file_atomically(s.fs, s.dir / kResetFile, base_to_json(base)); !r) return s.fail(r.error());
   s.active.reset();
   s.active_unsynced = false;
+  s.reserved = 0;
   for (size_t i = s.segments.size(); i > 0; --i) {
     if (auto r = s.fs.remove(s.segments[i - 1].path); !r) return s.fail(r.error());
   }

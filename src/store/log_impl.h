@@ -62,6 +62,7 @@ struct Log::Impl {
 
   // The writer's own, never touched by readers.
   std::unique_ptr<WritableFile> active;  // open on segments.back(), or null
+  uint64_t reserved = 0;                 // the size active was reserved to
   bool active_unsynced = false;
   bool dir_unsynced = false;
   std::optional<core::Error> failed;  // set by the first failed write or sync
@@ -73,6 +74,11 @@ struct Log::Impl {
   }
   // Log::append of checked entries.
   core::Result<void> append(std::span<const Entry* const> entries);
+  // Keeps options.reserve_ahead of zeros after the active segment's end, within
+  // segment_bytes. A full disk only stops it (the appends report ENOSPC).
+  core::Result<void> reserve_ahead();
+  // Closes the active segment, cut to its frames and durable.
+  core::Result<void> close_active();
   core::Result<void> sync();
   // Reads entries [from, to) (to <= last_seq + 1), under `mu` held by the caller.
   core::Result<std::vector<Entry>> read_locked(uint64_t from, uint64_t to, uint64_t max_bytes) const;

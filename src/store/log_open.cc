@@ -1,5 +1,6 @@
 // Log::open: finishes a reset or discard a crash interrupted, then reads
 // every segment, cutting a torn tail and reporting damage (log.h).
+#include <algorithm>
 #include <mutex>
 
 #include "store/log_impl.h"
@@ -19,6 +20,11 @@ bool valid_frame_after(std::string_view bytes, size_t bad, uint64_t next) {
     if (decode_entry(bytes.substr(at)).status == Decoded::kOk) return true;
   }
   return false;
+}
+
+// A reserved tail (FileSystem::reserve) that no append reached.
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
 }
 
 core::Result<void> remove_segments(FileSystem& fs, const std::vector<Segment>& segments, size_t from) {
@@ -108,9 +114,11 @@ core::Result<Log> Log::open(FileSystem& fs, const Path& dir, LogOptions options)
         continue;
       }
       // A frame that reads but does not follow, or a bad one with good data
-      // after it, or anything bad before the last segment: damage. Else a
-      // tail the crash tore: never acknowledged, so quietly dropped.
-      const bool torn = last && d.status != Decoded::kOk && !valid_frame_after(data, at, next);
+      // after it, or anything bad before the last segment: damage. Else the
+      // reserved zeros, or a tail the crash tore: never acknowledged, so
+      // quietly dropped.
+      const bool torn =
+          last && d.status != Decoded::kOk && (all_zero(data.substr(at)) || !valid_frame_after(data, at, next));
       if (!torn) s.damaged_from = next;
       break;
     }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -45,27 +46,44 @@ core::Result<void> fsync_path(const Path& path, int flags) {
   return core::ok();
 }
 
+// Writes all of `bytes` at `offset`; advances `offset` by what was written.
+core::Result<void> write_at(const Path& path, int fd, std::string_view bytes, uint64_t& offset) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(path, "write", errno);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return core::ok();
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(Path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  PosixWritableFile(Path path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), next_(size), size_(size) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
   core::Result<void> append(std::string_view bytes) override {
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno_error(path_, "write", errno);
-      }
-      bytes.remove_prefix(static_cast<size_t>(n));
+    auto written = write_at(path_, fd_, bytes, next_);
+    size_ = std::max(size_, next_);
+    return written;
+  }
+
+  core::Result<void> reserve(uint64_t size) override {
+    static const std::string zeros(256 << 10, '\0');
+    while (size_ < size) {
+      const std::string_view chunk(zeros.data(), std::min<uint64_t>(zeros.size(), size - size_));
+      if (auto r = write_at(path_, fd_, chunk, size_); !r) return r;
     }
     return core::ok();
   }
 
   core::Result<void> sync() override {
-    // fdatasync also writes the size an append changed; it skips only mtime.
+    // fdatasync also writes the size an append or reserve changed; it skips only mtime.
     if (::fdatasync(fd_) != 0) return errno_error(path_, "fdatasync", errno);
     return core::ok();
   }
@@ -80,14 +98,23 @@ class PosixWritableFile final : public WritableFile {
  private:
   Path path_;
   int fd_;
+  uint64_t next_;  // where the next append writes
+  uint64_t size_;  // of the file
 };
 
 class PosixFileSystem final : public FileSystem {
  public:
   core::Result<std::unique_ptr<WritableFile>> open_for_append(const Path& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return errno_error(path, "open", errno);
-    return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(path, fd));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_error(path, "fstat", err);
+    }
+    const auto size = static_cast<uint64_t>(st.st_size);
+    return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(path, fd, size));
   }
 
   core::Result<std::string> read_file(const Path& path) override {

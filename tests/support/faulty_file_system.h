@@ -1,7 +1,7 @@
 #pragma once
 // An in-memory store::FileSystem that models what survives a crash, after
-// LevelDB's fault_injection_test Env: bytes appended to a file are volatile
-// until that file's sync(); a created, renamed or removed name is volatile
+// LevelDB's fault_injection_test Env: bytes appended or reserved in a file
+// are volatile until that file's sync(); a created, renamed or removed name is volatile
 // until sync_dir() of its directory; crash() throws away everything
 // volatile. On top: failing fsyncs, a full disk, flipped bytes, and
 // die_after(n) to stop the "process" at every point of an operation.
@@ -13,10 +13,11 @@
 //   auto again = store::Log::open(fs, "data/log");   // the unsynced entries are gone
 //
 // Simplifications: directories exist once create_dirs() returns (the posix
-// one fsyncs their parents) and are never removed; a file's synced bytes are
-// always a prefix of its bytes (true of the store, which only appends and
-// truncates). Thread-safe: one mutex around everything.
+// one fsyncs their parents) and are never removed. Each file keeps its bytes
+// now and its bytes as last synced; appends over reserved zeros overwrite.
+// Thread-safe: one mutex around everything.
 #include <cstdint>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,19 +38,28 @@ class FaultyFileSystem final : public store::FileSystem {
   // ---------------------------------------------------------- faults
 
   // The machine stops: every name goes back to what its directory last
-  // synced, every file to its synced bytes. With `tear`, each file keeps a
-  // random prefix of its unsynced tail instead (a write the disk had half
-  // done). Clears die_after and fail_next_sync. Handles opened before
+  // synced, every file to its synced bytes. With `tear`, each file keeps its
+  // new bytes up to a random point past what it shares with its synced
+  // bytes, and the synced ones after it (a sequential write the disk had
+  // half done). Clears die_after and fail_next_sync. Handles opened before
   // fail from now on, as the process that held them is gone.
   void crash(bool tear = false) {
     std::lock_guard lock(mu_);
     names_ = durable_names_;
     for (auto& [name, inode] : names_) {
       std::string& data = inode->data;
-      size_t keep = inode->durable;
-      if (tear && data.size() > keep) keep += std::uniform_int_distribution<size_t>(0, data.size() - keep)(random_);
-      data.resize(keep);
-      inode->durable = keep;
+      const std::string& durable = inode->durable;
+      if (tear) {
+        const size_t same = static_cast<size_t>(
+            std::mismatch(data.begin(), data.begin() + std::min(data.size(), durable.size()), durable.begin()).first -
+            data.begin());
+        const size_t torn = std::uniform_int_distribution<size_t>(same, data.size())(random_);
+        data.resize(torn);
+        if (torn < durable.size()) data.append(durable, torn);
+      } else {
+        data = durable;
+      }
+      inode->durable = data;
     }
     ++generation_;
     steps_left_ = -1;
@@ -75,10 +85,13 @@ class FaultyFileSystem final : public store::FileSystem {
   void flip_byte(const store::Path& path, uint64_t offset) {
     std::lock_guard lock(mu_);
     auto it = names_.find(norm(path));
-    if (it != names_.end() && offset < it->second->data.size()) it->second->data[offset] ^= 0xFF;
+    if (it == names_.end()) return;
+    Inode& inode = *it->second;
+    if (offset < inode.data.size()) inode.data[offset] ^= 0xFF;
+    if (offset < inode.durable.size()) inode.durable[offset] ^= 0xFF;
   }
 
-  // After `n` more changing calls (open_for_append, append, sync, create_dirs,
+  // After `n` more changing calls (open_for_append, append, reserve, sync, create_dirs,
   // rename, remove, truncate, sync_dir) every changing call fails, as if the
   // process had died right there; crash() then models the restart.
   void die_after(int n) {
@@ -181,7 +194,7 @@ class FaultyFileSystem final : public store::FileSystem {
     if (it == names_.end()) return not_found(norm(path));
     Inode& inode = *it->second;
     if (size < inode.data.size()) inode.data.resize(size);
-    inode.durable = inode.data.size();  // durable when it returns (file_system.h)
+    inode.durable = inode.data;  // durable when it returns (file_system.h)
     return core::ok();
   }
 
@@ -222,25 +235,41 @@ class FaultyFileSystem final : public store::FileSystem {
 
  private:
   struct Inode {
-    std::string data;
-    size_t durable = 0;  // data[0, durable) survives a crash
+    std::string data;     // the bytes now
+    std::string durable;  // what a crash leaves
   };
 
   class File final : public store::WritableFile {
    public:
     File(FaultyFileSystem& fs, std::shared_ptr<Inode> inode, std::string name)
-        : fs_(fs), inode_(std::move(inode)), name_(std::move(name)), generation_(fs.generation_) {}
+        : fs_(fs),
+          inode_(std::move(inode)),
+          name_(std::move(name)),
+          generation_(fs.generation_),
+          next_(inode_->data.size()) {}
 
     core::Result<void> append(std::string_view bytes) override {
       std::lock_guard lock(fs_.mu_);
       if (auto r = check(); !r) return r;
-      const uint64_t used = fs_.used_bytes();
-      const uint64_t room = used >= fs_.capacity_ ? 0 : fs_.capacity_ - used;
-      inode_->data.append(bytes.substr(0, std::min<uint64_t>(room, bytes.size())));
-      if (room < bytes.size()) {
-        return core::Error::unavailable(std::string(store::kDiskFullPrefix) + ": " + name_ +
-                                        ": write: No space left on device");
-      }
+      std::string& data = inode_->data;
+      next_ = std::min<uint64_t>(next_, data.size());  // the file was cut under this handle
+      const uint64_t fits = std::min<uint64_t>(bytes.size(), data.size() - next_ + room());
+      if (next_ + fits > data.size()) data.resize(next_ + fits);
+      data.replace(next_, fits, bytes.substr(0, fits));
+      next_ += fits;
+      if (fits < bytes.size()) return disk_full();
+      return core::ok();
+    }
+
+    core::Result<void> reserve(uint64_t size) override {
+      std::lock_guard lock(fs_.mu_);
+      if (auto r = check(); !r) return r;
+      std::string& data = inode_->data;
+      if (size <= data.size()) return core::ok();
+      const uint64_t grow = size - data.size();
+      const uint64_t fits = std::min(grow, room());
+      data.append(fits, '\0');
+      if (fits < grow) return disk_full();
       return core::ok();
     }
 
@@ -257,7 +286,7 @@ class FaultyFileSystem final : public store::FileSystem {
         --fs_.failing_syncs_;
         return core::Error::internal(name_ + ": fdatasync: Input/output error (injected)");
       }
-      inode_->durable = inode_->data.size();
+      inode_->durable = inode_->data;
       ++fs_.file_syncs_;
       return core::ok();
     }
@@ -265,6 +294,14 @@ class FaultyFileSystem final : public store::FileSystem {
     core::Result<void> close() override { return core::ok(); }
 
    private:
+    uint64_t room() const {
+      const uint64_t used = fs_.used_bytes();
+      return used >= fs_.capacity_ ? 0 : fs_.capacity_ - used;
+    }
+    core::Error disk_full() const {
+      return core::Error::unavailable(std::string(store::kDiskFullPrefix) + ": " + name_ +
+                                      ": write: No space left on device");
+    }
     core::Result<void> check() {
       if (generation_ != fs_.generation_) return core::Error::internal(name_ + ": handle from before a crash");
       return fs_.step();
@@ -274,6 +311,7 @@ class FaultyFileSystem final : public store::FileSystem {
     std::shared_ptr<Inode> inode_;
     std::string name_;
     uint64_t generation_;
+    uint64_t next_;  // where the next append writes
   };
 
   static std::string norm(const store::Path& path) {

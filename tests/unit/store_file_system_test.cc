@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "support/faulty_file_system.h"
 
@@ -56,6 +57,26 @@ TEST_F(PosixFileSystemTest, AppendsReadsAndCuts) {
   ASSERT_TRUE(fs_.sync_dir(dir_).ok());
   ASSERT_TRUE(fs_.remove(dir_ / "g").ok());
   EXPECT_FALSE(fs_.exists(dir_ / "g"));
+}
+
+TEST_F(PosixFileSystemTest, AppendsGoOverReservedZeros) {
+  const Path f = dir_ / "a" / "f";
+  auto file = fs_.open_for_append(f);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->append("head").ok());
+  ASSERT_TRUE((*file)->reserve(600 << 10).ok());  // more than one chunk of zeros
+  ASSERT_TRUE((*file)->reserve(10).ok());         // never shrinks
+  EXPECT_EQ(*fs_.file_size(f), 600u << 10);
+  ASSERT_TRUE((*file)->append("tail").ok());
+  ASSERT_TRUE((*file)->sync().ok());
+  const std::string got = *fs_.read_file(f);
+  EXPECT_EQ(got.size(), 600u << 10);
+  EXPECT_EQ(got.substr(0, 9), std::string("headtail") + '\0');
+  EXPECT_EQ(got.find_first_not_of('\0', 8), std::string::npos);
+  ASSERT_TRUE(fs_.truncate(f, 8).ok());
+  auto again = fs_.open_for_append(f);  // appends at the end the file has now
+  ASSERT_TRUE((*again)->append("!").ok());
+  EXPECT_EQ(*fs_.read_file(f), "headtail!");
 }
 
 TEST_F(PosixFileSystemTest, MissingIsNotFound) {
@@ -150,6 +171,56 @@ TEST(FaultyFileSystem, TearKeepsAPrefixOfTheUnsyncedTail) {
     some_kept = some_kept || now.size() > 7;
   }
   EXPECT_TRUE(some_kept);
+}
+
+TEST(FaultyFileSystem, AppendsOverReservedZerosAreVolatileUntilSynced) {
+  FaultyFileSystem fs;
+  ASSERT_TRUE(fs.create_dirs("d").ok());
+  auto f = open(fs, "d/f");
+  ASSERT_TRUE(fs.sync_dir("d").ok());
+  ASSERT_TRUE(f->append("ab").ok());
+  ASSERT_TRUE(f->reserve(6).ok());
+  EXPECT_EQ(fs.contents("d/f"), std::string("ab\0\0\0\0", 6));
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->append("cd").ok());
+  EXPECT_EQ(fs.contents("d/f"), std::string("abcd\0\0", 6));
+  fs.crash();
+  EXPECT_EQ(fs.contents("d/f"), std::string("ab\0\0\0\0", 6));  // the zeros, not "cd"
+}
+
+TEST(FaultyFileSystem, TearOverReservedZerosKeepsAPrefixOfTheWrite) {
+  std::set<std::string> seen;
+  for (uint32_t seed = 1; seed <= 30; ++seed) {
+    FaultyFileSystem fs(seed);
+    ASSERT_TRUE(fs.create_dirs("d").ok());
+    auto f = open(fs, "d/f");
+    ASSERT_TRUE(fs.sync_dir("d").ok());
+    ASSERT_TRUE(f->append("s|").ok());
+    ASSERT_TRUE(f->reserve(8).ok());
+    ASSERT_TRUE(f->sync().ok());
+    ASSERT_TRUE(f->append("0123").ok());
+    fs.crash(/*tear=*/true);
+    const std::string now = fs.contents("d/f");
+    ASSERT_EQ(now.size(), 8u);
+    const size_t written = now.find('\0') == std::string::npos ? 8 : now.find('\0');
+    EXPECT_EQ(now, std::string("s|0123").substr(0, written) + std::string(8 - written, '\0'));
+    seen.insert(now);
+  }
+  EXPECT_GT(seen.size(), 2u);  // torn at several points
+}
+
+TEST(FaultyFileSystem, ReserveFillsUpLikeENOSPC) {
+  FaultyFileSystem fs;
+  ASSERT_TRUE(fs.create_dirs("d").ok());
+  fs.set_capacity(6);
+  auto f = open(fs, "d/f");
+  ASSERT_TRUE(f->append("12").ok());
+  auto r = f->reserve(10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(is_disk_full(r.error()));
+  EXPECT_EQ(fs.contents("d/f"), std::string("12\0\0\0\0", 6));
+  EXPECT_TRUE(f->append("3456").ok());  // over the zeros: needs no room
+  EXPECT_FALSE(f->append("7").ok());
 }
 
 TEST(FaultyFileSystem, FailedSyncKeepsDataVolatile) {

@@ -18,11 +18,19 @@ using test::FaultyFileSystem;
 
 const Path kDir = "data/log";
 const Path kQuarantine = "data/quarantine";
+const uint64_t kReserve = LogOptions{}.reserve_ahead;
 
 Log open_log(FaultyFileSystem& fs, LogOptions options = kSmallSegments) {
   auto log = Log::open(fs, kDir, options);
   EXPECT_TRUE(log.ok()) << log.error().to_string();
   return std::move(*log);
+}
+
+// The bytes of the frames of `entries`.
+uint64_t frames_bytes(const std::vector<Entry>& entries) {
+  uint64_t bytes = 0;
+  for (const Entry& e : entries) bytes += encoded_size(e);
+  return bytes;
 }
 
 std::vector<std::string> segment_files(FaultyFileSystem& fs) {
@@ -231,7 +239,7 @@ TEST(StoreLog, CorruptLastFrameLooksTornAndIsDropped) {
     ASSERT_TRUE(log.sync().ok());
   }
   const Path file = kDir / "00000000000000000001.log";
-  fs.flip_byte(file, fs.contents(file).size() - 1);
+  fs.flip_byte(file, frames_bytes(puts(1, 1, 3)) - 1);
   Log log = open_log(fs, {});
   EXPECT_EQ(log.last_seq(), 2u);
   EXPECT_FALSE(log.damaged_from());
@@ -416,7 +424,9 @@ TEST(StoreLog, AFullDiskIsRecognisable) {
     ASSERT_TRUE(log.append(puts(1, 1, 2)).ok());
     ASSERT_TRUE(log.sync().ok());
     fs.set_capacity(fs.contents(kDir / "00000000000000000001.log").size() + 10);
-    auto r = log.append(puts(1, 3, 3));
+    std::vector<Entry> big = puts(1, 3, 3);  // past the zeros reserved ahead
+    big[0].value.assign(2 * kReserve, 'v');
+    auto r = log.append(big);
     ASSERT_FALSE(r.ok());
     EXPECT_TRUE(is_disk_full(r.error())) << r.error().to_string();
   }
@@ -425,6 +435,61 @@ TEST(StoreLog, AFullDiskIsRecognisable) {
   Log log = open_log(fs, {});
   EXPECT_EQ(all_entries(log), puts(1, 1, 2));
   EXPECT_FALSE(log.damaged_from());
+}
+
+TEST(StoreLog, ZerosAreReservedAheadAndTakenForTheEndOnOpen) {
+  FaultyFileSystem fs;
+  const Path file = kDir / "00000000000000000001.log";
+  {
+    Log log = open_log(fs, {});
+    ASSERT_TRUE(log.append(puts(1, 1, 3)).ok());
+    ASSERT_TRUE(log.sync().ok());
+    EXPECT_EQ(fs.contents(file).size(), frames_bytes(puts(1, 1, 3)) + kReserve);
+    ASSERT_TRUE(log.append(puts(1, 4, 5)).ok());  // over the zeros, never synced
+  }
+  fs.crash();
+  Log log = open_log(fs, {});
+  EXPECT_EQ(log.last_seq(), 3u);
+  EXPECT_FALSE(log.damaged_from());
+  EXPECT_EQ(fs.contents(file).size(), frames_bytes(puts(1, 1, 3)));  // cut at the last frame
+  ASSERT_TRUE(log.append(puts(1, 4, 5)).ok());
+  ASSERT_TRUE(log.sync().ok());
+  fs.crash();
+  EXPECT_EQ(all_entries(open_log(fs, {})), puts(1, 1, 5));
+}
+
+TEST(StoreLog, AFinishedSegmentKeepsNoReservedZeros) {
+  // A bad frame in a segment before the last is damage, so the zeros go
+  // before the next segment exists.
+  FaultyFileSystem fs;
+  const LogOptions options{.segment_bytes = 3 * kReserve};
+  std::vector<Entry> entries = puts(1, 1, 4);
+  for (Entry& e : entries) e.value.assign(kReserve, 'v');  // two to a segment
+  {
+    Log log = open_log(fs, options);
+    ASSERT_TRUE(log.append(entries).ok());
+    ASSERT_TRUE(log.sync().ok());
+    ASSERT_EQ(segment_files(fs).size(), 2u);
+    EXPECT_EQ(fs.contents(kDir / "00000000000000000001.log").size(),
+              frames_bytes({entries.begin(), entries.begin() + 2}));
+  }
+  fs.crash();
+  Log log = open_log(fs, options);
+  EXPECT_EQ(all_entries(log), entries);
+  EXPECT_FALSE(log.damaged_from());
+}
+
+TEST(StoreLog, AFullDiskOnlyStopsTheReserve) {
+  FaultyFileSystem fs;
+  fs.set_capacity(1000);
+  Log log = open_log(fs, {});
+  ASSERT_TRUE(log.append(puts(1, 1, 2)).ok());
+  ASSERT_TRUE(log.sync().ok());
+  EXPECT_EQ(fs.contents(kDir / "00000000000000000001.log").size(), 1000u);  // zeros up to the capacity
+  ASSERT_TRUE(log.append(puts(1, 3, 3)).ok());  // over them
+  ASSERT_TRUE(log.sync().ok());
+  fs.crash();
+  EXPECT_EQ(all_entries(open_log(fs, {})), puts(1, 1, 3));
 }
 
 TEST(StoreLog, WorksOnTheRealDisk) {
