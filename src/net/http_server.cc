@@ -51,8 +51,65 @@ namespace {
 struct Shared {
   HttpHandler handler;
   HttpServerLimits limits;
-  int connections = 0;  // only touched on the io thread
+  int connections = 0;        // only touched on the io thread
+  std::size_t body_bytes = 0;  // held by every connection's BodyHold, ditto
 };
+
+// One request's share of limits.max_body_bytes_held, given back when it ends.
+class BodyHold {
+ public:
+  explicit BodyHold(Shared& shared) : shared_(shared) {}
+  BodyHold(const BodyHold&) = delete;
+  BodyHold& operator=(const BodyHold&) = delete;
+  ~BodyHold() { shared_.body_bytes -= held_; }
+
+  // Holds `bytes` in all for this request; false when the budget lacks room.
+  bool grow_to(std::size_t bytes) {
+    if (bytes <= held_) return true;
+    const std::size_t budget = shared_.limits.max_body_bytes_held;
+    if (budget > 0 && shared_.body_bytes - held_ + bytes > budget) return false;
+    shared_.body_bytes += bytes - held_;
+    held_ = bytes;
+    return true;
+  }
+
+ private:
+  Shared& shared_;
+  std::size_t held_ = 0;
+};
+
+using RequestParser = http::request_parser<http::string_body>;
+
+// Reads a request's body after its head, within the budget. Returns 0, the
+// status to answer before closing (400, 413, 503), or -1 to close at once
+// (the client went, or stalled past body_timeout: tcp_stream closed the
+// socket, and nginx sends nothing for its 408 either).
+asio::awaitable<int> read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                               BodyHold& hold, const HttpServerLimits& limits) {
+  const boost::optional<std::uint64_t> length = parser.content_length();
+  if (length && !hold.grow_to(*length)) co_return 503;
+  if (beast::iequals(parser.get()[http::field::expect], "100-continue") && parser.get().version() == 11 && !parser.is_done()) {
+    stream.expires_after(limits.body_timeout);
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);
+    if (ec) co_return -1;
+  }
+  while (!parser.is_done()) {
+    stream.expires_after(limits.body_timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
+    if (ec == http::error::body_limit) co_return 413;
+    if (ec) co_return ec.category() == http::make_error_code(http::error::bad_target).category() ? 400 : -1;
+    if (!hold.grow_to(parser.get().body().size())) co_return 503;  // chunked, past the room left
+  }
+  co_return 0;
+}
+
+HttpResponse busy(const HttpServerLimits& limits) {
+  HttpResponse r = HttpResponse::error(
+      503, "busy: the request bodies held would pass " + std::to_string(limits.max_body_bytes_held) + " bytes; retry");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
 
 // The response head, written by hand: Beast's serializer cost a quarter of
 // the CPU of an HTTPDNS request (perf), for a head of five fields.
@@ -94,21 +151,28 @@ asio::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<Shared> 
   if (shared->limits.read_buffer_bytes > 0) buffer.reserve(shared->limits.read_buffer_bytes);
   const std::string remote = to_string(stream.socket().remote_endpoint());
   for (;;) {
-    http::request_parser<http::string_body> parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(shared->limits.max_header_size));
     parser.body_limit(shared->limits.max_body_size);
     stream.expires_after(buffer.size() ? shared->limits.header_timeout : shared->limits.idle_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-    if (ec) {
-      int status = 0;
-      if (ec == http::error::header_limit) status = 431;
-      else if (ec == http::error::body_limit) status = 413;
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category()) status = 400;
-      else if (ec == beast::error::timeout && buffer.size() > 0) status = 408;
-      if (status) {
-        stream.expires_after(std::chrono::seconds(5));
-        co_await write_response(stream, HttpResponse::error(status, ec.message()), 11, false, false);
-      }
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    int status = 0;
+    std::string reason = ec.message();
+    if (ec == http::error::header_limit) status = 431;
+    else if (ec == http::error::body_limit) status = 413;
+    else if (ec.category() == http::make_error_code(http::error::bad_target).category()) status = 400;
+    else if (ec == beast::error::timeout && buffer.size() > 0) status = 408;
+    else if (ec) break;
+    BodyHold hold(*shared);
+    if (!ec) {
+      status = co_await read_body(stream, buffer, parser, hold, shared->limits);
+      if (status < 0) break;
+      reason = status == 413 ? "body over " + std::to_string(shared->limits.max_body_size) + " bytes" : "bad body";
+    }
+    if (status) {
+      stream.expires_after(std::chrono::seconds(5));
+      const HttpResponse answer = status == 503 ? busy(shared->limits) : HttpResponse::error(status, reason);
+      co_await write_response(stream, answer, 11, false, false);
       break;
     }
     auto req = parser.release();

@@ -1,7 +1,9 @@
 #pragma once
-// A small HTTP/1.1 server for APIs (admin, registry, HTTPDNS): whole bodies
-// in memory, keep-alive, bounded header and body sizes, deadlines. Not the
-// proxy's data path, which streams (see lb/proxy_session.cc).
+// A small HTTP/1.1 server for APIs (admin, registry, HTTPDNS, the store's
+// keys): whole bodies in memory, within a budget over all connections;
+// keep-alive, Expect: 100-continue, bounded header and body sizes,
+// deadlines. Not the proxy's data path, which streams (see
+// lb/proxy_session.cc).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -56,7 +58,16 @@ struct HttpServerLimits {
   std::size_t read_buffer_bytes = 0;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // Between two reads of a body (nginx's client_body_timeout): a slow upload
+  // goes on as long as it moves; a stalled one is closed.
+  std::chrono::milliseconds body_timeout{60'000};
   int max_connections = 1024;
+  // The request bodies held at once over all connections, from their first
+  // byte until the handler's answer; 0: no bound. A request whose
+  // Content-Length does not fit gets 503 with Retry-After before its body is
+  // read (and before a 100 Continue); a chunked body that grows past the room
+  // left gets 503 then. Either way the connection closes.
+  std::size_t max_body_bytes_held = 0;
 };
 
 // Accepts on `endpoint` and serves every request with `handler`, on `io`,

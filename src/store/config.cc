@@ -5,6 +5,7 @@
 #include "core/config_error.h"
 #include "core/yaml_util.h"
 #include "net/url.h"
+#include "store/kv_request.h"
 
 namespace failover::store {
 namespace {
@@ -67,7 +68,7 @@ void parse_log(const YamlValue& v, StoreConfig& c) {
 
 StoreConfig parse_store(const YamlValue& v) {
   YamlMap m(v, {"node", "listen", "peer_listen", "data_dir", "peers", "arbiter", "replication", "heartbeat",
-                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "min_free_disk", "vip", "log"});
+                "lease", "strict", "preempt", "preempt_hold_down", "notify", "write_timeout", "min_free_disk", "max_upload_bytes", "vip", "log"});
   StoreConfig c;
   c.source = v.file;
   c.node = m.required("node").as_string();
@@ -116,6 +117,8 @@ StoreConfig parse_store(const YamlValue& v) {
   }
   c.write_timeout = m.duration_or("write_timeout", c.write_timeout, milliseconds(1), kHour);
   c.min_free_disk = m.size_or("min_free_disk", c.min_free_disk, 0, 1ull << 50);
+  // At least one value of the largest size, or that value could never be written.
+  c.max_upload_bytes = m.size_or("max_upload_bytes", c.max_upload_bytes, kMaxHttpValueBytes, 1ull << 40);
   if (m.has("vip")) {
     YamlMap vip(m.required("vip"), {"address", "interface"});
     const YamlValue address = vip.required("address");

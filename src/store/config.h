@@ -41,6 +41,10 @@ struct StoreConfig {
   // (507) and a primary hands its role to an in-sync backup; what is left
   // is the room for the role change itself (0: never).
   std::uint64_t min_free_disk = 64ull << 20;
+  // The request bodies the node holds at once over all its HTTP
+  // connections, from the first byte until the answer: over it a new upload
+  // gets 503 + Retry-After before its body is sent (four 64 MiB values).
+  std::uint64_t max_upload_bytes = 256ull << 20;
   // `vip: {address: 10.0.0.100/24, interface: eth0}`: held while serving as primary.
   std::optional<VipConfig> vip;
   std::chrono::milliseconds arbiter_timeout{500};    // one read or compare-and-set of the record

@@ -45,6 +45,7 @@ int run(const std::string& config_path) {
   // node sees the request, so an upload cut short leaves nothing behind.
   limits.max_body_size = kMaxHttpValueBytes;
   limits.read_buffer_bytes = 16 * 1024;  // nginx's client_body_buffer_size: a thousand reads for 16 MiB
+  limits.max_body_bytes_held = config.max_upload_bytes;
   if (!runner.listen(config.peer_listen, [&] { node.listen_peers(); })) return role::kExitListenError;
   if (!runner.listen(config.listen, [&] { net::serve_http(io, *net::resolve_endpoint(config.listen), handler, limits); }))
     return role::kExitListenError;

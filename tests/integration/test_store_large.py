@@ -4,7 +4,8 @@
 back whole from the primary and from the backup, kept in RocksDB's blob
 files, and still whole on the new primary after the old one is killed
 (replicated and checksummed like any entry). An upload cut short by its
-client leaves nothing behind. The pair runs at the default timing (50 ms
+client leaves nothing behind, and uploads past max_upload_bytes get 503
+before their body is sent. The pair runs at the default timing (50 ms
 beacons, 250 ms grace): a large value is copied and applied off the io
 thread and crosses the wire on the data lane, behind no beacon, so writing
 64 MiB must cause no failover and no change of in_sync. Under a sanitizer
@@ -39,14 +40,26 @@ def sanitized(binary):
     return "build-san-" in binary
 
 
+def head_of_answer(s):
+    """The status and the head of the next answer on raw socket s."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = s.recv(4096)
+        if not more:
+            return 0, data
+        data += more
+    return int(data.split(b" ", 2)[1]), data
+
+
 class LargeValuesTest(PairTestCase):
-    CLUSTER = {"extra": {"write_timeout": "20s"}}
+    UPLOADS = "64MiB"  # max_upload_bytes: one largest value at a time
+    CLUSTER = {"extra": {"write_timeout": "20s", "max_upload_bytes": UPLOADS}}
 
     @classmethod
     def setUpClass(cls):
         if sanitized(cls.binary):
-            cls.CLUSTER = {"extra": {"write_timeout": "20s", "heartbeat": {"interval": "200ms", "timeout": "2000ms"},
-                                     "lease": "1500ms"}}
+            cls.CLUSTER = {"extra": {"write_timeout": "20s", "max_upload_bytes": cls.UPLOADS,
+                                     "heartbeat": {"interval": "200ms", "timeout": "2000ms"}, "lease": "1500ms"}}
         super().setUpClass()
 
     first_try_failures = []
@@ -150,6 +163,33 @@ class LargeValuesTest(PairTestCase):
         self.assertEqual(c.kv(p, "PUT", "after", b"v").status, 200, "the node serves on")
         self.assertEqual(c.kv(p, "GET", "cut").status, 404)
         self.assertEqual(c.status(p)["requests"]["writes"], writes + 1, "only the later write was applied")
+
+    def test_uploads_past_max_upload_bytes_get_503_before_their_body(self):
+        c = self.c
+        p = c.primary()
+        put_head = "PUT /kv/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n"
+        first = socket.create_connection(h.split_addr(c.listen[p]), timeout=30)
+        first.sendall((put_head % ("first", 48 * MIB, "")).encode() + b"f" * MIB)  # 48 MiB held from here
+
+        # 32 MiB more does not fit in 64 MiB: refused from its head, as curl
+        # sends it (Expect: 100-continue), so the client never sends the body.
+        answers = []
+
+        def refused():
+            s = socket.create_connection(h.split_addr(c.listen[p]), timeout=5)
+            s.sendall((put_head % ("second", 32 * MIB, "Expect: 100-continue\r\n")).encode())
+            answers.append(head_of_answer(s))
+            s.close()
+            return answers[-1][0] == 503  # 100 only until the node has read first's head
+        self.assertTrue(h.wait_for(refused, 5, poll=0.05), "a 32 MiB upload next to 48 MiB held: %s" % answers)
+        self.assertIn(b"Retry-After: 1", answers[-1][1])
+        self.assertEqual(c.kv(p, "PUT", "small", b"fits").status, 200, "what fits still goes")
+
+        first.sendall(b"f" * (47 * MIB))
+        self.assertEqual(head_of_answer(first)[0], 200)
+        first.close()
+        self.put("second", value_of("second", 32 * MIB))  # the room came back
+        self.assert_value(p, "first", b"f" * (48 * MIB))
 
 
 if __name__ == "__main__":

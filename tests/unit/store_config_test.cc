@@ -149,6 +149,17 @@ TEST(StoreConfig, AVipAndTheRoomKeptOnDisk) {
               HasSubstr("missing key interface"));
 }
 
+TEST(StoreConfig, TheUploadBudgetHoldsAtLeastOneLargestValue) {
+  EXPECT_EQ(store::parse_store_config(with("", ""), "s.yaml").max_upload_bytes, 256u << 20);
+  EXPECT_EQ(store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  max_upload_bytes: 1GiB"), "s.yaml")
+                .max_upload_bytes,
+            1u << 30);
+  EXPECT_THAT(error_of([] {
+                store::parse_store_config(with("lease: 200ms", "lease: 200ms\n  max_upload_bytes: 16MiB"), "s.yaml");
+              }),
+              AllOf(StartsWith("s.yaml:11: store.max_upload_bytes:"), HasSubstr("between 64m")));
+}
+
 TEST(StoreConfig, EveryMistakeSaysWhereAndWhat) {
   EXPECT_THAT(error_of([] { store::parse_store_config(with("  node: a\n", ""), "s.yaml"); }),
               HasSubstr("missing key node"));
