@@ -15,6 +15,7 @@
 //   "\x00meta/applied_seq"       -> u64                the last applied seq
 //   "\x00idem/" + idempotency key -> IdempotencyRecord  what that write did
 //   "\x00idseq/" + be64(seq)     -> idempotency key     to prune by age
+//   "\x00large/" + user key      -> ""                  its value is large
 // A user key maps to [u64 version, little-endian][value bytes]; its version
 // is the seq of the entry that wrote it, so versions only grow.
 //
@@ -38,6 +39,9 @@
 namespace failover::store {
 
 inline constexpr std::size_t kMaxListPageBytes = 8 * 1024 * 1024;  // the client reads up to 16 MiB
+// A value this large is read and applied off the node's io thread (a 64 MiB
+// one takes ~200 ms here); the state remembers which keys hold one.
+inline constexpr std::size_t kLargeValueBytes = 1u << 20;
 
 // The values match store::Op of the log (entry.h), so converting is a cast.
 enum class KvOp : std::uint8_t { kNoop = 0, kPut = 1, kDelete = 2 };
@@ -122,6 +126,11 @@ class KvState {
   // the log twice) and only advances the applied seq, on every node alike.
   // A delete of an absent key only advances the applied seq.
   virtual core::Result<void> apply(std::span<const KvEntry> entries) = 0;
+
+  // The keys whose value has kLargeValueBytes or more, kept with the state
+  // (in the same batches as the values) so that a node knows them after a
+  // restart or a checkpoint before it reads them. For the applier's thread.
+  virtual std::vector<std::string> large_keys() const = 0;
 
   // The last applied seq (0 for an empty state). After a crash it is what
   // RocksDB had flushed, which may be below what was applied before.

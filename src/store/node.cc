@@ -52,6 +52,7 @@ core::Result<void> StoreNode::open() {
   if (!kv) return kv.error();
   kv_ = std::move(*kv);
   applied_seq_ = std::min(kv_->applied_seq(), log_->last_seq());
+  for (std::string& key : kv_->large_keys()) large_keys_.insert(std::move(key));
 
   ReplicaConfig rc;
   rc.node = config_.node;

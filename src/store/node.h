@@ -196,13 +196,15 @@ class StoreNode {
   bool apply_posted_ = false;
   // Large values are encoded, applied, read and freed on background_, never
   // on the io thread, where beacons would wait behind them (64 MiB takes
-  // 100-400 ms here for each): a frame or a batch with this many value bytes,
-  // a GET of a key in large_keys_. Meanwhile no other batch is applied, and
-  // a checkpoint is installed only once RocksDB is no longer in use there.
-  static constexpr std::size_t kLargeValueBytes = 1u << 20;
+  // 100-400 ms here for each): a frame or a batch with kLargeValueBytes of
+  // values, a GET of a key in large_keys_. Meanwhile no other batch is
+  // applied, and a checkpoint is installed only once RocksDB is no longer in
+  // use there.
   bool applying_ = false;
   int reads_in_background_ = 0;
-  std::unordered_set<std::string> large_keys_;  // last applied or read with kLargeValueBytes or more
+  // Keys whose value has kLargeValueBytes or more: the state's large_keys()
+  // when it opens, then kept by each batch as it goes to be applied.
+  std::unordered_set<std::string> large_keys_;
   std::optional<CheckpointOffer> install_after_apply_;
   void install_when_idle();
   core::AsyncCondition applied_changed_{io_.get_executor()};  // applied_seq_ moved

@@ -260,6 +260,8 @@ void StoreNode::install(const CheckpointOffer& offer) {
   if (!kv) die(kv.error());
   kv_ = std::move(*kv);
   applied_seq_ = apply_target_ = offer.seq;
+  large_keys_.clear();
+  for (std::string& key : kv_->large_keys()) large_keys_.insert(std::move(key));
   applied_changed_.notify_all();
   recent_.clear();
   recent_bytes_ = 0;

@@ -101,7 +101,8 @@ net::HttpResponse StoreNode::read_reply(const net::HttpRequest& request, const s
   if (!got) return net::HttpResponse::error(500, got.error().to_string());
   ++counters_.reads;
   if (!*got) return not_found_reply(key);
-  // Known large from now on (after a restart the set starts empty).
+  // Known large from now on (a state written before large keys were kept
+  // has no record of them).
   if ((*got)->value.size() >= kLargeValueBytes) large_keys_.insert(key);
   return value_reply(std::move((*got)->value), (*got)->version);
 }

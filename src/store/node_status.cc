@@ -36,6 +36,7 @@ std::string StoreNode::status_json() const {
   o["durable_seq"] = r.durable_seq();
   o["commit_seq"] = r.commit_seq();
   o["applied_seq"] = applied_seq_;
+  o["large_keys"] = large_keys_.size();  // values read and applied off the io thread
   o["storage_id"] = meta_.storage_id;
   o["cluster_id"] = meta_.cluster_id;
   o["highest_epoch"] = meta_.highest_epoch;

@@ -40,6 +40,12 @@ std::string idem_key(std::string_view idempotency_key) {
   return k;
 }
 
+std::string large_key(std::string_view key) {
+  std::string k(kLargePrefix);
+  k += key;
+  return k;
+}
+
 std::string idem_seq_key(std::uint64_t seq) {
   std::string k(kIdemSeqPrefix);
   for (int i = 7; i >= 0; --i) k += static_cast<char>((seq >> (8 * i)) & 0xff);

@@ -24,6 +24,7 @@ using namespace std::string_view_literals;
 inline constexpr std::string_view kAppliedSeqKey = "\x00meta/applied_seq"sv;
 inline constexpr std::string_view kIdemPrefix = "\x00idem/"sv;
 inline constexpr std::string_view kIdemSeqPrefix = "\x00idseq/"sv;
+inline constexpr std::string_view kLargePrefix = "\x00large/"sv;
 
 std::string encode_u64(std::uint64_t v);                      // 8 bytes, little-endian
 std::optional<std::uint64_t> decode_u64(std::string_view b);  // exactly 8 bytes
@@ -32,6 +33,7 @@ std::optional<std::uint64_t> decode_be64(std::string_view b);
 
 std::string idem_key(std::string_view idempotency_key);  // kIdemPrefix + key
 std::string idem_seq_key(std::uint64_t seq);             // kIdemSeqPrefix + be64(seq)
+std::string large_key(std::string_view key);             // kLargePrefix + key
 
 // [u64 version][value bytes]
 std::string encode_versioned(std::uint64_t version, std::string_view value);

@@ -25,6 +25,7 @@ class RocksKvState final : public KvState {
                                                                    const std::string& dir, KvStateOptions options);
 
   core::Result<void> apply(std::span<const KvEntry> entries) override;
+  std::vector<std::string> large_keys() const override { return {large_.begin(), large_.end()}; }
   std::uint64_t applied_seq() const override { return applied_.load(std::memory_order_acquire); }
   core::Result<std::optional<VersionedValue>> get(std::string_view key) const override;
   core::Result<std::optional<IdempotencyRecord>> idempotent(std::string_view idempotency_key) const override;
@@ -50,10 +51,22 @@ class RocksKvState final : public KvState {
     return applied_seq > options_.idempotency_window ? applied_seq - options_.idempotency_window : 0;
   }
 
+  // Loads large_ from the kLargePrefix records.
+  core::Result<void> load_large_keys();
+
   const std::unique_ptr<rocksdb::DB> db_;
   const KvStateOptions options_;
   std::atomic<std::uint64_t> applied_{0};
+  std::unordered_set<std::string> large_;  // as the kLargePrefix records say; the applier's
 };
+
+core::Result<void> RocksKvState::load_large_keys() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(kLargePrefix); it->Valid() && it->key().starts_with(kLargePrefix); it->Next())
+    large_.insert(it->key().ToString().substr(kLargePrefix.size()));
+  if (!it->status().ok()) return rocks_error("read the large keys", it->status());
+  return core::ok();
+}
 
 core::Result<std::unique_ptr<KvState>> RocksKvState::open(const std::string& dir, KvStateOptions options) {
   if (auto restored = recover_interrupted_install(dir); !restored) return restored.error();
@@ -79,6 +92,7 @@ core::Result<std::unique_ptr<KvState>> RocksKvState::open(const std::string& dir
     if (!seq) return core::Error::internal(dir + ": the applied seq record is damaged");
     state->applied_ = *seq;
   }
+  if (auto loaded = state->load_large_keys(); !loaded) return loaded.error();
   return std::unique_ptr<KvState>(std::move(state));
 }
 
@@ -116,6 +130,20 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
   // Versions as earlier entries of this batch left them (nullopt: deleted).
   std::unordered_map<std::string, std::optional<std::uint64_t>> written;
   std::unordered_set<std::string> idempotency_keys;  // recorded by this batch
+  std::unordered_map<std::string, bool> large_after;  // keys whose largeness this batch changes
+  auto is_large = [&](const std::string& key) {
+    auto changed = large_after.find(key);
+    return changed != large_after.end() ? changed->second : large_.contains(key);
+  };
+  // Records whether `key` now holds a large value; a small put writes
+  // nothing for a key that was not large (no tombstone per write).
+  auto set_large = [&](std::string_view key, bool large) {
+    std::string k(key);
+    if (is_large(k) == large) return;
+    if (large) batch.Put(large_key(key), rocksdb::Slice());
+    else batch.Delete(large_key(key));
+    large_after[std::move(k)] = large;
+  };
   auto current_version = [&](std::string_view key) -> core::Result<std::optional<std::uint64_t>> {
     if (auto w = written.find(std::string(key)); w != written.end()) return w->second;
     auto stored = read(key);
@@ -150,6 +178,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       const rocksdb::Slice parts[] = {rocksdb::Slice(version), rocksdb::Slice(e.value.data(), e.value.size())};
       batch.Put(rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
       written[std::string(e.key)] = e.seq;
+      set_large(e.key, e.value.size() >= kLargeValueBytes);
     } else {
       auto version = current_version(e.key);
       if (!version) return version.error();
@@ -157,6 +186,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       if (*version) {
         batch.Delete(rocksdb::Slice(e.key.data(), e.key.size()));
         written[std::string(e.key)] = std::nullopt;
+        set_large(e.key, false);
       }
     }
     if (!e.idempotency_key.empty() && e.seq > cutoff) {
@@ -171,6 +201,10 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
   write.disableWAL = true;  // the replicated log is the WAL
   const rocksdb::Status s = db_->Write(write, &batch);
   if (!s.ok()) return rocks_error("apply", s);
+  for (auto& [key, large] : large_after) {
+    if (large) large_.insert(key);
+    else large_.erase(key);
+  }
   applied_.store(last, std::memory_order_release);
   return core::ok();
 }

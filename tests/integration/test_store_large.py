@@ -133,6 +133,13 @@ class LargeValuesTest(PairTestCase):
             self.assert_value(b, key, value_of(key, size))
         self.assert_value(b, "chunked", chunked)
 
+        # Restarted, the old primary knows its large keys (v4m, v64m,
+        # chunked) from its state before any GET, and reads them off its io
+        # thread from the first one.
+        c.nodes[p].start()
+        large = lambda: (c.status(p) or {}).get("large_keys") == 3  # noqa: E731
+        self.assertTrue(h.wait_for(large, 20), "%s\n%s" % (c.status(p), self.logs()))
+
     def test_a_group_larger_than_one_frame_reaches_the_backup_whole(self):
         """Eight 4 MiB writes at once share a group (32 MiB): the primary
         sends it to the backup as frames of about 16 MiB."""

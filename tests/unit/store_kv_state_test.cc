@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>  // mkdtemp
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -314,6 +315,42 @@ TEST(KvState, CheckpointInstalledOverAnotherStateReplacesIt) {
   EXPECT_TRUE(backup.idempotent("i")->has_value());
   EXPECT_FALSE(fs::exists(tmp.sub("ckpt")));
   EXPECT_FALSE(fs::exists(tmp.sub("backup.old")));
+}
+
+std::vector<std::string> sorted_large_keys(const KvState& s) {
+  std::vector<std::string> keys = s.large_keys();
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+TEST(KvState, TheKeysOfLargeValuesAreKeptWithTheState) {
+  // A restarted node must know a key is large before it reads it: the read
+  // of 64 MiB is done off its io thread only for keys it knows.
+  TempDir tmp;
+  const std::string large(kLargeValueBytes, 'L');
+  const std::string below(kLargeValueBytes - 1, 's');
+  {
+    auto s = open_or_fail(tmp.sub("kv"));
+    std::vector<KvEntry> batch = {put(1, "big", large), put(2, "small", below), put(3, "gone", large),
+                                  put(4, "shrinks", large), del(5, "gone"), put(6, "shrinks", "tiny")};
+    ASSERT_TRUE(s->apply(batch).ok());
+    EXPECT_EQ(sorted_large_keys(*s), (std::vector<std::string>{"big"}));
+    std::vector<KvEntry> more = {put(7, "grows", large), put(8, "big", "now small")};
+    ASSERT_TRUE(s->apply(more).ok());
+    EXPECT_EQ(sorted_large_keys(*s), (std::vector<std::string>{"grows"}));
+    ASSERT_TRUE(s->checkpoint(tmp.sub("ckpt")).ok());
+    std::vector<KvEntry> last = {put(9, "after", large)};
+    ASSERT_TRUE(s->apply(last).ok());
+  }
+  auto reopened = open_or_fail(tmp.sub("kv"));
+  EXPECT_EQ(sorted_large_keys(*reopened), (std::vector<std::string>{"after", "grows"}));
+  auto page = reopened->list("", "", 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(keys_of(*page), (std::vector<std::string>{"after", "big", "grows", "shrinks", "small"}));  // no record shows
+  reopened.reset();
+  auto installed = KvState::install_checkpoint(tmp.sub("ckpt"), tmp.sub("other"));
+  ASSERT_TRUE(installed.ok()) << installed.error().to_string();
+  EXPECT_EQ(sorted_large_keys(**installed), (std::vector<std::string>{"grows"}));
 }
 
 TEST(KvState, OpenRestoresAStateAnInterruptedInstallMovedAside) {
