@@ -85,7 +85,7 @@ asio::awaitable<int> run_action(client::StoreClient& client, Action action, cons
       auto page = co_await client.list(a.prefix, a.after, a.limit);
       if (!page) co_return fail(page.error());
       std::vector<store::ListItem> items;
-      for (auto& i : page->items) items.push_back({std::move(i.key), i.version, std::move(i.value)});
+      for (auto& i : page->items) items.push_back({std::move(i.key), i.version, std::move(i.value), i.value_bytes});
       std::cout << store::list_reply(items, page->more).body << std::endl;
       co_return 0;
     }

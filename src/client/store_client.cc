@@ -106,6 +106,10 @@ core::Result<StorePage> parse_page(const std::string& body) {
       auto decoded = base64_decode(b64->as_string());
       if (!decoded) return core::Error::invalid("a list item's value_base64 is not base64");
       out.value = std::move(*decoded);
+    } else if (const auto* bytes = i->if_contains("value_bytes"); bytes && bytes->is_uint64()) {
+      out.value_bytes = bytes->as_uint64();
+    } else if (bytes && bytes->is_int64() && bytes->as_int64() >= 0) {
+      out.value_bytes = static_cast<std::uint64_t>(bytes->as_int64());
     } else {
       return core::Error::invalid("a list item has no value");
     }

@@ -74,6 +74,9 @@ struct StoreItem {
   std::string key;
   std::string value;  // decoded from value_base64 when the node sent that
   std::uint64_t version = 0;
+  // Set when the node left the value out (1 MiB or more): its size; get()
+  // the key for it.
+  std::optional<std::uint64_t> value_bytes{};
 };
 
 struct StorePage {

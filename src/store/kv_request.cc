@@ -245,7 +245,9 @@ net::HttpResponse list_reply(const std::vector<ListItem>& items, bool more) {
     body += i ? ",{" : "{";
     body += "\"key\":" + net::json_quote(item.key) + ",\"version\":" + std::to_string(item.version);
     // JSON strings are Unicode: bytes that are not UTF-8 cannot be one.
-    if (is_valid_utf8(item.value))
+    if (item.value_bytes)
+      body += ",\"value_bytes\":" + std::to_string(*item.value_bytes) + "}";
+    else if (is_valid_utf8(item.value))
       body += ",\"value\":" + net::json_quote(item.value) + "}";
     else
       body += ",\"value_base64\":\"" + base64_encode(item.value) + "\"}";

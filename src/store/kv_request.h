@@ -91,10 +91,14 @@ struct ListItem {
   std::string key;
   std::uint64_t version = 0;
   std::string value;
+  // Set instead of `value` for a value of kLargeValueBytes or more: its
+  // size; a page of them would be huge, GET each.
+  std::optional<std::uint64_t> value_bytes{};
 };
 // 200 {"items":[{"key","version","value"}],"more":bool,"next":K|null}. A
-// value that is not valid UTF-8 is given as "value_base64" instead; `next`
-// is the last key when more follow (pass it as ?after=), else null.
+// value that is not valid UTF-8 is given as "value_base64" instead, and a
+// large one as "value_bytes" (its size) alone; `next` is the last key when
+// more follow (pass it as ?after=), else null.
 net::HttpResponse list_reply(const std::vector<ListItem>& items, bool more);
 
 // 307 to the primary: Location: http://PRIMARY_LISTEN + the request's

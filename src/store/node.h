@@ -153,7 +153,7 @@ class StoreNode {
   boost::asio::awaitable<net::HttpResponse> read(const net::HttpRequest& request, const std::string& key, bool stale);
   net::HttpResponse read_reply(const net::HttpRequest& request, const std::string& key, bool stale,
                                core::Result<std::optional<VersionedValue>> got);
-  net::HttpResponse list(const net::HttpRequest& request, const KvRequest& r);
+  boost::asio::awaitable<net::HttpResponse> list(const net::HttpRequest& request, const KvRequest& r);
   net::HttpResponse elsewhere(const net::HttpRequest& request, const Refusal& why);
   std::optional<std::uint64_t> version_of(const std::string& key, bool& unknown) const;
   void flush_writes();

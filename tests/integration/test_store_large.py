@@ -11,8 +11,10 @@ thread and crosses the wire on the data lane, behind no beacon, so writing
 64 MiB must cause no failover and no change of in_sync. Under a sanitizer
 (a build-san-* binary, several times slower) the pair runs at 200/2000 ms
 and a write retries a 307 or a 503 instead."""
+import base64
 import glob
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -124,6 +126,15 @@ class LargeValuesTest(PairTestCase):
             self.assert_value(p, key, value_of(key, size))
             self.assert_value(b, key, value_of(key, size), query="?stale=1")
         self.assert_value(p, "chunked", chunked)
+        # A list leaves the large values out (their size only: GET each).
+        r = c.kv(p, "GET", "", query="?prefix=v", timeout=30)
+        self.assertEqual(r.status, 200, r.body[:200])
+        items = {i["key"]: i for i in json.loads(r.body)["items"]}
+        self.assertEqual(sorted(items), ["v4m", "v64k", "v64m"])
+        self.assertEqual(base64.b64decode(items["v64k"]["value_base64"]), value_of("v64k", SIZES["v64k"]))
+        for key in ("v4m", "v64m"):
+            self.assertEqual(items[key].get("value_bytes"), SIZES[key], items[key].keys())
+            self.assertNotIn("value", items[key])
         blobs = lambda: glob.glob(os.path.join(c.data_dir(p), "kv", "*.blob"))  # noqa: E731
         self.assertTrue(h.wait_for(blobs, 10), "no RocksDB blob file after 76 MiB of large values")
 

@@ -195,17 +195,21 @@ TEST_F(StoreClientTest, MapsTheApiStatusesToErrors) {
 
 TEST_F(StoreClientTest, ListsAPageAndDecodesBase64Values) {
   a_.answer(200, R"({"items":[{"key":"p/1","version":3,"value":"text"},)"
-                 R"({"key":"p/2","version":4,"value_base64":"/wA="}],"more":true,"next":"p/2"})");
+                 R"({"key":"p/2","version":4,"value_base64":"/wA="},)"
+                 R"({"key":"p/3","version":5,"value_bytes":1048576}],"more":true,"next":"p/3"})");
   StoreClient client = make();
   auto page = run(client.list("p/", "p/0", 2));
   ASSERT_TRUE(page.ok()) << page.error().to_string();
   EXPECT_EQ(a_.seen()[0].target, "/kv/?prefix=p%2F&after=p%2F0&limit=2");
-  ASSERT_EQ(page->items.size(), 2u);
+  ASSERT_EQ(page->items.size(), 3u);
   EXPECT_EQ(page->items[0].value, "text");
+  EXPECT_FALSE(page->items[0].value_bytes);
   EXPECT_EQ(page->items[1].value, std::string("\xFF\x00", 2));
   EXPECT_EQ(page->items[1].version, 4u);
+  EXPECT_EQ(page->items[2].value, "");  // left out by the node: get() it
+  EXPECT_EQ(page->items[2].value_bytes, 1u << 20);
   EXPECT_TRUE(page->more);
-  EXPECT_EQ(page->next, "p/2");
+  EXPECT_EQ(page->next, "p/3");
   a_.answer(200, R"({"items":[{"key":"p/1"}],"more":false})");
   EXPECT_TRUE(run(client.list("p/")).is(core::ErrorCode::kInvalid));
 }

@@ -197,12 +197,14 @@ TEST(KvRequest, RedirectKeepsTheTargetAsSent) {
 }
 
 TEST(KvRequest, ListReplyGivesNonUtf8ValuesInBase64AndTheNextKey) {
-  std::vector<ListItem> items = {{"a", 1, "text \xE2\x82\xAC"}, {"b", 2, std::string("\xFF\x00", 2)}};
+  std::vector<ListItem> items = {
+      {"a", 1, "text \xE2\x82\xAC"}, {"b", 2, std::string("\xFF\x00", 2)}, {"c", 3, "", 64u << 20}};
   net::HttpResponse more = list_reply(items, true);
   EXPECT_EQ(more.status, 200);
   EXPECT_EQ(more.body,
             "{\"items\":[{\"key\":\"a\",\"version\":1,\"value\":\"text \xE2\x82\xAC\"},"
-            "{\"key\":\"b\",\"version\":2,\"value_base64\":\"/wA=\"}],\"more\":true,\"next\":\"b\"}");
+            "{\"key\":\"b\",\"version\":2,\"value_base64\":\"/wA=\"},"
+            "{\"key\":\"c\",\"version\":3,\"value_bytes\":67108864}],\"more\":true,\"next\":\"c\"}");
   EXPECT_EQ(list_reply({}, false).body, R"({"items":[],"more":false,"next":null})");
 }
 
