@@ -116,7 +116,7 @@ void StoreNode::start() {
     notify_.start(it->second, {"init", role_name(replica_->role()), std::to_string(replica_->epoch())});
   if (config_.vip) {
     vip_ = std::make_unique<VipDriver>(*config_.vip);
-    vip_->release_leftover();
+    vip_->release_leftover(clock_.now());
   }
   run(replica_->start(clock_.now()));
   asio::co_spawn(io_, tick_loop(), asio::detached);

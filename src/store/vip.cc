@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace failover::store {
@@ -35,14 +36,20 @@ bool valid_interface_name(std::string_view name) {
 
 std::vector<VipPlan::Step> VipPlan::tick(core::TimePoint now, bool serving) {
   std::vector<Step> steps;
-  if (serving && !held_) {
+  const auto reached = [now](const std::optional<core::TimePoint>& at) { return !at || *at <= now; };
+  if (serving && !held_ && reached(add_again_at_)) {
     held_ = true;
+    add_again_at_.reset();
+    remove_again_at_.reset();
     steps.push_back(Step::kAdd);
     announce_at_.clear();
     for (core::Duration d : kAnnounceAfter) announce_at_.push_back(now + d);
   } else if (!serving && held_) {
     held_ = false;
     announce_at_.clear();
+    steps.push_back(Step::kRemove);
+  } else if (!serving && remove_again_at_ && reached(remove_again_at_)) {
+    remove_again_at_.reset();
     steps.push_back(Step::kRemove);
   }
   // One announcement a tick, however many are due: they are for hosts
@@ -54,6 +61,26 @@ std::vector<VipPlan::Step> VipPlan::tick(core::TimePoint now, bool serving) {
   }
   if (due) steps.push_back(Step::kAnnounce);
   return steps;
+}
+
+void VipPlan::failed(Step step, core::TimePoint now) {
+  const core::TimePoint again = now + retry_;
+  retry_ = std::min(2 * retry_, kMaxRetry);
+  if (step == Step::kAdd && held_) {
+    // Not held after all: announce nothing, add again while serving. An
+    // add killed part-way may have left the address: removed at once if the
+    // node no longer serves (a remove is harmless when it is not there).
+    held_ = false;
+    announce_at_.clear();
+    add_again_at_ = again;
+    remove_again_at_ = now;
+  } else if (step == Step::kRemove && !held_) {
+    remove_again_at_ = again;
+  }
+}
+
+void VipPlan::succeeded(Step step) {
+  if (step == Step::kAdd || step == Step::kRemove) retry_ = kFirstRetry;
 }
 
 std::array<std::uint8_t, 42> gratuitous_arp(const std::array<std::uint8_t, 6>& mac, std::uint32_t ipv4) {

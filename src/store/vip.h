@@ -8,9 +8,10 @@
 // keepalived's complaint list is full of it).
 //
 // VipPlan is the pure part: whether to add, remove or announce, from the
-// node's serving state and the time. The store node does the I/O: `ip addr
-// add|del` as a child process, one at a time in order (vip_driver.h), and
-// the ARP frames on a raw socket.
+// node's serving state, the time and how the last steps ended (a failed one
+// is tried again). The store node does the I/O: `ip addr replace|flush` as
+// a child process, one at a time in order (vip_driver.h), and the ARP
+// frames on a raw socket.
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -45,13 +46,25 @@ class VipPlan {
       core::Duration(0), std::chrono::milliseconds(100), std::chrono::milliseconds(500), std::chrono::seconds(1),
       std::chrono::seconds(2)};
 
+  // A step that failed is tried again after 1 s, then 2, 4 ... up to 30 s
+  // while it is still wanted; a success resets the wait.
+  static constexpr core::Duration kFirstRetry = std::chrono::seconds(1);
+  static constexpr core::Duration kMaxRetry = std::chrono::seconds(30);
+
   // What to do now, given whether this node serves as primary.
   std::vector<Step> tick(core::TimePoint now, bool serving);
+  // How the add or remove tick() asked for ended (the driver says).
+  void failed(Step step, core::TimePoint now);
+  void succeeded(Step step);
+  // Whether the address is (being) added: as far as this node knows, it has it.
   bool held() const { return held_; }
 
  private:
   bool held_ = false;
   std::deque<core::TimePoint> announce_at_;
+  std::optional<core::TimePoint> add_again_at_;     // after a failed add
+  std::optional<core::TimePoint> remove_again_at_;  // after a failed remove
+  core::Duration retry_ = kFirstRetry;              // the next wait after a failure
 };
 
 // A gratuitous ARP request (as `arping -U`): from `mac`, to the broadcast

@@ -26,23 +26,43 @@ std::string joined(const std::vector<std::string>& words) {
 }
 }  // namespace
 
+// Waits for `pid` at most `timeout` (polling: only the destructor blocks),
+// then kills its process group; its wait status.
+int wait_at_most(pid_t pid, core::Duration timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (std::optional<int> status = reap_if_done(pid)) return *status;
+    ::usleep(10'000);
+  }
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
 VipDriver::~VipDriver() {
-  if (running_) ::waitpid(*running_, nullptr, 0);
+  if (running_) wait_at_most(*running_, kCommandTimeout);
   // Whatever is still queued, the node is going: remove the address if it
-  // may be there (removing one that is not fails harmlessly).
+  // may be there.
   if (!ever_added_) return;
   // The process is ending: give the address up now, not on the next start.
-  core::Result<pid_t> pid = spawn_child(ip_addr("del"));
-  if (pid) ::waitpid(*pid, nullptr, 0);
+  core::Result<pid_t> pid = spawn_child(remove_command());
+  if (pid) wait_at_most(*pid, kCommandTimeout);
 }
 
-std::vector<std::string> VipDriver::ip_addr(const char* verb) const {
-  return {"ip", "addr", verb, config_.address, "dev", config_.interface};
+std::vector<std::string> VipDriver::add_command() const {
+  return {"ip", "addr", "replace", config_.address, "dev", config_.interface};
 }
 
-void VipDriver::release_leftover() {
-  queue_.push_back({ip_addr("del"), true});
-  pump();
+std::vector<std::string> VipDriver::remove_command() const {
+  // Every address of the interface that is this IP, whatever its prefix
+  // length; succeeds when there is none.
+  const std::string ip = config_.address.substr(0, config_.address.find('/'));
+  return {"ip", "addr", "flush", "dev", config_.interface, "to", ip + "/32"};
+}
+
+void VipDriver::release_leftover(core::TimePoint now) {
+  queue_.push_back({remove_command(), std::nullopt});
+  pump(now);
 }
 
 void VipDriver::tick(core::TimePoint now, bool serving) {
@@ -50,38 +70,59 @@ void VipDriver::tick(core::TimePoint now, bool serving) {
     switch (step) {
       case VipPlan::Step::kAdd:
         spdlog::info("store: vip: taking {} on {}", config_.address, config_.interface);
-        queue_.push_back({ip_addr("add"), false});
+        queue_.push_back({add_command(), step});
         ever_added_ = true;
         break;
       case VipPlan::Step::kRemove:
         spdlog::info("store: vip: giving up {} on {}", config_.address, config_.interface);
-        queue_.push_back({ip_addr("del"), false});
+        queue_.push_back({remove_command(), step});
         break;
       case VipPlan::Step::kAnnounce:
         announce();
         break;
     }
   }
-  pump();
+  pump(now);
 }
 
-void VipDriver::pump() {
+void VipDriver::pump(core::TimePoint now) {
   if (running_) {
-    const std::optional<int> status = reap_if_done(*running_);
-    if (!status) return;
+    std::optional<int> status = reap_if_done(*running_);
+    if (!status && now - running_since_ < kCommandTimeout) return;
+    if (!status) {
+      spdlog::error("store: vip: '{}' still runs after {} ms: killed", joined(running_command_.argv),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(kCommandTimeout).count());
+      ::kill(-*running_, SIGKILL);
+      int killed = 0;
+      ::waitpid(*running_, &killed, 0);
+      status = killed;
+    }
     running_.reset();
-    if (const std::string how = describe_exit(*status); !how.empty() && !running_command_.quiet)
-      spdlog::error("store: vip: '{}' {}", joined(running_command_.argv), how);
+    finished(now, *status);
   }
-  if (queue_.empty()) return;
-  running_command_ = std::move(queue_.front());
-  queue_.pop_front();
-  core::Result<pid_t> pid = spawn_child(running_command_.argv);
-  if (!pid) {
-    spdlog::error("store: vip: {}", pid.error().to_string());
+  while (!queue_.empty() && !running_) {
+    running_command_ = std::move(queue_.front());
+    queue_.pop_front();
+    core::Result<pid_t> pid = spawn_child(running_command_.argv);
+    if (!pid) {
+      spdlog::error("store: vip: {}", pid.error().to_string());
+      if (running_command_.step) plan_.failed(*running_command_.step, now);
+      continue;
+    }
+    running_ = *pid;
+    running_since_ = now;
+  }
+}
+
+void VipDriver::finished(core::TimePoint now, int wait_status) {
+  const std::string how = describe_exit(wait_status);
+  if (!running_command_.step) return;  // the leftover check
+  if (how.empty()) {
+    plan_.succeeded(*running_command_.step);
     return;
   }
-  running_ = *pid;
+  spdlog::error("store: vip: '{}' {}; trying again", joined(running_command_.argv), how);
+  plan_.failed(*running_command_.step, now);
 }
 
 void VipDriver::announce() {
