@@ -249,8 +249,12 @@ void StoreNode::act(act::SendAppend& a) {
       std::string frame;
       encode_append(frame, header, entry_pointers(batch));
       links_->send_frame(a.to, std::move(frame), a.lane);
+    } else if (PeerLinks::Fill fill = links_->send_later(a.to, a.lane); !fill) {
+      // Dropped (the link is down): nothing to encode; the entries are
+      // freed where a large one costs no beat.
+      asio::post(background_, [entries = std::move(batch)] {});
     } else {
-      asio::post(background_, [this, fill = links_->send_later(a.to, a.lane), header = std::move(header),
+      asio::post(background_, [this, fill = std::move(fill), header = std::move(header),
                                entries = std::move(batch)]() mutable {
         std::string frame;
         encode_append(frame, header, entry_pointers(entries));

@@ -254,11 +254,11 @@ void PeerLinks::send_frame(const std::string& to, std::string frame, Lane lane) 
 
 PeerLinks::Fill PeerLinks::send_later(const std::string& to, Lane lane) {
   auto it = impl_->links.find({to, lane});
-  if (it == impl_->links.end()) return [](std::string) {};
+  if (it == impl_->links.end()) return {};
   Impl::Link& link = it->second;
   if (!link.socket || link.queued_bytes > kMaxQueuedBytes) {
     ++link.stats.frames_dropped;
-    return [](std::string) {};
+    return {};
   }
   auto later = std::make_shared<std::optional<std::string>>();
   link.queue.push_back(Impl::Queued{{}, later});

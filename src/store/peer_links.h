@@ -47,7 +47,9 @@ class PeerLinks {
   void send_frame(const std::string& to, std::string frame, Lane lane);
   // Keeps the place of a frame still being encoded (a large value, on
   // another thread): frames queued after it wait for it. Call the returned
-  // function with the frame, on the io thread, exactly once.
+  // function with the frame, on the io thread, exactly once. An empty Fill
+  // when the frame would be dropped (the link is down or its queue full):
+  // encode nothing then.
   using Fill = std::function<void(std::string frame)>;
   Fill send_later(const std::string& to, Lane lane);
   void stop();

@@ -117,6 +117,18 @@ TEST_F(PeerLinksTest, AFrameStillBeingEncodedHoldsUpItsLaneOnly) {
   io.poll();
 }
 
+TEST_F(PeerLinksTest, NoPlaceIsKeptOnALinkThatIsDown) {
+  // The caller then encodes nothing (a 64 MiB frame is 200 ms of a worker).
+  Node a(io, clock, "a", "b", test::RefusingPort(io).host_port());
+  a.links.start();
+  EXPECT_FALSE(a.links.send_later("b", Lane::kData));
+  EXPECT_FALSE(a.links.send_later("nobody", Lane::kData));
+  EXPECT_EQ(a.links.stats().at("b").frames_dropped, 1u);
+  a.links.stop();
+  io.restart();
+  io.poll();
+}
+
 TEST_F(PeerLinksTest, GarbageClosesThatConnectionAndIsCounted) {
   const unsigned short port_a = test::free_port();
   Node a(io, clock, "a", "b", test::RefusingPort(io).host_port());
