@@ -239,19 +239,23 @@ void StoreNode::act(act::SendAppend& a) {
   // that on background_ (a 64 MiB frame takes ~200 ms here, which beacons
   // would wait for). A long range goes as several frames of about
   // kAppendBytes, each continuing the one before (prev_seq), all queued now,
-  // so the replica's view of what was sent stays true.
+  // so the replica's view of what was sent stays true. Once the link drops
+  // a frame (down, or its queue full) the rest is neither read nor encoded:
+  // lost anyway, it is sent again after the next probe's kGap.
   std::vector<SharedEntry> batch;
   std::size_t bytes = 0;
+  bool dropped = false;
   auto send = [&] {
     Append header = a.append;
     if (!batch.empty()) header.prev_seq = batch.front()->seq - 1;
     if (bytes < kLargeValueBytes) {
       std::string frame;
       encode_append(frame, header, entry_pointers(batch));
-      links_->send_frame(a.to, std::move(frame), a.lane);
+      dropped = !links_->send_frame(a.to, std::move(frame), a.lane);
     } else if (PeerLinks::Fill fill = links_->send_later(a.to, a.lane); !fill) {
-      // Dropped (the link is down): nothing to encode; the entries are
-      // freed where a large one costs no beat.
+      // Nothing to encode; the entries are freed where a large one costs
+      // no beat.
+      dropped = true;
       asio::post(background_, [entries = std::move(batch)] {});
     } else {
       asio::post(background_, [this, fill = std::move(fill), header = std::move(header),
@@ -271,7 +275,7 @@ void StoreNode::act(act::SendAppend& a) {
     batch.push_back(std::move(e));
   };
   std::uint64_t seq = a.append.prev_seq + 1;
-  while (seq <= a.upto) {
+  while (seq <= a.upto && !dropped) {
     if (SharedEntry e = cached(seq)) {
       add(std::move(e));
       ++seq;
@@ -284,12 +288,12 @@ void StoreNode::act(act::SendAppend& a) {
       break;  // send what we have; the peer asks for the rest
     }
     for (Entry& e : *got) {
-      if (e.seq > a.upto) break;
+      if (e.seq > a.upto || dropped) break;
       add(std::make_shared<const Entry>(std::move(e)));
       ++seq;
     }
   }
-  send();
+  if (!dropped) send();
 }
 
 void StoreNode::act(act::AppendLocal& a) {

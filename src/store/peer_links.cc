@@ -238,18 +238,19 @@ void PeerLinks::send(const std::string& to, const Message& m) {
   send_frame(to, std::move(frame), append && !append->entries.empty() ? Lane::kData : Lane::kControl);
 }
 
-void PeerLinks::send_frame(const std::string& to, std::string frame, Lane lane) {
+bool PeerLinks::send_frame(const std::string& to, std::string frame, Lane lane) {
   auto it = impl_->links.find({to, lane});
-  if (it == impl_->links.end()) return;
+  if (it == impl_->links.end()) return false;
   Impl::Link& link = it->second;
   if (!link.socket || link.queued_bytes > kMaxQueuedBytes) {
     ++link.stats.frames_dropped;
-    return;
+    return false;
   }
   link.queued_bytes += frame.size();
   link.queue.push_back(Impl::Queued{std::move(frame), nullptr});
   ++link.stats.frames_sent;
   link.ready->notify_all();
+  return true;
 }
 
 PeerLinks::Fill PeerLinks::send_later(const std::string& to, Lane lane) {

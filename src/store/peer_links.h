@@ -43,8 +43,9 @@ class PeerLinks {
   // An Append with entries goes on the data lane, all else on the control
   // lane (store/messages.h, Lane).
   void send(const std::string& to, const Message& m);
-  // A frame already encoded (store/messages.h), on `lane`.
-  void send_frame(const std::string& to, std::string frame, Lane lane);
+  // A frame already encoded (store/messages.h), on `lane`. False when it
+  // was dropped (the link is down or its queue full).
+  bool send_frame(const std::string& to, std::string frame, Lane lane);
   // Keeps the place of a frame still being encoded (a large value, on
   // another thread): frames queued after it wait for it. Call the returned
   // function with the frame, on the io thread, exactly once. An empty Fill
