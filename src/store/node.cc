@@ -21,6 +21,29 @@ constexpr std::size_t kKeepApplied = 4096;
 constexpr std::size_t kKeepAppliedBytes = 64u << 20;  // large values: fewer than kKeepApplied are kept
 constexpr std::size_t kAppendBytes = 16u << 20;       // one Append frame, unless one entry is larger
 constexpr std::uint64_t kReadBytes = 4u << 20;
+// What one SendAppend reads from the log at most: a link queues no more.
+constexpr std::size_t kMaxQueuedFrameBytes = 64u << 20;
+
+// Frames of about kAppendBytes carrying `entries` (in seq order), each
+// continuing the one before (prev_seq), appended to `out`.
+void encode_frames(std::string& out, const Append& header, std::span<const Entry* const> entries) {
+  if (entries.empty()) return;
+  std::size_t first = 0, bytes = 0;
+  for (std::size_t i = 0; i <= entries.size(); ++i) {
+    const std::size_t size =
+        i < entries.size() ? entries[i]->key.size() + entries[i]->value.size() + entries[i]->idempotency_key.size() : 0;
+    if (i < entries.size() && (i == first || bytes + size <= kAppendBytes)) {
+      bytes += size;
+      continue;
+    }
+    Append h = header;
+    h.prev_seq = entries[first]->seq - 1;
+    encode_append(out, h, entries.subspan(first, i - first));
+    first = i;
+    bytes = size;
+  }
+}
+
 }  // namespace
 
 StoreNode::StoreNode(asio::io_context& io, StoreConfig config, const core::Clock& clock, FileSystem& fs,
@@ -234,66 +257,73 @@ SharedEntry StoreNode::cached(std::uint64_t seq) const {
 }
 
 void StoreNode::act(act::SendAppend& a) {
-  // The frames are encoded from the entries where they are (recent_, or read
-  // back from the log): a large value is copied once, into its frame, and
-  // that on background_ (a 64 MiB frame takes ~200 ms here, which beacons
-  // would wait for). A long range goes as several frames of about
-  // kAppendBytes, each continuing the one before (prev_seq), all queued now,
-  // so the replica's view of what was sent stays true. Once the link drops
-  // a frame (down, or its queue full) the rest is neither read nor encoded:
-  // lost anyway, it is sent again after the next probe's kGap.
-  std::vector<SharedEntry> batch;
-  std::size_t bytes = 0;
-  bool dropped = false;
-  auto send = [&] {
-    Append header = a.append;
-    if (!batch.empty()) header.prev_seq = batch.front()->seq - 1;
-    if (bytes < kLargeValueBytes) {
-      std::string frame;
-      encode_append(frame, header, entry_pointers(batch));
-      dropped = !links_->send_frame(a.to, std::move(frame), a.lane);
-    } else if (PeerLinks::Fill fill = links_->send_later(a.to, a.lane); !fill) {
-      // Nothing to encode; the entries are freed where a large one costs
-      // no beat.
-      dropped = true;
-      asio::post(background_, [entries = std::move(batch)] {});
-    } else {
-      asio::post(background_, [this, fill = std::move(fill), header = std::move(header),
-                               entries = std::move(batch)]() mutable {
-        std::string frame;
-        encode_append(frame, header, entry_pointers(entries));
-        asio::post(io_, [fill = std::move(fill), frame = std::move(frame)]() mutable { fill(std::move(frame)); });
-      });
+  // Frames of about kAppendBytes, each continuing the one before
+  // (prev_seq), their places on the lane taken now, in order, so the
+  // replica's view of what was sent stays true. Entries in recent_ are
+  // encoded here, unless they carry a large value; entries older than
+  // recent_ are read from the log. A large value is copied (or read) on
+  // background_: a 64 MiB frame takes ~200 ms here, which beacons would wait
+  // for. Once the link drops a frame (down, or its queue full) nothing more
+  // is read or encoded: lost anyway, it is sent again after the next
+  // probe's kGap.
+  const std::uint64_t from = a.append.prev_seq + 1;
+  std::uint64_t in_log_upto = from - 1;  // [from, in_log_upto]: only in the log
+  if (from <= a.upto && !cached(from))
+    in_log_upto = recent_.empty() ? a.upto : std::min(a.upto, recent_.front()->seq - 1);
+  std::vector<SharedEntry> recent;
+  std::size_t value_bytes = 0;
+  for (std::uint64_t seq = in_log_upto + 1; seq <= a.upto; ++seq) {
+    SharedEntry e = cached(seq);
+    if (!e) {  // recent_ ends early: all of the range from the log
+      in_log_upto = a.upto;
+      recent.clear();
+      break;
     }
-    batch.clear();
-    bytes = 0;
-  };
-  auto add = [&](SharedEntry e) {
-    const std::size_t size = e->key.size() + e->value.size() + e->idempotency_key.size();
-    if (!batch.empty() && bytes + size > kAppendBytes) send();
-    bytes += size;
-    batch.push_back(std::move(e));
-  };
-  std::uint64_t seq = a.append.prev_seq + 1;
-  while (seq <= a.upto && !dropped) {
-    if (SharedEntry e = cached(seq)) {
-      add(std::move(e));
-      ++seq;
-      continue;
-    }
-    core::Result<std::vector<Entry>> got = log_->read(seq, kReadBytes);
-    if (!got || got->empty()) {
-      spdlog::warn("store: cannot send seq {} to {}: {}", seq, a.to,
-                   got ? std::string("not in the log") : got.error().to_string());
-      break;  // send what we have; the peer asks for the rest
-    }
-    for (Entry& e : *got) {
-      if (e.seq > a.upto || dropped) break;
-      add(std::make_shared<const Entry>(std::move(e)));
-      ++seq;
-    }
+    value_bytes += e->value.size();
+    recent.push_back(std::move(e));
   }
-  if (!dropped) send();
+
+  if (in_log_upto < from && value_bytes < kLargeValueBytes) {
+    std::string frame;
+    if (recent.empty()) encode_append(frame, a.append, {});  // a beacon or a probe
+    else encode_frames(frame, a.append, entry_pointers(recent));
+    links_->send_frame(a.to, std::move(frame), a.lane);
+    return;
+  }
+  PeerLinks::Fill fill = links_->send_later(a.to, a.lane);
+  if (!fill) {
+    asio::post(background_, [entries = std::move(recent)] {});  // freed where a large one costs no beat
+    return;
+  }
+  asio::post(background_, [this, fill = std::move(fill), header = a.append, from, in_log_upto, to = a.to,
+                           recent = std::move(recent)]() mutable {
+    std::vector<Entry> from_log;
+    std::size_t read_bytes = 0;  // at most a queue's worth: the link drops what is past it
+    std::uint64_t next = from;
+    while (next <= in_log_upto && read_bytes < kMaxQueuedFrameBytes) {
+      core::Result<std::vector<Entry>> got = log_->read(next, kReadBytes);
+      if (!got || got->empty()) {
+        spdlog::warn("store: cannot send seq {} to {}: {}", next, to,
+                     got ? std::string("not in the log") : got.error().to_string());
+        break;
+      }
+      for (Entry& e : *got) {
+        if (e.seq > in_log_upto) break;
+        read_bytes += e.value.size();
+        from_log.push_back(std::move(e));
+        ++next;
+      }
+    }
+    std::vector<const Entry*> entries;
+    for (const Entry& e : from_log) entries.push_back(&e);
+    if (next > in_log_upto)  // the log part whole: the recent ones continue it
+      for (const SharedEntry& e : recent) entries.push_back(e.get());
+    std::string frames;
+    if (!entries.empty()) encode_frames(frames, header, entries);
+    from_log.clear();  // freed here, not on the io thread
+    recent.clear();
+    asio::post(io_, [fill = std::move(fill), frames = std::move(frames)]() mutable { fill(std::move(frames)); });
+  });
 }
 
 void StoreNode::act(act::AppendLocal& a) {

@@ -168,6 +168,29 @@ class LargeValuesTest(PairTestCase):
         for k, v in values.items():
             self.assert_value(b, k, v, query="?stale=1")
 
+    def test_a_backup_back_from_a_stop_catches_up_large_values_from_the_log(self):
+        """128 MiB written while the backup was down: more than the primary
+        keeps in memory, so it reads them back from its log, off its io
+        thread (64 MiB read there would stop its beacons)."""
+        c = self.c
+        p = c.primary()
+        b = "b" if p == "a" else "a"
+        c.nodes[b].kill(signal.SIGKILL)
+        values = {"back%d" % i: value_of("back%d" % i, 32 * MIB) for i in range(4)}
+        for k, v in values.items():
+            self.put(k, v)
+        epoch = c.status(p)["epoch"]
+        c.nodes[b].start()
+        self.assertTrue(c.wait_in_sync(2, 60), self.logs())
+        self.wait_applied(p, b)
+        self.assertEqual(c.primary(), p)
+        self.assertEqual(c.status(p)["epoch"], epoch, "the primary changed while the backup caught up")
+        if not sanitized(self.binary):
+            gap = c.status(b)["worst_beacon_gap_ms"]
+            self.assertLess(gap, 250, "a beacon gap of %d ms while the primary read its log" % gap)
+        for k, v in values.items():
+            self.assert_value(b, k, v, query="?stale=1")
+
     def test_an_upload_cut_short_leaves_nothing(self):
         c = self.c
         p = c.primary()
