@@ -410,29 +410,19 @@ void StoreNode::act(act::Commit& a) {
 
 void StoreNode::apply_committed() {
   if (applying_) return;  // the batch under way carries on when it is done
+  const std::uint64_t from = applied_seq_ + 1;
   const std::uint64_t upto = std::min(apply_target_, applied_seq_ + kApplyChunk);
-  // The entries of recent_ where it has them (no copy of a large value),
-  // else read back from the log.
+  // The entries of recent_ (no copy of a large value).
   std::vector<SharedEntry> batch;
   std::size_t value_bytes = 0;
-  for (std::uint64_t seq = applied_seq_ + 1; seq <= upto;) {
-    if (SharedEntry e = cached(seq)) {
-      value_bytes += e->value.size();
-      batch.push_back(std::move(e));
-      ++seq;
-      continue;
-    }
-    core::Result<std::vector<Entry>> got = log_->read(seq, kReadBytes);
-    if (!got || got->empty()) {
-      die(core::Error::internal("committed seq " + std::to_string(seq) + " is not in the log"));
+  for (std::uint64_t seq = from; seq <= upto; ++seq) {
+    SharedEntry e = cached(seq);
+    if (!e) {
+      apply_from_log(from, upto);
       return;
     }
-    for (Entry& e : *got) {
-      if (e.seq > upto) break;
-      value_bytes += e.value.size();
-      batch.push_back(std::make_shared<const Entry>(std::move(e)));
-      ++seq;
-    }
+    value_bytes += e->value.size();
+    batch.push_back(std::move(e));
   }
   for (const SharedEntry& e : batch) {
     if (e->op == Op::kPut && e->value.size() >= kLargeValueBytes) large_keys_.insert(e->key);
@@ -453,16 +443,52 @@ void StoreNode::apply_committed() {
   applying_ = true;
   asio::post(background_, [this, kv = kv_.get(), batch = std::move(batch), upto] {
     core::Result<void> applied = apply(*kv, batch);
-    asio::post(io_, [this, applied, upto] {
-      applying_ = false;
-      if (!applied) {
-        die(applied.error());
-        return;
-      }
-      applied_through(upto);
-      install_when_idle();
-    });
+    asio::post(io_, [this, applied, upto] { applied_in_background(applied, upto, {}); });
   });
+}
+
+void StoreNode::apply_from_log(std::uint64_t from, std::uint64_t upto) {
+  // Entries older than recent_ (a node replaying its log after a restart, a
+  // backup far behind): read back and applied on background_, as reading a
+  // 64 MiB one takes as long as applying it.
+  applying_ = true;
+  asio::post(background_, [this, kv = kv_.get(), log = &*log_, from, upto] {
+    std::vector<SharedEntry> batch;
+    core::Result<void> applied = core::ok();
+    for (std::uint64_t seq = from; seq <= upto && applied;) {
+      core::Result<std::vector<Entry>> got = log->read(seq, kReadBytes);
+      if (!got || got->empty()) {
+        applied = core::Error::internal("committed seq " + std::to_string(seq) + " is not in the log");
+        break;
+      }
+      for (Entry& e : *got) {
+        if (e.seq > upto) break;
+        batch.push_back(std::make_shared<const Entry>(std::move(e)));
+        ++seq;
+      }
+    }
+    if (applied) applied = apply(*kv, batch);
+    std::vector<std::pair<std::string, bool>> large;  // key -> whether its value is large now
+    for (const SharedEntry& e : batch)
+      if (e->op != Op::kNoop) large.emplace_back(e->key, e->op == Op::kPut && e->value.size() >= kLargeValueBytes);
+    batch.clear();  // freed here
+    asio::post(io_, [this, applied, upto, large = std::move(large)] { applied_in_background(applied, upto, large); });
+  });
+}
+
+void StoreNode::applied_in_background(const core::Result<void>& applied, std::uint64_t upto,
+                                      const std::vector<std::pair<std::string, bool>>& large) {
+  applying_ = false;
+  if (!applied) {
+    die(applied.error());
+    return;
+  }
+  for (const auto& [key, is_large] : large) {
+    if (is_large) large_keys_.insert(key);
+    else large_keys_.erase(key);
+  }
+  applied_through(upto);
+  install_when_idle();
 }
 
 core::Result<void> StoreNode::apply(KvState& kv, const std::vector<SharedEntry>& batch) {

@@ -115,6 +115,12 @@ class StoreNode {
   void act(act::Commit& a);
   void apply_committed();
   static core::Result<void> apply(KvState& kv, const std::vector<SharedEntry>& batch);
+  // apply_committed() of entries no longer in recent_: read and applied on background_.
+  void apply_from_log(std::uint64_t from, std::uint64_t upto);
+  // Back on the io thread after a batch applied on background_; `large`:
+  // the keys it wrote, and whether each holds a large value now.
+  void applied_in_background(const core::Result<void>& applied, std::uint64_t upto,
+                             const std::vector<std::pair<std::string, bool>>& large);
   void applied_through(std::uint64_t upto);
   void act(act::FailWrites& a);
   void act(act::SendCheckpoint& a);
