@@ -88,7 +88,9 @@ asio::awaitable<int> read_body(beast::tcp_stream& stream, beast::flat_buffer& bu
                                BodyHold& hold, const HttpServerLimits& limits) {
   const boost::optional<std::uint64_t> length = parser.content_length();
   if (length && !hold.grow_to(*length)) co_return 503;
-  if (beast::iequals(parser.get()[http::field::expect], "100-continue") && parser.get().version() == 11 && !parser.is_done()) {
+  const bool expects_continue =
+      parser.get().version() == 11 && beast::iequals(parser.get()[http::field::expect], "100-continue");
+  if (expects_continue && !parser.is_done()) {
     stream.expires_after(limits.body_timeout);
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), kTuple);

@@ -29,8 +29,8 @@ class VipDriver {
   VipDriver(const VipDriver&) = delete;
   VipDriver& operator=(const VipDriver&) = delete;
 
-  // At start-up: the address as a killed node may have left it (an error
-  // saying it was not there is expected).
+  // At start-up: removes the address as a killed node may have left it
+  // (not tried again: nothing wants it gone but this check).
   void release_leftover(core::TimePoint now);
   // On every tick of the node: `serving` as primary or not.
   void tick(core::TimePoint now, bool serving);
