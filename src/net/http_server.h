@@ -1,9 +1,10 @@
 #pragma once
 // A small HTTP/1.1 server for APIs (admin, registry, HTTPDNS, the store's
 // keys): whole bodies in memory, within a budget over all connections;
-// keep-alive, Expect: 100-continue, bounded header and body sizes,
-// deadlines. Not the proxy's data path, which streams (see
-// lb/proxy_session.cc).
+// keep-alive, pipelining, Expect: 100-continue, bounded header and body
+// sizes, deadlines. Heads are parsed with the proxy's strict parser
+// (net/http1.h: a request it would refuse as ambiguous is refused here too).
+// Not the proxy's data path, which streams (see lb/proxy_session.cc).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,7 +33,8 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  // Static text (a literal): a view, so a reply costs no copy of it.
+  std::string_view content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
@@ -51,10 +53,10 @@ using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpReque
 struct HttpServerLimits {
   std::size_t max_header_size = 16 * 1024;
   std::size_t max_body_size = 1024 * 1024;
-  // Room reserved in each connection's read buffer: Beast reads as much as
-  // the buffer has room for, at least 512 bytes, so a server taking large
-  // bodies wants more (a 16 MiB body at 512 bytes a read: 32 768 reads, over
-  // a second). 0: Beast's own start.
+  // The least room a read of a head or of a chunked body gets (at least
+  // 4 KiB); a server taking large chunked bodies wants more (a 16 MiB body at
+  // 512 bytes a read: 32 768 reads, over a second). A body of known length
+  // is read straight into its string, as much as each read brings.
   std::size_t read_buffer_bytes = 0;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};

@@ -19,7 +19,7 @@ std::optional<net::HttpResponse> serve_endpoints(const net::HttpRequest& req, co
   else if (req.path.starts_with("/web/")) asset = find_web_asset(req.path);
   else return std::nullopt;
   if (!asset) return net::HttpResponse::error(404, "no such file: " + req.path);
-  net::HttpResponse r{200, std::string(asset->content_type), std::string(asset->body), {}};
+  net::HttpResponse r{200, asset->content_type, std::string(asset->body), {}};
   // The page belongs to the binary: after an upgrade the browser must not
   // keep the old script against the new /status.
   r.headers.emplace_back("Cache-Control", "no-cache");

@@ -57,6 +57,13 @@ net::HttpResponse error_reply(int status, std::string_view message) {
   return json_reply(status, "{\"error\":" + net::json_quote(message) + "}");
 }
 
+void append_number(std::string& out, std::string_view label, std::uint64_t n) {
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out += label;
+  out.append(digits, end);
+}
+
 // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wstringop-overflow)
 // on "\"" + std::to_string(v).
 std::string etag(std::uint64_t version) {
@@ -214,9 +221,18 @@ net::HttpResponse value_reply(std::string value, std::uint64_t version) {
   return r;
 }
 
+// The reply to every acknowledged write, so built in one buffer: string
+// concatenation cost seven allocations a write on the primary (perf).
 net::HttpResponse write_reply(std::string_view key, std::uint64_t version, std::uint64_t epoch, std::uint64_t seq) {
-  net::HttpResponse r = json_reply(200, "{\"key\":" + net::json_quote(key) + ",\"version\":" + std::to_string(version) +
-                                            ",\"epoch\":" + std::to_string(epoch) + ",\"seq\":" + std::to_string(seq) + "}");
+  net::HttpResponse r;
+  r.body.reserve(64 + key.size());
+  r.body += "{\"key\":";
+  r.body += net::json_quote(key);
+  append_number(r.body, ",\"version\":", version);
+  append_number(r.body, ",\"epoch\":", epoch);
+  append_number(r.body, ",\"seq\":", seq);
+  r.body += '}';
+  r.headers.reserve(3);
   r.headers.emplace_back("ETag", etag(version));
   r.headers.emplace_back("X-Epoch", std::to_string(epoch));
   r.headers.emplace_back("X-Seq", std::to_string(seq));

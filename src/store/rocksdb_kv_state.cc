@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <unordered_map>
 #include <unordered_set>
@@ -127,7 +128,10 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
     if (!it->status().ok()) return rocks_error("prune idempotency records", it->status());
   }
 
-  // Versions as earlier entries of this batch left them (nullopt: deleted).
+  // Versions as earlier entries of this batch left them (nullopt: deleted),
+  // for the deletes after them: kept only when the batch has a delete.
+  const bool has_delete =
+      std::any_of(entries.begin(), entries.end(), [](const KvEntry& e) { return e.op == KvOp::kDelete; });
   std::unordered_map<std::string, std::optional<std::uint64_t>> written;
   std::unordered_set<std::string> idempotency_keys;  // recorded by this batch
   std::unordered_map<std::string, bool> large_after;  // keys whose largeness this batch changes
@@ -138,6 +142,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
   // Records whether `key` now holds a large value; a small put writes
   // nothing for a key that was not large (no tombstone per write).
   auto set_large = [&](std::string_view key, bool large) {
+    if (!large && large_.empty() && large_after.empty()) return;  // the common case: no large value anywhere
     std::string k(key);
     if (is_large(k) == large) return;
     if (large) batch.Put(large_key(key), rocksdb::Slice());
@@ -177,7 +182,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       const rocksdb::Slice key(e.key.data(), e.key.size());
       const rocksdb::Slice parts[] = {rocksdb::Slice(version), rocksdb::Slice(e.value.data(), e.value.size())};
       batch.Put(rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
-      written[std::string(e.key)] = e.seq;
+      if (has_delete) written[std::string(e.key)] = e.seq;
       set_large(e.key, e.value.size() >= kLargeValueBytes);
     } else {
       auto version = current_version(e.key);

@@ -1,6 +1,8 @@
-// serve_http's handling of request bodies: Expect: 100-continue, the budget
-// of bodies held over all connections (max_body_bytes_held), the body
-// timeout (the one test that waits for a real timer, 50 ms). Raw sockets on loopback, everything on one io_context.
+// serve_http's handling of requests: heads (pipelined, HTTP/1.0, bad ones,
+// one stalled past header_timeout) and bodies (Expect: 100-continue, chunked,
+// the budget of bodies held over all connections, the body timeout). The
+// two timeout tests wait for a real timer, 50 ms. Raw sockets on loopback,
+// everything on one io_context.
 #include "net/http_server.h"
 
 #include <gtest/gtest.h>
@@ -232,6 +234,99 @@ TEST_F(HttpServerTest, AContentLengthOverTheLimitGets413AtOnce) {
     co_await send(s, head("/k", 11, true));
     co_await read_answer(s, in, a);
     EXPECT_EQ(a.status, 413);
+  }());
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderWithTheirBodies) {
+  serve({});
+  run([&]() -> asio::awaitable<void> {
+    tcp::socket s = co_await connect();
+    std::string in;
+    Answer a;
+    co_await send(s, head("/k", 3, false) + "abc" + head("/k", 0, false) + head("/k", 5, false) + "12345");
+    for (const char* size : {"3", "0", "5"}) {
+      co_await read_answer(s, in, a);
+      EXPECT_EQ(a.status, 200);
+      EXPECT_EQ(a.body, size);
+    }
+  }());
+}
+
+TEST_F(HttpServerTest, AChunkedBodyArrivesWholeAndTheConnectionGoesOn) {
+  serve({});
+  run([&]() -> asio::awaitable<void> {
+    tcp::socket s = co_await connect();
+    std::string in;
+    Answer a;
+    co_await send(s, "PUT /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    co_await send(s, "4\r\ndefg\r\n0\r\n\r\n" + head("/k", 1, false) + "z");
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.body, "7");
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.body, "1");
+  }());
+}
+
+TEST_F(HttpServerTest, AnHttp10ClientGetsKeepAliveOnlyWhenItAsks) {
+  serve({});
+  run([&]() -> asio::awaitable<void> {
+    tcp::socket s = co_await connect();
+    std::string in;
+    Answer a;
+    co_await send(s, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.head.substr(0, 12), "HTTP/1.0 200");
+    EXPECT_NE(a.head.find("Connection: keep-alive"), std::string::npos);
+    co_await send(s, "GET /k HTTP/1.0\r\n\r\n");
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.status, 200);
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.status, 0);  // closed after the answer
+  }());
+}
+
+TEST_F(HttpServerTest, BadHeadsGetTheirStatusAndTheConnectionCloses) {
+  HttpServerLimits limits;
+  limits.max_header_size = 256;
+  serve(limits);
+  const std::pair<std::string, int> cases[] = {
+      {"GET /k HTTP/1.1\r\n\r\n", 400},                                        // no Host
+      {"GET /k HTTP/2.0\r\nHost: x\r\n\r\n", 505},                             // not HTTP/1.x
+      {"GET /k HTTP/1.1\r\nHost: x\r\nX: " + std::string(300, 'a') + "\r\n\r\n", 431},
+      {"PUT /k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"PUT /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},  // a coding we would have to undo
+      {"PUT /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+  };
+  run([&]() -> asio::awaitable<void> {
+    for (const auto& [request, status] : cases) {
+      tcp::socket s = co_await connect();
+      std::string in;
+      Answer a;
+      co_await send(s, request);
+      co_await read_answer(s, in, a);
+      EXPECT_EQ(a.status, status) << request;
+      co_await read_answer(s, in, a);
+      EXPECT_EQ(a.status, 0) << request;  // closed
+    }
+  }());
+}
+
+TEST_F(HttpServerTest, AHeadStalledPastHeaderTimeoutGets408AndAnIdleConnectionStaysOpen) {
+  HttpServerLimits limits;
+  limits.header_timeout = 50ms;
+  serve(limits);
+  run([&]() -> asio::awaitable<void> {
+    tcp::socket idle = co_await connect();  // sends nothing: idle_timeout (60 s) applies, not header_timeout
+    tcp::socket s = co_await connect();
+    std::string in;
+    Answer a;
+    co_await send(s, "GET /k HTTP/1.1\r\nHost: x\r\n");
+    co_await read_answer(s, in, a);
+    EXPECT_EQ(a.status, 408);
+    std::string idle_in;
+    co_await send(idle, "GET /k HTTP/1.1\r\nHost: x\r\n\r\n");
+    co_await read_answer(idle, idle_in, a);
+    EXPECT_EQ(a.status, 200);
   }());
 }
 
