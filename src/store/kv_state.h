@@ -15,7 +15,8 @@
 //   "\x00meta/applied_seq"       -> u64                the last applied seq
 //   "\x00idem/" + idempotency key -> IdempotencyRecord  what that write did
 //   "\x00idseq/" + be64(seq)     -> idempotency key     to prune by age
-//   "\x00large/" + user key      -> ""                  its value is large
+//   "\x00large/" + user key      -> u64                 its value is large; its version
+//                                                     ("" in states written before it was kept)
 // A user key maps to [u64 version, little-endian][value bytes]; its version
 // is the seq of the entry that wrote it, so versions only grow.
 //
@@ -139,6 +140,11 @@ class KvState {
   // The key's value and version; nullopt when it is absent. kInvalid for a
   // key outside the user key space.
   virtual core::Result<std::optional<VersionedValue>> get(std::string_view key) const = 0;
+
+  // The key's version, nullopt when it is absent, without reading a large
+  // value (a conditional write or a delete of a 64 MiB value must not hold
+  // the io thread for the read). kInvalid for a key outside the user key space.
+  virtual core::Result<std::optional<std::uint64_t>> version(std::string_view key) const = 0;
 
   // The record of the write that carried `idempotency_key`, if it is still
   // within the window.

@@ -162,9 +162,8 @@ std::optional<std::uint64_t> StoreNode::version_of(const std::string& key, bool&
     unknown = w.seq == 0;  // queued for the next group: no version yet
     return w.seq;
   }
-  core::Result<std::optional<VersionedValue>> got = kv_->get(key);
-  if (!got || !*got) return std::nullopt;
-  return (*got)->version;
+  core::Result<std::optional<std::uint64_t>> got = kv_->version(key);  // a large value is not read
+  return got ? *got : std::nullopt;
 }
 
 asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& request, KvRequest r) {
@@ -195,7 +194,7 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
       co_return write_reply(r.key, (*done)->version, (*done)->epoch, (*done)->seq);
     }
   }
-  if (!waiter && disk_.full()) co_return disk_full_reply();
+  if (!waiter && !disk_.admit(r.key.size() + r.value.size())) co_return disk_full_reply();
   if (!waiter) {
     // A plain PUT needs no current version: skipping the lookup saves a
     // RocksDB read on the hottest path (5% of the primary's CPU at c=64).
@@ -241,6 +240,9 @@ asio::awaitable<net::HttpResponse> StoreNode::write(const net::HttpRequest& requ
 // backup can take the role, 507 when none can. Either way the write was
 // refused before anything was done with it.
 net::HttpResponse StoreNode::disk_full_reply() const {
+  // Not full yet, but this write would take it below min_free_disk (a
+  // burst since the last measurement): no handover is coming for it.
+  if (!disk_.full()) return insufficient_storage_reply(disk_.reason());
   const auto& record = replica_->record();
   const bool handing_over = !replica_->switching_to().empty() ||
                             (record && std::any_of(record->in_sync.begin(), record->in_sync.end(),

@@ -29,6 +29,7 @@ class RocksKvState final : public KvState {
   std::vector<std::string> large_keys() const override { return {large_.begin(), large_.end()}; }
   std::uint64_t applied_seq() const override { return applied_.load(std::memory_order_acquire); }
   core::Result<std::optional<VersionedValue>> get(std::string_view key) const override;
+  core::Result<std::optional<std::uint64_t>> version(std::string_view key) const override;
   core::Result<std::optional<IdempotencyRecord>> idempotent(std::string_view idempotency_key) const override;
   core::Result<KvPage> list(std::string_view prefix, std::string_view after, std::size_t limit,
                             std::size_t max_bytes) const override;
@@ -50,6 +51,14 @@ class RocksKvState final : public KvState {
   // stands at `applied`: records at or below the cutoff are expired.
   std::uint64_t idempotency_cutoff(std::uint64_t applied_seq) const {
     return applied_seq > options_.idempotency_window ? applied_seq - options_.idempotency_window : 0;
+  }
+
+  // The version a key's kLargePrefix record holds; nullopt when it has none
+  // (the key holds no large value, or the record predates versions in it).
+  core::Result<std::optional<std::uint64_t>> large_version(std::string_view key) const {
+    auto record = read(large_key(key));
+    if (!record) return record.error();
+    return *record ? decode_u64(**record) : std::nullopt;
   }
 
   // Loads large_ from the kLargePrefix records.
@@ -139,18 +148,24 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
     auto changed = large_after.find(key);
     return changed != large_after.end() ? changed->second : large_.contains(key);
   };
-  // Records whether `key` now holds a large value; a small put writes
-  // nothing for a key that was not large (no tombstone per write).
-  auto set_large = [&](std::string_view key, bool large) {
-    if (!large && large_.empty() && large_after.empty()) return;  // the common case: no large value anywhere
+  // Records the version of the large value `key` now holds, or that it
+  // holds none; a small put writes nothing for a key that was not large (no
+  // tombstone per write).
+  auto set_large = [&](std::string_view key, std::optional<std::uint64_t> large_version) {
+    if (!large_version && large_.empty() && large_after.empty()) return;  // the common case: no large value anywhere
     std::string k(key);
-    if (is_large(k) == large) return;
-    if (large) batch.Put(large_key(key), rocksdb::Slice());
-    else batch.Delete(large_key(key));
-    large_after[std::move(k)] = large;
+    if (large_version) batch.Put(large_key(key), encode_u64(*large_version));
+    else if (is_large(k)) batch.Delete(large_key(key));
+    else return;
+    large_after[std::move(k)] = large_version.has_value();
   };
   auto current_version = [&](std::string_view key) -> core::Result<std::optional<std::uint64_t>> {
     if (auto w = written.find(std::string(key)); w != written.end()) return w->second;
+    if (is_large(std::string(key))) {  // its record has the version: no read of the value
+      auto large = large_version(key);
+      if (!large) return large.error();
+      if (*large) return large;
+    }
     auto stored = read(key);
     if (!stored) return stored.error();
     if (!*stored) return std::optional<std::uint64_t>();
@@ -183,7 +198,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       const rocksdb::Slice parts[] = {rocksdb::Slice(version), rocksdb::Slice(e.value.data(), e.value.size())};
       batch.Put(rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
       if (has_delete) written[std::string(e.key)] = e.seq;
-      set_large(e.key, e.value.size() >= kLargeValueBytes);
+      set_large(e.key, e.value.size() >= kLargeValueBytes ? std::optional<std::uint64_t>(e.seq) : std::nullopt);
     } else {
       auto version = current_version(e.key);
       if (!version) return version.error();
@@ -191,7 +206,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
       if (*version) {
         batch.Delete(rocksdb::Slice(e.key.data(), e.key.size()));
         written[std::string(e.key)] = std::nullopt;
-        set_large(e.key, false);
+        set_large(e.key, std::nullopt);
       }
     }
     if (!e.idempotency_key.empty() && e.seq > cutoff) {
@@ -222,6 +237,16 @@ core::Result<std::optional<VersionedValue>> RocksKvState::get(std::string_view k
   auto v = decode_versioned(std::move(**stored));
   if (!v) return core::Error::internal("the value of a key is damaged");
   return std::optional<VersionedValue>(std::move(*v));
+}
+
+core::Result<std::optional<std::uint64_t>> RocksKvState::version(std::string_view key) const {
+  if (!is_user_key(key)) return core::Error::invalid("not a user key");
+  auto large = large_version(key);
+  if (!large) return large.error();
+  if (*large) return large;
+  auto got = get(key);  // a small value, or a large one from before versions were kept
+  if (!got) return got.error();
+  return *got ? std::optional<std::uint64_t>((*got)->version) : std::nullopt;
 }
 
 core::Result<std::optional<IdempotencyRecord>> RocksKvState::idempotent(std::string_view idempotency_key) const {

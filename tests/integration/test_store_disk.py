@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -165,6 +166,40 @@ class DiskFullTest(PairTestCase):
         for key, reply in answers:
             if reply.status == 507:
                 self.assertEqual(c.kv(p, "GET", key).status, 404, "%s answered 507 was applied" % key)
+
+    def test_a_burst_of_large_writes_stops_at_min_free_and_never_hits_enospc(self):
+        """Writes taken between two measurements of free space (100 ms apart)
+        count against the last one: eight 4 MiB PUTs at once with 4 MiB of
+        room above min_free_disk get 507 past that room, where taking them
+        all would have run the disk out (ENOSPC stops the node)."""
+        c = self.c
+        p = c.primary()
+        other = "b" if p == "a" else "a"
+        c.nodes[other].kill(signal.SIGKILL)
+        self.assertTrue(c.wait_in_sync(1, 5), self.logs())
+        value = b"x" * (4 << 20)
+        st = os.statvfs(self.mounts[p])
+        room = st.f_bavail * st.f_frsize - (MIN_FREE_MIB + 4) * (1 << 20)
+        with open(os.path.join(self.mounts[p], "filler"), "wb") as f:
+            f.write(b"\0" * max(room, 0))
+        time.sleep(0.25)  # the node measures the free space every 100 ms
+        replies = {}
+
+        def put(i):
+            replies[i] = c.kv(p, "PUT", "burst-%d" % i, body=value, timeout=10).status
+
+        threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        statuses = sorted(replies.values())
+        self.assertTrue(c.nodes[p].alive(), "the primary died (ENOSPC?)\n" + self.logs())
+        self.assertIn(507, statuses, statuses)
+        self.assertLessEqual(statuses.count(200), 1, statuses)
+        for i, status in replies.items():
+            got = c.kv(p, "GET", "burst-%d" % i, timeout=10)
+            self.assertEqual(got.status, 200 if status == 200 else 404, "burst-%d answered %d" % (i, status))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,28 @@ TEST(DiskGuard, FullBelowMinFreeAndBackOnlyAnEighthAbove) {
   EXPECT_EQ(g.free_bytes(), 18 * kMiB);
 }
 
+TEST(DiskGuard, WritesTakenBetweenMeasurementsCountAgainstTheFreeSpace) {
+  DiskGuard g(16 * kMiB);
+  EXPECT_TRUE(g.admit(64 * kMiB)) << "nothing measured yet";
+  g.observe(100 * kMiB);
+  EXPECT_TRUE(g.admit(64 * kMiB));
+  EXPECT_TRUE(g.admit(20 * kMiB));  // 16 MiB left: exactly min_free
+  EXPECT_FALSE(g.admit(1));
+  EXPECT_FALSE(g.full()) << "refusing a write does not fill the guard: the next measurement decides";
+  EXPECT_NE(g.reason().find("less 84.0 MiB of writes taken"), std::string::npos) << g.reason();
+  g.observe(90 * kMiB);  // what was written shows in the next measurement
+  EXPECT_TRUE(g.admit(74 * kMiB));
+  EXPECT_FALSE(g.admit(1));
+  g.observe(10 * kMiB);
+  EXPECT_TRUE(g.full());
+  EXPECT_FALSE(g.admit(0));
+}
+
 TEST(DiskGuard, ZeroMinFreeNeverFills) {
   DiskGuard g(0);
   EXPECT_FALSE(g.observe(0));
   EXPECT_FALSE(g.full());
+  EXPECT_TRUE(g.admit(64 * kMiB));
 }
 
 }  // namespace

@@ -353,6 +353,27 @@ TEST(KvState, TheKeysOfLargeValuesAreKeptWithTheState) {
   EXPECT_EQ(sorted_large_keys(**installed), (std::vector<std::string>{"grows"}));
 }
 
+TEST(KvState, TheVersionOfALargeValueIsKeptInItsRecord) {
+  // version() and a delete's removed version come from the large record,
+  // so a conditional write or delete of a 64 MiB value reads 8 bytes.
+  TempDir tmp;
+  const std::string large(kLargeValueBytes, 'L');
+  auto s = open_or_fail(tmp.sub("kv"));
+  std::vector<KvEntry> first = {put(1, "big", large), put(2, "small", "s"), put(3, "big", large)};
+  ASSERT_TRUE(s->apply(first).ok());
+  EXPECT_EQ(*s->version("big"), std::optional<std::uint64_t>(3));
+  EXPECT_EQ(*s->version("small"), std::optional<std::uint64_t>(2));
+  EXPECT_EQ(*s->version("absent"), std::nullopt);
+  EXPECT_FALSE(s->version(std::string("\x00large/big")).ok());  // not a user key
+  std::vector<KvEntry> second = {del(4, "big", "delete-big"), put(5, "other", large), put(6, "other", "small now")};
+  ASSERT_TRUE(s->apply(second).ok());
+  EXPECT_EQ(*s->version("big"), std::nullopt);
+  EXPECT_EQ(*s->version("other"), std::optional<std::uint64_t>(6));
+  const auto deleted = s->idempotent("delete-big");
+  ASSERT_TRUE(deleted.ok() && deleted->has_value());
+  EXPECT_EQ((*deleted)->version, 3u);  // the version it removed
+}
+
 TEST(KvState, OpenRestoresAStateAnInterruptedInstallMovedAside) {
   TempDir tmp;
   {
