@@ -54,17 +54,6 @@ std::string too_large(const LimitsConfig& limits) {
 
 }  // namespace
 
-int status_for(http1::Error error) {
-  switch (error) {
-    case http1::Error::kHeaderTooLarge:
-    case http1::Error::kTooManyHeaders: return 431;
-    case http1::Error::kBadVersion: return 505;
-    case http1::Error::kUnknownCoding: return 501;
-    case http1::Error::kBodyTooLarge: return 413;
-    default: return 400;
-  }
-}
-
 Session::Session(Worker& w, tcp::socket socket)
     : worker(w), client(std::move(socket)), deadline(client.get_executor(), [this] {
         boost::system::error_code ec;
@@ -118,7 +107,7 @@ asio::awaitable<ReadOutcome> read_request(Session& s, const LimitsConfig& limits
         s.in.data(), {limits.max_header_size, static_cast<std::size_t>(limits.max_headers)}, head,
         error);
     if (r == http1::Parse::kDone) break;
-    if (r == http1::Parse::kError) co_return fail(status_for(error), http1::error_message(error));
+    if (r == http1::Parse::kError) co_return fail(http1::request_error_status(error), http1::error_message(error));
     auto room = s.in.prepare(kReadSize);
     auto [ec, n] = co_await s.client.async_read_some(asio::buffer(room.data(), room.size()), kTuple);
     if (ec) {

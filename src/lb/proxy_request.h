@@ -86,10 +86,6 @@ inline std::uint64_t chunked_wire_limit(const LimitsConfig& limits) {
   return 2 * limits.max_body_size + kRetainedBody;
 }
 
-// The status for a request head that failed to parse: 431 for size and
-// count, 505 for a version, 501 for a transfer coding, else 400.
-int status_for(net::http1::Error error);
-
 // read_request's answer: 0 and the route on success, a status to answer
 // with (400, 408, 413, 431...) and why, or kClosedQuietly when the client
 // left or stayed idle (nothing to answer).

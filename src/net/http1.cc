@@ -215,6 +215,17 @@ void reset(MessageHead& h) {
 
 }  // namespace
 
+int request_error_status(Error error) {
+  switch (error) {
+    case Error::kHeaderTooLarge:
+    case Error::kTooManyHeaders: return 431;
+    case Error::kBadVersion: return 505;
+    case Error::kUnknownCoding: return 501;
+    case Error::kBodyTooLarge: return 413;
+    default: return 400;
+  }
+}
+
 const char* error_message(Error error) {
   switch (error) {
     case Error::kNone: return "no error";

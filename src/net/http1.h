@@ -40,6 +40,11 @@ enum class Error {
 // A short English phrase for logs and error pages ("bad header"), never null.
 const char* error_message(Error error);
 
+// The status to answer a request whose head or body failed to parse: 431
+// for size and count, 505 for a version, 501 for a transfer coding, 413 for
+// a body over the limit, else 400.
+int request_error_status(Error error);
+
 // How many fields a head may have unless the caller says otherwise
 // (HAProxy's tune.http.maxhdr is 101).
 constexpr std::size_t kDefaultMaxHeaders = 100;

@@ -113,18 +113,6 @@ asio::awaitable<bool> read_more(Connection& c, std::size_t room) {
   co_return true;
 }
 
-// What went wrong with a request head: the status to answer before closing.
-int status_for(http1::Error error) {
-  switch (error) {
-    case http1::Error::kHeaderTooLarge:
-    case http1::Error::kTooManyHeaders: return 431;
-    case http1::Error::kBodyTooLarge: return 413;
-    case http1::Error::kBadVersion: return 505;
-    case http1::Error::kUnknownCoding: return 501;
-    default: return 400;
-  }
-}
-
 // Reads the body the head announces into `body`, within the budget. Returns
 // 0, the status to answer before closing (400, 413, 503), or -1 to close at
 // once (the client went, or stalled past body_timeout; nginx sends nothing
@@ -226,7 +214,7 @@ asio::awaitable<int> read_head(Connection& c, const HttpServerLimits& limits, st
     if (parsed == http1::Parse::kDone) co_return 0;
     if (parsed == http1::Parse::kError) {
       why = http1::error_message(error);
-      co_return status_for(error);
+      co_return http1::request_error_status(error);
     }
     const bool was_empty = c.in.empty();
     const bool more = co_await read_more(c, std::max<std::size_t>(limits.read_buffer_bytes, kReadSize));
