@@ -106,8 +106,8 @@ struct Connection {
 
 // Reads more bytes into c.in before c's deadline; false when the peer went,
 // the read failed or the deadline passed (c.deadline.expired() tells which).
-asio::awaitable<bool> read_more(Connection& c, std::size_t room) {
-  const std::span<char> free = c.in.prepare(room);
+asio::awaitable<bool> read_more(Connection& c, const HttpServerLimits& limits) {
+  const std::span<char> free = c.in.prepare(std::max(limits.read_buffer_bytes, kReadSize));
   auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(free.data(), free.size()), kTuple);
   if (ec) co_return false;
   c.in.commit(n);
@@ -123,8 +123,8 @@ asio::awaitable<int> read_body(Connection& c, std::string& body, BodyHold& hold,
   if (head.content_length && *head.content_length > limits.max_body_size) co_return 413;
   if (head.content_length && !hold.grow_to(*head.content_length)) co_return 503;
   const std::size_t length = head.content_length.value_or(0);
-  const bool all_here = head.content_length ? c.in.size() >= length : false;
-  if (head.expect_continue && (head.chunked || (length > 0 && !all_here))) {
+  const bool body_to_come = head.chunked || c.in.size() < length;
+  if (head.expect_continue && body_to_come) {
     c.deadline.expires_after(limits.body_timeout);
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(kContinue), kTuple);
@@ -160,7 +160,7 @@ asio::awaitable<int> read_body(Connection& c, std::string& body, BodyHold& hold,
     if (!hold.grow_to(body.size())) co_return 503;  // past the room left
     if (got == http1::Decode::kDone) co_return 0;
     c.deadline.expires_after(limits.body_timeout);
-    const bool more = co_await read_more(c, std::max<std::size_t>(limits.read_buffer_bytes, kReadSize));
+    const bool more = co_await read_more(c, limits);
     if (!more) co_return -1;
   }
 }
@@ -221,7 +221,7 @@ asio::awaitable<int> read_head(Connection& c, const HttpServerLimits& limits, st
       co_return http1::request_error_status(error);
     }
     const bool was_empty = c.in.empty();
-    const bool more = co_await read_more(c, std::max<std::size_t>(limits.read_buffer_bytes, kReadSize));
+    const bool more = co_await read_more(c, limits);
     if (!more && c.deadline.expired() && !c.in.empty()) {
       why = "the request head did not arrive in time";
       co_return 408;

@@ -182,7 +182,11 @@ class DiskFullTest(PairTestCase):
         room = st.f_bavail * st.f_frsize - (MIN_FREE_MIB + 4) * (1 << 20)
         with open(os.path.join(self.mounts[p], "filler"), "wb") as f:
             f.write(b"\0" * max(room, 0))
-        time.sleep(0.25)  # the node measures the free space every 100 ms
+        # The node measures the free space every 100 ms: await it seeing the filler.
+        def measured():
+            free = ((c.status(p) or {}).get("disk") or {}).get("free_bytes")
+            return free is not None and free < (MIN_FREE_MIB + 5) * (1 << 20)
+        self.assertTrue(h.wait_for(measured, 5, poll=0.02), self.logs())
         replies = {}
 
         def put(i):
