@@ -104,10 +104,14 @@ void Replica::on_append(core::TimePoint now, Append& m) {
   std::vector<Entry> fresh;
   for (Entry& e : m.entries)
     if (e.seq > last_seq_) fresh.push_back(std::move(e));  // a value may be 64 MiB: moved, not copied
+  const bool appended = !fresh.empty();
   append_local(std::move(fresh));
   verified_seq_ = std::max(verified_seq_, m.prev_seq + received);
   advance_backup_commit(m.commit_seq);
-  ack(m.from, AppendAck::Status::kOk);
+  // New entries are acknowledged once durable (local_durable): only that
+  // ack commits them, and an ack on arrival too would cost both sides a
+  // message per group (with two backups the primary reads four per group).
+  if (!appended) ack(m.from, AppendAck::Status::kOk);
 }
 
 void Replica::on_epoch_end(core::TimePoint, const EpochEnd& m) {

@@ -245,21 +245,23 @@ void Replica::check_members(core::TimePoint now) {
   // Shrink: a member whose acks stopped for a lease (or that came back with
   // another disk) no longer counts; until the record says so, nothing is
   // acknowledged (the lease has lapsed), so nothing waits on it silently.
-  arbiter::Record next = *record_;
-  std::string dropped;
   // A member not heard from yet in this epoch gets a lease from the
   // promotion (after a switchover the old primary is one, a round trip away).
   const bool fresh = now < promoted_at_ + config_.lease;
-  std::erase_if(next.in_sync, [&](const arbiter::Member& m) {
+  const auto gone = [&](const arbiter::Member& m) {
     if (m.node == config_.node) return false;
     auto it = peers_.find(m.node);
     const bool unheard = it != peers_.end() && it->second.lease_from == core::TimePoint{};
-    const bool gone = it == peers_.end() || (lease_expired(it->second, config_.lease, now) && !(unheard && fresh)) ||
-                      (!it->second.storage_id.empty() && it->second.storage_id != m.storage_id);
-    if (gone) dropped += (dropped.empty() ? "" : ", ") + m.node;
-    return gone;
-  });
-  if (!dropped.empty()) {
+    return it == peers_.end() || (lease_expired(it->second, config_.lease, now) && !(unheard && fresh)) ||
+           (!it->second.storage_id.empty() && it->second.storage_id != m.storage_id);
+  };
+  // Checked on every ack: the record is copied only when a member goes.
+  if (std::any_of(record_->in_sync.begin(), record_->in_sync.end(), gone)) {
+    arbiter::Record next = *record_;
+    std::string dropped;
+    for (const arbiter::Member& m : record_->in_sync)
+      if (gone(m)) dropped += (dropped.empty() ? "" : ", ") + m.node;
+    std::erase_if(next.in_sync, gone);
     if (config_.strict) out_.push_back(act::FailWrites{commit_seq_, "strict: in-sync backup " + dropped + " stopped acknowledging"});
     note(true, "removing " + dropped + " from in_sync: no acknowledgement for " + std::to_string(config_.lease.count()) + "ms");
     next.version = record_->version + 1;

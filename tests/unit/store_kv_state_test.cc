@@ -222,6 +222,40 @@ TEST(KvState, IdempotencyRecordsOlderThanTheWindowArePruned) {
   EXPECT_EQ(*state->idempotent("mid"), std::nullopt);  // seq 2 left the window at 5
 }
 
+// Expired records are deleted, not only ignored: by the batch that expires
+// them, and after a reopen too (the oldest record's seq is found again). A
+// reopen with a wider window shows which records are still held.
+TEST(KvState, ExpiredIdempotencyRecordsAreDeletedBeforeAndAfterAReopen) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("kv");
+  const auto held = [&dir](std::string_view key) {
+    auto wide = open_or_fail(dir, {.idempotency_window = 1000});
+    return wide->idempotent(key)->has_value();
+  };
+  {
+    auto state = open_or_fail(dir, {.idempotency_window = 3});
+    std::vector<KvEntry> first = {put(1, "k", "a", "one"), put(2, "k", "b", "two")};
+    ASSERT_TRUE(state->apply(first).ok());
+  }
+  ASSERT_TRUE(held("one"));
+  {
+    auto state = open_or_fail(dir, {.idempotency_window = 3});
+    std::vector<KvEntry> later = {noop(3), noop(4), noop(5), put(6, "k", "c", "six")};
+    ASSERT_TRUE(state->apply(later).ok());  // cutoff 3: seqs 1 and 2 go
+    std::vector<KvEntry> more = {noop(7), noop(8)};
+    ASSERT_TRUE(state->apply(more).ok());  // cutoff 5: seq 6 stays
+  }
+  EXPECT_FALSE(held("one"));
+  EXPECT_FALSE(held("two"));
+  EXPECT_TRUE(held("six"));
+  {
+    auto state = open_or_fail(dir, {.idempotency_window = 3});
+    std::vector<KvEntry> expire = {noop(9)};
+    ASSERT_TRUE(state->apply(expire).ok());  // cutoff 6: seq 6 goes
+  }
+  EXPECT_FALSE(held("six"));
+}
+
 TEST(KvState, CleanCloseKeepsEverything) {
   TempDir tmp;
   {
