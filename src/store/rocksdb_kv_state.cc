@@ -106,13 +106,15 @@ core::Result<std::unique_ptr<KvState>> RocksKvState::open(const std::string& dir
   rocks.enable_blob_files = true;
   rocks.min_blob_size = kMinBlobBytes;
   rocks.enable_blob_garbage_collection = true;
-  // Small memtables: every applied write is a skiplist insert, on each node,
-  // and its cost grows with the memtable (cache misses down its levels).
-  // With RocksDB's 64 MiB the inserts were a quarter of a backup's CPU; at
-  // 2 MiB three nodes wrote 0.84 of a pair's rate instead of 0.76 (bench/store,
-  // 64 clients). Four of them let a slow flush fall 6 MiB behind before
-  // RocksDB stalls a write, which would stall the thread applying it.
-  rocks.write_buffer_size = 2u << 20;
+  // Memtables of 8 MiB, not RocksDB's 64: every applied write is a skiplist
+  // insert on each node, and its cost grows with the memtable (cache misses
+  // down its levels): at 64 MiB the inserts were a quarter of a backup's CPU
+  // and three nodes wrote 0.76 of a pair's rate, at 8 MiB 0.80 (bench/store,
+  // 64 clients). Not smaller: a value of 64 KiB or more stays in the memtable
+  // until a flush moves it to a blob file, and at 2 MiB (0.81) those flushes
+  // cost a quarter of the 64 KiB writes/s. Four of them let a slow flush fall
+  // 24 MiB behind before RocksDB stalls a write, and the thread applying it.
+  rocks.write_buffer_size = 8u << 20;
   rocks.max_write_buffer_number = 4;
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(rocks, dir, &raw);
