@@ -92,7 +92,9 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
           for (auto& [other, l] : links)
             if (other.first == name && !l.stats.connected) l.wake.request_stop();
           if (on_connected) on_connected(name);
+          asio::co_spawn(executor, watch_close(link, socket), asio::detached);
           co_await write_loop(link, *socket);
+          socket->close(ec);  // ends watch_close's read
           link.stats.connected = false;
           link.socket.reset();
           // What was queued for a dead connection is stale by the next one.
@@ -105,8 +107,22 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // The peer sends nothing on our connection (its messages come on its
+  // own), so a read ends only when the connection does: a killed peer's FIN
+  // or RST. Without it the link stayed "connected" until a write failed,
+  // the second after the death, and a restarted peer's connection woke
+  // nothing: a failback waited two reconnect intervals (~75 ms) for it.
+  asio::awaitable<void> watch_close(Link& link, std::shared_ptr<tcp::socket> socket) {
+    auto self = shared_from_this();
+    char byte;
+    co_await socket->async_read_some(asio::buffer(&byte, 1), kTuple);
+    boost::system::error_code ignored;
+    socket->close(ignored);
+    link.ready->notify_all();  // the write loop sees the socket closed
+  }
+
   asio::awaitable<void> write_loop(Link& link, tcp::socket& socket) {
-    while (!stop.stop_requested()) {
+    while (!stop.stop_requested() && socket.is_open()) {
       if (link.queue.empty() || !link.queue.front().ready()) {
         co_await link.ready->wait();
         continue;

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -76,6 +77,37 @@ TEST_F(PeerLinksTest, ADownLinkIsTriedAgainAtOnceWhenThePeerConnects) {
   EXPECT_EQ(std::get<Append>(a.received[0]).from, "b");
   a.links.stop();
   b.links.stop();
+  io.restart();
+  io.poll();
+}
+
+// A peer that dies is seen at once (its connection closes; we write
+// nothing to it meanwhile), so its return wakes our link: before, the link
+// looked connected until a write failed, and a failback waited for the next
+// reconnect.
+TEST_F(PeerLinksTest, APeerThatDiesIsSeenWithoutAWriteAndItsReturnReconnectsAtOnce) {
+  const unsigned short port_a = test::free_port();
+  const unsigned short port_b = test::free_port();
+  Node a(io, clock, "a", "b", test::host_port(port_b));
+  a.links.listen(test::loopback(port_a));
+  a.links.start();
+  auto b = std::make_unique<Node>(io, clock, "b", "a", test::host_port(port_a));
+  b->links.listen(test::loopback(port_b));
+  b->links.start();
+  ASSERT_TRUE(settle([&] { return a.connected.size() == 2 && a.links.stats().at("b").connected; }));
+
+  b->links.stop();  // its sockets close, as a killed process's do
+  ASSERT_TRUE(settle([&] { return !a.links.stats().at("b").connected; }));
+
+  b = std::make_unique<Node>(io, clock, "b", "a", test::host_port(port_a));
+  b->links.listen(test::loopback(port_b));
+  b->links.start();
+  // The clock stands still: only b's connection can have woken a's link.
+  ASSERT_TRUE(settle([&] { return a.connected.size() == 4 && a.links.stats().at("b").connected; }));
+  a.links.send("b", append_from("a", 5));
+  ASSERT_TRUE(settle([&] { return b->received.size() == 1; }));
+  a.links.stop();
+  b->links.stop();
   io.restart();
   io.poll();
 }
