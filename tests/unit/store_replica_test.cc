@@ -6,6 +6,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "store_sim.h"
@@ -421,6 +422,45 @@ TEST(StoreReplica, AppendFromAnOlderEpochIsRefusedAtTheDoor) {
   EXPECT_EQ(ack.epoch, 2u);
   EXPECT_EQ(sim.replica(other(p)).last_seq(), before);
   EXPECT_EQ(sim.replica(other(p)).stale_epoch_messages(), 1u);
+}
+
+// New entries are answered once they are durable (that answer commits
+// them; one on arrival too would double the messages per group), entries
+// the backup already holds at once.
+TEST(StoreReplica, ABackupAcknowledgesNewEntriesOnceDurableAndHeldOnesAtOnce) {
+  Sim sim({"a", "b"});
+  settle(sim);
+  const std::string p = *sim.primary();
+  const std::string b = other(p);
+  sim.advance(60ms);
+  store::Append append;
+  append.epoch = sim.arbiter.record.epoch;
+  append.from = p;
+  append.prev_seq = sim.replica(b).last_seq();
+  const std::uint64_t seq = append.prev_seq + 1;
+  append.entries = {{append.epoch, seq, store::Op::kPut, "k", "v", ""}};
+  const auto acks = [](const store::Actions& out) {
+    std::vector<store::AppendAck> found;
+    for (const auto& a : out)
+      if (const auto* send = std::get_if<store::act::Send>(&a))
+        if (const auto* ack = std::get_if<store::AppendAck>(&send->message)) found.push_back(*ack);
+    return found;
+  };
+  const core::TimePoint now = sim.local(sim.node(b));
+  auto out = sim.replica(b).receive(now, append);
+  EXPECT_TRUE(acks(out).empty());
+  EXPECT_TRUE(std::any_of(out.begin(), out.end(), [](const auto& a) {
+    return std::holds_alternative<store::act::AppendLocal>(a);
+  }));
+
+  auto durable = acks(sim.replica(b).local_durable(now, seq));
+  ASSERT_EQ(durable.size(), 1u);
+  EXPECT_EQ(durable[0].status, store::AppendAck::Status::kOk);
+  EXPECT_EQ(durable[0].durable_seq, seq);
+
+  auto again = acks(sim.replica(b).receive(now, append));  // held already: nothing to wait for
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].last_seq, seq);
 }
 
 TEST(StoreReplica, TwentyKillsUnderLoadLoseNoAcknowledgedWrite) {
