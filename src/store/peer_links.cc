@@ -109,9 +109,10 @@ struct PeerLinks::Impl : std::enable_shared_from_this<Impl> {
 
   // The peer sends nothing on our connection (its messages come on its
   // own), so a read ends only when the connection does: a killed peer's FIN
-  // or RST. Without it the link stayed "connected" until a write failed,
-  // the second after the death, and a restarted peer's connection woke
-  // nothing: a failback waited two reconnect intervals (~75 ms) for it.
+  // or RST. Without it the link stayed "connected" until a write failed
+  // (the second one after the death: the first is taken by the kernel), and
+  // a restarted peer's connection woke nothing: a failback waited two
+  // reconnect intervals (~75 ms) for it.
   asio::awaitable<void> watch_close(Link& link, std::shared_ptr<tcp::socket> socket) {
     auto self = shared_from_this();
     char byte;

@@ -256,11 +256,11 @@ void Replica::check_members(core::TimePoint now) {
            (!it->second.storage_id.empty() && it->second.storage_id != m.storage_id);
   };
   // Checked on every ack: the record is copied only when a member goes.
-  if (std::any_of(record_->in_sync.begin(), record_->in_sync.end(), gone)) {
+  std::string dropped;
+  for (const arbiter::Member& m : record_->in_sync)
+    if (gone(m)) dropped += (dropped.empty() ? "" : ", ") + m.node;
+  if (!dropped.empty()) {
     arbiter::Record next = *record_;
-    std::string dropped;
-    for (const arbiter::Member& m : record_->in_sync)
-      if (gone(m)) dropped += (dropped.empty() ? "" : ", ") + m.node;
     std::erase_if(next.in_sync, gone);
     if (config_.strict) out_.push_back(act::FailWrites{commit_seq_, "strict: in-sync backup " + dropped + " stopped acknowledging"});
     note(true, "removing " + dropped + " from in_sync: no acknowledgement for " + std::to_string(config_.lease.count()) + "ms");

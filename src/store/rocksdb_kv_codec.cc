@@ -52,6 +52,11 @@ std::string idem_seq_key(std::uint64_t seq) {
   return k;
 }
 
+std::optional<std::uint64_t> idem_seq_of(std::string_view idem_seq_key) {
+  if (!idem_seq_key.starts_with(kIdemSeqPrefix)) return std::nullopt;
+  return decode_be64(idem_seq_key.substr(kIdemSeqPrefix.size()));
+}
+
 std::string encode_versioned(std::uint64_t version, std::string_view value) {
   std::string out = encode_u64(version);
   out += value;

@@ -33,6 +33,7 @@ std::optional<std::uint64_t> decode_be64(std::string_view b);
 
 std::string idem_key(std::string_view idempotency_key);  // kIdemPrefix + key
 std::string idem_seq_key(std::uint64_t seq);             // kIdemSeqPrefix + be64(seq)
+std::optional<std::uint64_t> idem_seq_of(std::string_view idem_seq_key);  // its seq; nullopt when damaged
 std::string large_key(std::string_view key);             // kLargePrefix + key
 
 // [u64 version][value bytes]

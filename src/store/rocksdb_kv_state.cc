@@ -81,8 +81,7 @@ core::Result<std::optional<std::uint64_t>> RocksKvState::find_oldest_idempotency
   if (!it->status().ok()) return rocks_error("read the idempotency records", it->status());
   if (!it->Valid() || !it->key().starts_with(kIdemSeqPrefix)) return std::optional<std::uint64_t>();
   // A damaged key reads as 0: the first prune stops at it (and looks again each batch).
-  return std::optional<std::uint64_t>(
-      decode_be64(std::string_view(it->key().data(), it->key().size()).substr(kIdemSeqPrefix.size())).value_or(0));
+  return std::optional<std::uint64_t>(idem_seq_of(it->key().ToStringView()).value_or(0));
 }
 
 core::Result<void> RocksKvState::load_large_keys() {
@@ -159,7 +158,7 @@ core::Result<void> RocksKvState::apply(std::span<const KvEntry> entries) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     oldest_idempotency_seq.reset();
     for (it->Seek(kIdemSeqPrefix); it->Valid() && it->key().starts_with(kIdemSeqPrefix); it->Next()) {
-      const auto seq = decode_be64(std::string_view(it->key().data(), it->key().size()).substr(kIdemSeqPrefix.size()));
+      const auto seq = idem_seq_of(it->key().ToStringView());
       if (!seq || *seq > cutoff) {
         oldest_idempotency_seq = seq.value_or(0);  // a damaged one stops the prune, as it did before
         break;
