@@ -444,6 +444,28 @@ class StoreTest(PairTestCase):
         self.assertEqual((again.status, again.json()), (200, first.json()))
         self.assertEqual(c.kv(q, "PUT", "idem", b"two", headers=key).status, 422)
 
+    def test_a_backup_applies_what_is_committed_within_a_beat_and_a_tick(self):
+        # A backup applies committed entries in batches (1024, or whatever
+        # is waiting at its next tick, a quarter of the heartbeat interval):
+        # its stale reads lag by that much and no more, even when the writes
+        # stop short of a batch.
+        c = self.c
+        p = c.primary()
+        b = "b" if p == "a" else "a"
+        self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+        for i in range(100):
+            self.assertEqual(c.kv(p, "PUT", "lag%d" % i, b"v%d" % i).status, 200)
+        committed = c.status(p)["commit_seq"]
+        # The commit point reaches the backup with the next beacon (one
+        # interval), its tick applies it (a quarter of one); the rest is this
+        # machine's scheduling.
+        bound_s = (INTERVAL_MS + INTERVAL_MS / 4 + 200) / 1000.0
+        waited = h.wait_for(lambda: (c.status(b) or {}).get("applied_seq", 0) >= committed, 5, poll=0.005)
+        self.assertIsNotNone(waited, self.logs())
+        self.assertLessEqual(waited, bound_s, "the backup applied %.3f s after the writes" % waited)
+        r = c.kv(b, "GET", "lag99", query="?stale=1")
+        self.assertEqual((r.status, r.body), (200, b"v99"))
+
     def test_witness_down_changes_nothing_while_both_live(self):
         self.needs_witness()
         c = self.c
