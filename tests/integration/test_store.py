@@ -445,7 +445,7 @@ class StoreTest(PairTestCase):
         self.assertEqual(c.kv(q, "PUT", "idem", b"two", headers=key).status, 422)
 
     def test_a_backup_applies_what_is_committed_within_a_beat_and_a_tick(self):
-        # A backup applies committed entries in batches (1024, or whatever
+        # A backup applies committed entries in batches (128, or whatever
         # is waiting at its next tick, a quarter of the heartbeat interval):
         # its stale reads lag by that much and no more, even when the writes
         # stop short of a batch.
