@@ -307,9 +307,9 @@ core::Result<std::optional<IdempotencyRecord>> RocksKvState::idempotent(std::str
 
 core::Result<KvPage> RocksKvState::list(std::string_view prefix, std::string_view after, std::size_t limit,
                                         std::size_t max_bytes) const {
+  without_perf_counters();
   // Start at the first key that could qualify; "\x01" skips the reserved
   // "\x00" records when the prefix is empty.
-  without_perf_counters();
   std::string_view start = std::max({prefix, after, std::string_view("\x01", 1)});
   KvPage page;
   std::size_t bytes = 0;
