@@ -172,7 +172,7 @@ asio::awaitable<void> StoreNode::tick_loop() {
     const bool woke = co_await clock_.sleep_until(wake, stop_.get_token());
     if (!woke) co_return;
     run(replica_->tick(clock_.now()));
-    if (applied_seq_ < apply_target_) apply_committed();  // a backup's batch that did not fill
+    apply_held_back();
     expire_writes(clock_.now());
     check_disk(clock_.now());
     if (vip_) vip_->tick(clock_.now(), replica_->role() == Role::kPrimary && !replica_->read_refusal(clock_.now()));
@@ -244,8 +244,7 @@ asio::awaitable<void> StoreNode::ask_for_role(std::string primary, std::string p
 
 void StoreNode::run(Actions actions) {
   for (Action& a : actions) std::visit([this](auto& x) { act(x); }, a);
-  // A backup that was promoted applies the batch it was holding back.
-  if (applied_seq_ < apply_target_ && replica_->role() == Role::kPrimary) apply_committed();
+  if (replica_->role() == Role::kPrimary) apply_held_back();
   // A phase of a failover ends inside the replica; counting it here, as it
   // ends, keeps a scrape from counting it again.
   histograms_.observe_failovers(replica_->failovers());
@@ -409,6 +408,10 @@ void StoreNode::act(act::SaveMeta& a) {
 void StoreNode::act(act::Commit& a) {
   apply_target_ = std::max(apply_target_, a.upto);
   if (replica_->role() == Role::kPrimary || apply_target_ - applied_seq_ >= kBackupApplyBatch) apply_committed();
+}
+
+void StoreNode::apply_held_back() {
+  if (applied_seq_ < apply_target_ && !apply_posted_) apply_committed();
 }
 
 void StoreNode::apply_committed() {

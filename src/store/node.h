@@ -121,6 +121,10 @@ class StoreNode {
   void act(act::SaveMeta& a);
   void act(act::Commit& a);
   void apply_committed();
+  // Applies what a backup held back (a batch not yet full): at its tick,
+  // and at once when it becomes primary. Not while the rest of a chunked
+  // apply is posted: that goes on by itself, a chunk per turn of io_.
+  void apply_held_back();
   static core::Result<void> apply(KvState& kv, const std::vector<SharedEntry>& batch);
   // apply_committed() of entries no longer in recent_: read and applied on background_.
   void apply_from_log(std::uint64_t from, std::uint64_t upto);
