@@ -407,7 +407,9 @@ void StoreNode::act(act::SaveMeta& a) {
 
 void StoreNode::act(act::Commit& a) {
   apply_target_ = std::max(apply_target_, a.upto);
-  if (replica_->role() == Role::kPrimary || apply_target_ - applied_seq_ >= kBackupApplyBatch) apply_committed();
+  // (A commit below what a restarted node already applied is no batch:
+  // compared without subtracting, which would wrap.)
+  if (replica_->role() == Role::kPrimary || apply_target_ >= applied_seq_ + kBackupApplyBatch) apply_committed();
 }
 
 void StoreNode::apply_held_back() {
