@@ -5,7 +5,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +19,16 @@ namespace failover::store {
 namespace asio = boost::asio;
 
 namespace {
+// Names the calling thread "store-apply" (top -H, /proc/PID/task) and puts
+// it at SCHED_IDLE, where it runs only when no other thread of the host
+// wants the CPU (see kBackupIdleApplyBacklog for when that is never).
+void become_idle_applier() {
+  pthread_setname_np(pthread_self(), "store-apply");
+  const sched_param none{};
+  if (const int err = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none); err != 0)
+    spdlog::warn("store: a backup's applies stay at normal CPU priority: SCHED_IDLE refused: {}", std::strerror(err));
+}
+
 // Entries kept in memory after they were applied, so a backup a little
 // behind is fed without reading the log back.
 constexpr std::size_t kKeepApplied = 4096;
@@ -48,7 +62,9 @@ void encode_frames(std::string& out, const Append& header, std::span<const Entry
 
 StoreNode::StoreNode(asio::io_context& io, StoreConfig config, const core::Clock& clock, FileSystem& fs,
                      std::unique_ptr<arbiter::Arbiter> arbiter)
-    : io_(io), config_(std::move(config)), clock_(clock), fs_(fs), arbiter_(std::move(arbiter)) {}
+    : io_(io), config_(std::move(config)), clock_(clock), fs_(fs), arbiter_(std::move(arbiter)) {
+  asio::post(backup_apply_, [] { become_idle_applier(); });  // before any batch: the pool runs in order
+}
 
 StoreNode::~StoreNode() { stop(); }
 
@@ -151,7 +167,9 @@ void StoreNode::stop() {
   stop_.request_stop();
   vip_.reset();  // the address goes with the node
   if (links_) links_->stop();
-  background_.join();  // a flush or checkpoint under way ends; its report to io_ is never run
+  // A flush, checkpoint or apply under way ends; its report to io_ is never run.
+  backup_apply_.join();
+  background_.join();
   if (writer_) writer_->stop();
 }
 
@@ -436,20 +454,29 @@ void StoreNode::apply_committed() {
     if (e->op == Op::kPut && e->value.size() >= kLargeValueBytes) large_keys_.insert(e->key);
     else if (e->op != Op::kNoop && !large_keys_.empty()) large_keys_.erase(e->key);
   }
-  if (value_bytes < kLargeValueBytes) {
-    if (auto applied = apply(*kv_, batch); !applied) {
-      die(applied.error());
-      return;
-    }
-    applied_through(upto);
+  if (value_bytes >= kLargeValueBytes) {
+    // RocksDB copies large values twice (its batch, its memtable), about
+    // 100 ms for 16 MiB on this machine, so off the io thread, where beacons
+    // would wait. Reads meanwhile see the state before the batch; the writes
+    // in it are answered only once it is applied.
+    apply_on(background_, std::move(batch), upto);
     return;
   }
-  // Large values: RocksDB copies them twice (its batch, its memtable), about
-  // 100 ms for 16 MiB on this machine, so off the io thread, where beacons
-  // would wait. Reads meanwhile see the state before the batch; the writes
-  // in it are answered only once it is applied.
+  // (Compared without subtracting: apply_target_ may be below applied_seq_.)
+  if (replica_->role() != Role::kPrimary && apply_target_ <= applied_seq_ + kBackupIdleApplyBacklog) {
+    apply_on(backup_apply_, std::move(batch), upto);
+    return;
+  }
+  if (auto applied = apply(*kv_, batch); !applied) {
+    die(applied.error());
+    return;
+  }
+  applied_through(upto);
+}
+
+void StoreNode::apply_on(asio::thread_pool& pool, std::vector<SharedEntry> batch, std::uint64_t upto) {
   applying_ = true;
-  asio::post(background_, [this, kv = kv_.get(), batch = std::move(batch), upto] {
+  asio::post(pool, [this, kv = kv_.get(), batch = std::move(batch), upto] {
     core::Result<void> applied = apply(*kv, batch);
     asio::post(io_, [this, applied, upto] { applied_in_background(applied, upto, {}); });
   });

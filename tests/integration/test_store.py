@@ -466,6 +466,41 @@ class StoreTest(PairTestCase):
         r = c.kv(b, "GET", "lag99", query="?stale=1")
         self.assertEqual((r.status, r.body), (200, b"v99"))
 
+    def test_a_backup_applies_on_a_thread_at_idle_cpu_priority(self):
+        # No write waits for a backup's apply, so it runs where it takes only
+        # CPU time nothing else wants: the backup's "store-apply" thread, at
+        # SCHED_IDLE, is the one whose CPU time grows as the backup applies.
+        SCHED_IDLE = 5
+        c = self.c
+        p = c.primary()
+        b = "b" if p == "a" else "a"
+        self.assertIsNotNone(c.wait_in_sync(2), self.logs())
+        pid = c.nodes[b].pid
+
+        def applier():
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    if f.read().strip() == "store-apply":
+                        return tid
+            return None
+
+        def on_cpu_ns(tid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                return int(f.read().split()[0])
+
+        tid = applier()
+        self.assertIsNotNone(tid, "no store-apply thread in the backup")
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        self.assertEqual(int(fields[41 - 3]), SCHED_IDLE, "policy (proc(5) field 41) of store-apply")
+        before = on_cpu_ns(tid)
+        for i in range(300):
+            self.assertEqual(c.kv(p, "PUT", "idle%d" % i, b"v").status, 200)
+        committed = c.status(p)["commit_seq"]
+        self.assertIsNotNone(h.wait_for(lambda: (c.status(b) or {}).get("applied_seq", 0) >= committed, 5),
+                             self.logs())
+        self.assertGreater(on_cpu_ns(tid), before, "the backup applied, but not on store-apply")
+
     def test_witness_down_changes_nothing_while_both_live(self):
         self.needs_witness()
         c = self.c
