@@ -56,8 +56,8 @@ class StoreNode {
   static constexpr std::uint64_t kBackupApplyBatch = 128;
   // A backup's batches go to backup_apply_, a thread at idle CPU priority:
   // no write waits for a backup's apply, so on a shared host it takes only
-  // CPU time that the threads writes do wait for (acks, fsyncs, the
-  // primary) leave unused; with two backups on two cores, +8 % writes/s.
+  // CPU time left unused by what writes do wait for (the primary, acks,
+  // fsyncs); with two backups on two cores, +8 % writes/s.
   // Past this many committed entries not yet applied (a host with no idle
   // time, where it would starve) the io thread applies them at normal
   // priority, which bounds both the stale reads' lag and what a promoted
