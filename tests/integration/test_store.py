@@ -121,6 +121,10 @@ class Cluster:
             return bool(s and s.get("record") and len(s["record"]["in_sync"]) == count)
         return h.wait_for(ok, timeout, poll=0.02)
 
+    def wait_applied(self, n, seq, timeout=5.0, poll=0.005):
+        """Seconds until node n's /status shows applied_seq >= seq, or None."""
+        return h.wait_for(lambda: (self.status(n) or {}).get("applied_seq", 0) >= seq, timeout, poll=poll)
+
     def kv(self, n, method, key, body=None, headers=None, query="", timeout=2.0):
         path = "/kv/" + urllib.parse.quote(key, safe="") + query
         return h.http_request(self.listen[n], method, path, body=body, headers=headers or {}, timeout=timeout)
@@ -460,7 +464,7 @@ class StoreTest(PairTestCase):
         # interval), its tick applies it (a quarter of one); the rest is this
         # machine's scheduling.
         bound_s = (INTERVAL_MS + INTERVAL_MS / 4 + 200) / 1000.0
-        waited = h.wait_for(lambda: (c.status(b) or {}).get("applied_seq", 0) >= committed, 5, poll=0.005)
+        waited = c.wait_applied(b, committed)
         self.assertIsNotNone(waited, self.logs())
         self.assertLessEqual(waited, bound_s, "the backup applied %.3f s after the writes" % waited)
         r = c.kv(b, "GET", "lag99", query="?stale=1")
@@ -497,8 +501,7 @@ class StoreTest(PairTestCase):
         for i in range(300):
             self.assertEqual(c.kv(p, "PUT", "idle%d" % i, b"v").status, 200)
         committed = c.status(p)["commit_seq"]
-        self.assertIsNotNone(h.wait_for(lambda: (c.status(b) or {}).get("applied_seq", 0) >= committed, 5),
-                             self.logs())
+        self.assertIsNotNone(c.wait_applied(b, committed), self.logs())
         self.assertGreater(on_cpu_ns(tid), before, "the backup applied, but not on store-apply")
 
     def test_witness_down_changes_nothing_while_both_live(self):
